@@ -1,0 +1,57 @@
+"""Errors a user can cause, each naming the field, the bad value and what is allowed.
+
+The CLI prints a :class:`NasforgeError` as one line and exits with status 2; anything else is a
+bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class NasforgeError(Exception):
+    """Base class of every error caused by user input (config, names, tables, archs)."""
+
+
+class ConfigError(NasforgeError):
+    """A configuration key or value is wrong."""
+
+
+class UnknownNameError(NasforgeError, KeyError):
+    """A name looked up in a registry does not exist."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+        known = sorted(known)
+        super().__init__(f"unknown {kind} {name!r}; known: {', '.join(known) or '(none)'}")
+        self.kind, self.name, self.known = kind, name, known
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0])
+
+
+class SpaceError(NasforgeError, ValueError):
+    """An architecture or value does not belong to its search space."""
+
+
+class TableError(NasforgeError):
+    """A benchmark table is missing, malformed or does not cover an architecture."""
+
+
+class StorageError(NasforgeError):
+    """The store cannot be opened or does not hold what was asked for."""
+
+
+class TrialPruned(Exception):  # noqa: N818 - the name users know from Optuna
+    """Raised inside an evaluation when a scheduler stops the trial early.
+
+    Not a :class:`NasforgeError`: it is control flow, and the experiment stores the trial as
+    ``pruned`` with its partial curve.
+    """
+
+
+def one_of(values: Iterable[object]) -> str:
+    """Format allowed values for an error message: ``'a', 'b' or 'c'``."""
+    items = [repr(v) for v in values]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]

@@ -1,0 +1,50 @@
+"""Performance estimation: how good is an architecture, and at what cost.
+
+Evaluators are chosen by name (``create_evaluator("train", dataset="mnist1d")``) or constructed
+directly. Torch-based evaluators are imported only when first used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nasforge.estimation.base import Evaluator, FunctionEvaluator, TrialContext, as_metrics
+from nasforge.registry import Registry
+
+EVALUATORS: Registry[Evaluator] = Registry("evaluator")
+EVALUATORS.register(
+    "train",
+    "nasforge.estimation.train:TrainEvaluator",
+    "Train each architecture for real (MNIST-1D, digits or your arrays) on CPU or GPU.",
+)
+EVALUATORS.register(
+    "tabular",
+    "nasforge.estimation.tabular:TabularEvaluator",
+    "Look accuracies up in a NAS-Bench-201-form table (no training).",
+)
+
+
+def register_evaluator(name: str, factory: Any, summary: str = "") -> None:
+    """Make ``factory(**options)`` available as evaluator ``name``."""
+    EVALUATORS.register(name, factory, summary)
+
+
+def create_evaluator(name: str, **options: Any) -> Evaluator:
+    """Construct the evaluator registered as ``name``."""
+    return EVALUATORS.create(name, **options)
+
+
+def list_evaluators() -> list[str]:
+    return EVALUATORS.names()
+
+
+__all__ = [
+    "EVALUATORS",
+    "Evaluator",
+    "FunctionEvaluator",
+    "TrialContext",
+    "as_metrics",
+    "create_evaluator",
+    "list_evaluators",
+    "register_evaluator",
+]

@@ -1,0 +1,104 @@
+"""The ``Evaluator`` interface and the context a running trial sees."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nasforge.space import Arch, Space
+
+#: called with (step, metrics) for each intermediate result; may raise ``TrialPruned``
+Reporter = Callable[[int, Mapping[str, float]], None]
+
+
+@dataclass
+class TrialContext:
+    """What a running evaluation may use: its seed, device, fidelity, a reporter and a folder.
+
+    ``report(step, metrics)`` stores an intermediate result (e.g. the validation accuracy after
+    each epoch); when an early-stopping scheduler decides to stop the trial it raises
+    :class:`~nasforge.errors.TrialPruned`, which the evaluator lets propagate.
+    """
+
+    number: int = 0
+    seed: int = 0
+    space: Space | None = None
+    device: str = "auto"
+    fidelity: Mapping[str, Any] = field(default_factory=dict)
+    workdir: Path | None = None
+    reporter: Reporter | None = None
+
+    def report(self, step: int, metrics: Mapping[str, float]) -> None:
+        if self.reporter is not None:
+            self.reporter(step, dict(metrics))
+
+
+class Evaluator(ABC):
+    """Turns an architecture into metrics (a flat ``dict[str, float]``).
+
+    Accuracies are in percent, as in NAS-Bench-201. An exception other than ``TrialPruned``
+    marks the trial ``failed`` with its message; the search goes on.
+    """
+
+    #: the metrics this evaluator returns, for checking objectives before a search starts
+    #: (``None``: unknown until the first trial)
+    metric_names: tuple[str, ...] | None = None
+
+    @abstractmethod
+    def evaluate(self, arch: Arch, ctx: TrialContext) -> dict[str, float]:
+        """Evaluate ``arch`` and return its metrics."""
+
+
+class FunctionEvaluator(Evaluator):
+    """Wrap a Python function ``fn(arch) -> metrics`` (or ``fn(arch, ctx)``) as an evaluator.
+
+    A function may return a number instead of a dict; it is stored under ``"value"``.
+
+    Example:
+        >>> ev = FunctionEvaluator(lambda arch: {"score": float(len(arch.key))})
+        >>> ev.evaluate(Arch({"x": 1}), TrialContext())
+        {'score': 3.0}
+    """
+
+    def __init__(self, fn: Callable[..., Any], metric_names: tuple[str, ...] | None = None) -> None:
+        if not callable(fn):
+            raise TypeError(f"FunctionEvaluator needs a callable, got {fn!r}")
+        self.fn = fn
+        self.metric_names = metric_names
+        self._wants_ctx = _accepts_two_args(fn)
+
+    def evaluate(self, arch: Arch, ctx: TrialContext) -> dict[str, float]:
+        result = self.fn(arch, ctx) if self._wants_ctx else self.fn(arch)
+        return as_metrics(result)
+
+
+def as_metrics(result: Any) -> dict[str, float]:
+    """Normalise what an evaluation returned into ``dict[str, float]``."""
+    if isinstance(result, Mapping):
+        out = {}
+        for name, value in result.items():
+            try:
+                out[str(name)] = float(value)
+            except (TypeError, ValueError):
+                raise TypeError(f"metric {name!r} must be a number, got {value!r}") from None
+        return out
+    try:
+        return {"value": float(result)}
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"an evaluation must return a dict of numbers or a number, got {result!r}"
+        ) from None
+
+
+def _accepts_two_args(fn: Callable[..., Any]) -> bool:
+    import inspect
+
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params)

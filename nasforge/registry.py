@@ -1,0 +1,80 @@
+"""Explicit name -> factory registries for spaces, strategies, evaluators, datasets and ops.
+
+Nothing registers itself by being imported somewhere a reader cannot follow: each package's
+``__init__`` lists its built-ins in one place, and users add theirs with ``register``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
+
+from nasforge.errors import NasforgeError, UnknownNameError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A named collection of factories with a one-line description each.
+
+    Example:
+        >>> reg: Registry[type] = Registry("thing")
+        >>> _ = reg.register("int", int, "Python integers")
+        >>> reg.create("int", 3)
+        3
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, tuple[Callable[..., T] | str, str]] = {}
+
+    def register(
+        self,
+        name: str,
+        factory: Callable[..., T] | str,
+        summary: str = "",
+        *,
+        overwrite: bool = False,
+    ) -> Callable[..., T] | str:
+        """Register ``factory`` under ``name``.
+
+        ``factory`` may be a ``"module:attribute"`` string, imported on first use, so that a
+        registry naming a torch-based class does not import torch until that class is wanted.
+        """
+        if not name or not isinstance(name, str):
+            raise NasforgeError(f"{self.kind} name must be a non-empty string, got {name!r}")
+        if name in self._items and not overwrite:
+            raise NasforgeError(f"{self.kind} {name!r} is already registered")
+        if not summary and not isinstance(factory, str):
+            doc = (getattr(factory, "__doc__", None) or "").strip()
+            summary = doc.splitlines()[0] if doc else ""
+        self._items[name] = (factory, summary)
+        return factory
+
+    def get(self, name: str) -> Callable[..., T]:
+        try:
+            factory = self._items[name][0]
+        except KeyError:
+            raise UnknownNameError(self.kind, name, self._items) from None
+        if isinstance(factory, str):
+            module, _, attr = factory.partition(":")
+            loaded: Any = getattr(importlib.import_module(module), attr)
+            return loaded  # type: ignore[no-any-return]
+        return factory
+
+    def create(self, name: str, *args: object, **kwargs: object) -> T:
+        return self.get(name)(*args, **kwargs)
+
+    def summary(self, name: str) -> str:
+        self.get(name)
+        return self._items[name][1]
+
+    def names(self) -> list[str]:
+        return list(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)

@@ -1,0 +1,245 @@
+"""``Space``: an ordered set of dimensions and every operation strategies need on it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nasforge.errors import SpaceError, one_of
+from nasforge.space.arch import Arch, default_key
+from nasforge.space.dims import Dimension
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; ``space`` never imports torch
+    import torch
+
+    from nasforge.space.task import Task
+
+
+class Space:
+    """An ordered set of :class:`Dimension` objects: the architectures a search may try.
+
+    A dimension with ``when=...`` must come after the dimensions it depends on. Every method is
+    deterministic given the ``numpy.random.Generator`` passed in.
+
+    Example:
+        >>> from nasforge.space import Categorical, Float, Int
+        >>> space = Space([Categorical("op", ["conv", "pool"]), Int("depth", 1, 3),
+        ...                Float("lr", 1e-3, 1e-1, log=True)])
+        >>> arch = space.sample(np.random.default_rng(0))
+        >>> space.parse(arch.key) == arch
+        True
+        >>> space.encode(arch).shape
+        (4,)
+    """
+
+    def __init__(self, dims: Sequence[Dimension], name: str = "custom") -> None:
+        self.name = name
+        self.dims: tuple[Dimension, ...] = tuple(dims)
+        self._by_name: dict[str, Dimension] = {}
+        for dim in self.dims:
+            if dim.name in self._by_name:
+                raise SpaceError(f"space {name!r}: dimension {dim.name!r} appears twice")
+            for parent, allowed in dim.when.items():
+                if parent not in self._by_name:
+                    raise SpaceError(
+                        f"space {name!r}: dimension {dim.name!r} depends on {parent!r}, "
+                        "which must be an earlier dimension"
+                    )
+                for value in allowed:
+                    self._by_name[parent].check(value)
+            self._by_name[dim.name] = dim
+        if not self.dims:
+            raise SpaceError(f"space {name!r} has no dimensions")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, {len(self.dims)} dims, size={self.size()})"
+
+    @property
+    def names(self) -> list[str]:
+        return [d.name for d in self.dims]
+
+    def dim(self, name: str) -> Dimension:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise SpaceError(
+                f"space {self.name!r} has no dimension {name!r}; it has {one_of(self.names)}"
+            ) from None
+
+    # ---- making and checking archs -----------------------------------------------------------
+
+    def key(self, values: Mapping[str, Any]) -> str:
+        """The canonical text of checked values. Subclasses with a known notation override it."""
+        return default_key(values)
+
+    def make(self, values: Mapping[str, Any]) -> Arch:
+        """Check ``values`` (every dimension named, each value allowed) and return the ``Arch``.
+
+        An inactive conditional dimension may be left out or given as ``None``.
+        """
+        unknown = [k for k in values if k not in self._by_name]
+        if unknown:
+            raise SpaceError(
+                f"space {self.name!r} has no dimension {unknown[0]!r}; it has {one_of(self.names)}"
+            )
+        checked: dict[str, Any] = {}
+        for dim in self.dims:
+            if not dim.is_active(checked):
+                if values.get(dim.name) is not None:
+                    raise SpaceError(
+                        f"dimension {dim.name!r} is inactive here (it needs {dim.when}) "
+                        f"but was given {values[dim.name]!r}"
+                    )
+                checked[dim.name] = None
+            elif dim.name not in values or values[dim.name] is None:
+                raise SpaceError(f"space {self.name!r}: dimension {dim.name!r} has no value")
+            else:
+                checked[dim.name] = dim.check(values[dim.name])
+        return Arch(checked, key=self.key(checked))
+
+    def validate(self, arch: Arch | Mapping[str, Any]) -> Arch:
+        """Return ``arch`` checked against this space; raises :class:`SpaceError` naming the field."""
+        made = self.make(arch)
+        if isinstance(arch, Arch) and arch.key != made.key:
+            raise SpaceError(f"arch key {arch.key!r} does not match its values ({made.key!r})")
+        return made
+
+    def parse(self, key: str) -> Arch:
+        """The ``Arch`` whose canonical key is ``key``."""
+        if not isinstance(key, str):
+            raise SpaceError(f"arch key must be a string, got {type(key).__name__}")
+        return self.make(self._parse_pairs(key))
+
+    def _parse_pairs(self, text: str) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for part in filter(None, text.split(",")):
+            name, sep, value = part.partition("=")
+            if not sep:
+                raise SpaceError(f"cannot parse {part!r} in arch key {text!r}; expected name=value")
+            values[name] = self.dim(name).from_text(value)
+        return values
+
+    def _complete(self, values: dict[str, Any], rng: np.random.Generator) -> Arch:
+        """Fill dimensions that became active with fresh samples, clear inactive ones."""
+        out: dict[str, Any] = {}
+        for dim in self.dims:
+            if not dim.is_active(out):
+                out[dim.name] = None
+            elif values.get(dim.name) is None:
+                out[dim.name] = dim.sample(rng)
+            else:
+                out[dim.name] = values[dim.name]
+        return Arch(out, key=self.key(out))
+
+    # ---- moves used by strategies ------------------------------------------------------------
+
+    def sample(self, rng: np.random.Generator) -> Arch:
+        """A uniformly random architecture (each active dimension drawn independently)."""
+        return self._complete({}, rng)
+
+    def active(self, arch: Arch) -> list[Dimension]:
+        return [d for d in self.dims if arch[d.name] is not None]
+
+    def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
+        """Change one active dimension (chosen uniformly among those with another value)."""
+        movable = [d for d in self.active(arch) if d.size > 1]
+        if not movable:
+            return arch
+        dim = movable[int(rng.integers(len(movable)))]
+        return self._complete(arch.replace(**{dim.name: dim.mutate(arch[dim.name], rng)}), rng)
+
+    def crossover(self, a: Arch, b: Arch, rng: np.random.Generator) -> Arch:
+        """Uniform crossover: each dimension's value from ``a`` or ``b`` with equal chance."""
+        values: dict[str, Any] = {}
+        for dim in self.dims:
+            first, second = (a, b) if rng.random() < 0.5 else (b, a)
+            values[dim.name] = first[dim.name] if first[dim.name] is not None else second[dim.name]
+        return self._complete(values, rng)
+
+    def neighbors(self, arch: Arch) -> list[Arch]:
+        """Every architecture that differs from ``arch`` in one active dimension by one step.
+
+        A dimension that becomes active takes its ``default`` value, so the result is
+        deterministic and needs no generator.
+        """
+        out: list[Arch] = []
+        for dim in self.active(arch):
+            for value in dim.neighbors(arch[dim.name]):
+                out.append(self._complete_first(arch.replace(**{dim.name: value})))
+        return out
+
+    def _complete_first(self, values: dict[str, Any]) -> Arch:
+        out: dict[str, Any] = {}
+        for dim in self.dims:
+            if not dim.is_active(out):
+                out[dim.name] = None
+            elif values.get(dim.name) is None:
+                out[dim.name] = dim.default
+            else:
+                out[dim.name] = values[dim.name]
+        return Arch(out, key=self.key(out))
+
+    # ---- encodings and counting --------------------------------------------------------------
+
+    @property
+    def encoding_size(self) -> int:
+        return sum(d.width for d in self.dims)
+
+    def encode(self, arch: Arch) -> np.ndarray:
+        """A fixed-length float vector: one-hot for categories, [0, 1] for numbers, 0 if inactive."""
+        parts: list[float] = []
+        for dim in self.dims:
+            value = arch[dim.name]
+            parts.extend(dim.encode(value) if value is not None else [0.0] * dim.width)
+        return np.asarray(parts, dtype=np.float64)
+
+    def size(self) -> float:
+        """The number of distinct architectures (``math.inf`` with a continuous dimension)."""
+        parents = [d for d in self.dims if any(d.name in c.when for c in self.dims)]
+        if any(math.isinf(d.size) for d in parents):
+            return math.inf
+        total = 0.0
+        for combo in _assignments(parents):
+            count = 1.0
+            for dim in self.dims:
+                if dim not in parents and dim.is_active(combo):
+                    count *= dim.size
+            total += count
+        return int(total) if not math.isinf(total) else math.inf
+
+    def enumerate(self) -> Iterator[Arch]:
+        """Every architecture in a fixed order (only for finite spaces)."""
+        if math.isinf(self.size()):
+            raise SpaceError(f"space {self.name!r} is infinite and cannot be enumerated")
+
+        for values in _assignments(self.dims):
+            yield Arch(values, key=self.key(values))
+
+    # ---- models ------------------------------------------------------------------------------
+
+    def build(self, arch: Arch, task: Task) -> torch.nn.Module:
+        """Build the network for ``arch``. Only model spaces (``nasforge.spaces``) can."""
+        raise SpaceError(
+            f"space {self.name!r} describes choices only and cannot build a model; use a model "
+            "space from nasforge.spaces or evaluate archs with your own function"
+        )
+
+
+def _assignments(dims: Sequence[Dimension]) -> Iterator[dict[str, Any]]:
+    """Every assignment of values to ``dims`` that respects their conditions, in order."""
+
+    def rec(i: int, values: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        if i == len(dims):
+            yield values
+            return
+        dim = dims[i]
+        if not dim.is_active(values):
+            yield from rec(i + 1, {**values, dim.name: None})
+            return
+        for value in dim.values():
+            yield from rec(i + 1, {**values, dim.name: value})
+
+    yield from rec(0, {})

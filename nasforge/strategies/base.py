@@ -1,0 +1,139 @@
+"""The ``Strategy`` base class: ask for an architecture, tell it how one did.
+
+A strategy is deterministic for a given space, seed and sequence of ``ask``/``tell`` calls, so an
+experiment resumes by constructing it again and replaying the stored calls in order.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from nasforge.errors import ConfigError
+from nasforge.space import Arch, Space
+from nasforge.trial import Trial, TrialStatus
+
+
+class Strategy(ABC):
+    """Base of every multi-trial search strategy.
+
+    Subclasses implement :meth:`propose` (the next architecture) and usually :meth:`observe`
+    (learn from a finished trial); the base class keeps the bookkeeping every strategy needs:
+
+    - ``history_``: every told trial, in order (failed and pruned ones included);
+    - ``pending_``: archs asked and not yet told (several asks may come before any tell when
+      workers run in parallel);
+    - ``seen_``: every arch asked or told, for :meth:`novel`.
+
+    All randomness comes from ``self.rng``, made from ``seed``.
+
+    Example:
+        >>> from nasforge.space import CellSpace
+        >>> from nasforge.strategies import RandomSearch
+        >>> s = RandomSearch(CellSpace(4, ["skip_connect", "nor_conv_3x3"]), seed=0)
+        >>> arch = s.ask()
+        >>> s.tell(Trial(0, arch, TrialStatus.COMPLETE, {"acc": 1.0}, scores=(1.0,)))
+    """
+
+    #: the name the strategy is registered under (``"regularized-evolution"``)
+    name: ClassVar[str] = ""
+    #: how many fresh proposals :meth:`novel` tries before it accepts a duplicate
+    novelty_tries: ClassVar[int] = 100
+
+    def __init__(self, space: Space, seed: int = 0) -> None:
+        if not isinstance(space, Space):
+            raise ConfigError(f"strategy {self.name!r}: space must be a nasforge Space, got {space!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ConfigError(f"strategy {self.name!r}: seed must be an integer, got {seed!r}")
+        self.space = space
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.history_: list[Trial] = []
+        self.pending_: Counter[Arch] = Counter()
+        self.seen_: set[Arch] = set()
+        self.check_space(space)
+
+    # ---- what subclasses write -----------------------------------------------------------
+
+    @abstractmethod
+    def propose(self) -> Arch:
+        """Return the next architecture to evaluate."""
+
+    def observe(self, trial: Trial) -> None:  # noqa: B027 - optional hook
+        """Learn from a finished trial (complete, pruned or failed). Default: nothing."""
+
+    def check_space(self, space: Space) -> None:  # noqa: B027 - optional hook
+        """Refuse a space this strategy cannot search, with a :class:`ConfigError`."""
+
+    # ---- the public protocol -------------------------------------------------------------
+
+    def ask(self) -> Arch:
+        """The next architecture to evaluate (may be called again before any ``tell``)."""
+        arch = self.propose()
+        self.pending_[arch] += 1
+        self.seen_.add(arch)
+        return arch
+
+    def tell(self, trial: Trial) -> None:
+        """Report a finished trial. Archs never asked (e.g. given by a user) are accepted too."""
+        if not trial.status.finished:
+            raise ValueError(f"tell() needs a finished trial, got status {trial.status.value!r}")
+        if self.pending_[trial.arch] > 0:
+            self.pending_[trial.arch] -= 1
+            if self.pending_[trial.arch] == 0:
+                del self.pending_[trial.arch]
+        self.seen_.add(trial.arch)
+        self.history_.append(trial)
+        self.observe(trial)
+
+    # ---- helpers for subclasses ----------------------------------------------------------
+
+    def novel(self, propose: Callable[[], Arch], tries: int | None = None) -> Arch:
+        """Call ``propose`` until it gives an arch not seen before; the last one if none is new.
+
+        A search on a finite space spends its budget better on new archs; when the space is
+        nearly exhausted a duplicate is still returned so ``ask`` never hangs.
+        """
+        arch = propose()
+        for _ in range((tries or self.novelty_tries) - 1):
+            if arch not in self.seen_:
+                return arch
+            arch = propose()
+        return arch
+
+    @property
+    def completed_(self) -> list[Trial]:
+        """Told trials that have a score, in the order they were told."""
+        return [t for t in self.history_ if t.score is not None]
+
+    def best_(self) -> Trial | None:
+        done = self.completed_
+        return max(done, key=lambda t: t.score) if done else None  # type: ignore[arg-type,return-value]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(seed={self.seed})"
+
+
+def require_finite_categorical(strategy: str, space: Space, allowed: tuple[str, ...] = ()) -> None:
+    """Raise a :class:`ConfigError` if ``space`` has a dimension type ``strategy`` cannot use."""
+    for dim in space.dims:
+        kind = type(dim).__name__
+        if allowed and kind not in allowed:
+            raise ConfigError(
+                f"strategy {strategy!r} cannot search dimension {dim.name!r} ({kind}); "
+                f"it supports {', '.join(allowed)} dimensions"
+            )
+
+
+def positive_int(strategy: str, name: str, value: Any, minimum: int = 1) -> int:
+    """Check an integer option, naming the strategy and the option when it is wrong."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(f"strategy {strategy!r}: {name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+__all__ = ["Strategy", "TrialStatus", "positive_int", "require_finite_categorical"]

@@ -1,0 +1,56 @@
+"""Frozen trial records: what was tried, how it ended, and what it measured."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from nasforge.space.arch import Arch
+
+
+class TrialStatus(str, Enum):
+    """Where a trial stands. ``interrupted`` means its process died; it is retried on resume."""
+
+    RUNNING = "running"
+    COMPLETE = "complete"
+    PRUNED = "pruned"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def finished(self) -> bool:
+        """Complete, pruned or failed: a result the strategy has been (or will be) told."""
+        return self in (TrialStatus.COMPLETE, TrialStatus.PRUNED, TrialStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One evaluation of one architecture, as stored.
+
+    ``scores`` are the objective values oriented so that larger is better (a minimised objective
+    is negated), in the order of the experiment's objectives; ``None`` unless the trial finished
+    with every objective measured. Strategies read ``score``; people read ``metrics``.
+    """
+
+    number: int
+    arch: Arch
+    status: TrialStatus
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    scores: tuple[float, ...] | None = None
+    intermediate: Mapping[int, Mapping[str, float]] = field(default_factory=dict)
+    seed: int = 0
+    error: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_s: float | None = None
+    worker: str | None = None
+    retry_of: int | None = None
+    user_attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float | None:
+        """The first objective, larger is better; ``None`` if the trial has none."""
+        return self.scores[0] if self.scores else None
