@@ -1,0 +1,82 @@
+"""nasforge: neural architecture search and hyperparameter optimisation on PyTorch.
+
+Example:
+    >>> import nasforge as nf
+    >>> space = nf.CellSpace(4, ["skip_connect", "nor_conv_3x3"])
+    >>> exp = nf.Experiment(space, "regularized-evolution",
+    ...                     lambda arch: {"convs": arch.key.count("conv")},
+    ...                     objectives={"convs": "max"}, storage="sqlite:///:memory:", seed=0)
+    >>> _ = exp.run(max_trials=20, progress=False)
+    >>> exp.best().metrics["convs"]
+    6.0
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nasforge.errors import ConfigError, NasforgeError, SpaceError, StorageError, TableError, TrialPruned
+from nasforge.estimation import (
+    Evaluator,
+    FunctionEvaluator,
+    TrialContext,
+    create_evaluator,
+    list_evaluators,
+    register_evaluator,
+)
+from nasforge.experiment import Experiment, load_experiment
+from nasforge.space import Arch, Categorical, CellSpace, Float, Int, Space, Task
+from nasforge.storage import Storage
+from nasforge.strategies import Strategy, create_strategy, list_strategies, register_strategy
+from nasforge.trial import Trial, TrialStatus
+
+__version__ = "0.1.0"
+
+
+def create_space(name: str, **options: Any) -> Space:
+    """Construct the model space registered as ``name`` (e.g. ``"nb201"``)."""
+    from nasforge.spaces import create_space as create
+
+    return create(name, **options)
+
+
+def list_spaces() -> list[str]:
+    """Names of the registered model spaces."""
+    from nasforge.spaces import list_spaces as names
+
+    return names()
+
+
+__all__ = [
+    "Arch",
+    "Categorical",
+    "CellSpace",
+    "ConfigError",
+    "Evaluator",
+    "Experiment",
+    "Float",
+    "FunctionEvaluator",
+    "Int",
+    "NasforgeError",
+    "Space",
+    "SpaceError",
+    "Storage",
+    "StorageError",
+    "Strategy",
+    "TableError",
+    "Task",
+    "Trial",
+    "TrialContext",
+    "TrialPruned",
+    "TrialStatus",
+    "__version__",
+    "create_evaluator",
+    "create_space",
+    "create_strategy",
+    "list_evaluators",
+    "list_spaces",
+    "list_strategies",
+    "load_experiment",
+    "register_evaluator",
+    "register_strategy",
+]

@@ -33,6 +33,11 @@ class Trial:
     ``scores`` are the objective values oriented so that larger is better (a minimised objective
     is negated), in the order of the experiment's objectives; ``None`` unless the trial finished
     with every objective measured. Strategies read ``score``; people read ``metrics``.
+
+    ``ask_seq`` and ``tell_seq`` place the strategy's ``ask`` that produced the trial and the
+    ``tell`` that reported it on one counter per experiment, so that a resumed experiment can
+    replay them in their original order. A retry of an interrupted trial has no ``ask_seq`` of its
+    own; ``retry_of`` names the trial it repeats.
     """
 
     number: int
@@ -48,6 +53,8 @@ class Trial:
     duration_s: float | None = None
     worker: str | None = None
     retry_of: int | None = None
+    ask_seq: int | None = None
+    tell_seq: int | None = None
     user_attrs: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -1,0 +1,8 @@
+"""Experiments: a search tied to its store, resumable by name."""
+
+from __future__ import annotations
+
+from nasforge.experiment.experiment import Experiment, best_trial
+from nasforge.experiment.load import load_experiment
+
+__all__ = ["Experiment", "best_trial", "load_experiment"]

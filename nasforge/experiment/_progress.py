@@ -1,0 +1,107 @@
+"""A Rich progress bar for a running search: trials done, best value, time left."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from nasforge.trial import Trial
+
+if TYPE_CHECKING:
+    from nasforge.experiment.experiment import Experiment
+
+
+class SearchProgress:
+    """Shows ``trials done/total``, the best first objective so far, elapsed and remaining time.
+
+    The bar advances by a fraction of a trial at every reported epoch, so the time left is
+    estimated from the start, not only after whole trials.
+    """
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        stored: Sequence[Trial],
+        max_trials: int | None,
+        max_time: float | None,
+        console: Console | None = None,
+    ) -> None:
+        self.exp = experiment
+        self.metric, self.direction = next(iter(experiment.objectives.items()))
+        # each ask ends in exactly one finished trial (its retries were interrupted ones)
+        done = sum(1 for t in stored if t.status.finished)
+        self.best: float | None = None
+        for t in stored:
+            self._update_best(t)
+        self.done = done
+        self.total = max_trials
+        self.steps_per_trial: float | None = experiment.fidelity.get("epochs") or getattr(
+            experiment.evaluator, "epochs", None
+        )
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("best {task.fields[best]}"),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            console=console or Console(stderr=True),
+            transient=False,
+        )
+        self.task = self.progress.add_task(
+            experiment.name, total=max_trials, completed=done, best=self._best_text()
+        )
+        del max_time  # the bar counts trials; a time budget simply ends the run
+
+    def _update_best(self, trial: Trial) -> None:
+        value = trial.metrics.get(self.metric)
+        if trial.score is None or value is None or not math.isfinite(value):
+            return
+        if self.best is None or (value > self.best if self.direction == "max" else value < self.best):
+            self.best = value
+
+    def _best_text(self) -> str:
+        return f"{self.metric}={self.best:.4g}" if self.best is not None else f"{self.metric}=-"
+
+    def on_report(self, number: int, step: int, metrics: Mapping[str, float]) -> None:
+        if self.steps_per_trial:
+            fraction = min(step / float(self.steps_per_trial), 1.0)
+            self.progress.update(self.task, completed=self.done + fraction)
+        self.progress.update(self.task, description=f"{self.exp.name} · trial {number} step {step}")
+
+    def on_trial(self, _experiment: Experiment, trial: Trial) -> None:
+        self._update_best(trial)
+        self.done += 1
+        self.progress.update(
+            self.task,
+            completed=self.done,
+            best=self._best_text(),
+            description=self.exp.name,
+        )
+
+    def __enter__(self) -> SearchProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.progress.stop()

@@ -1,0 +1,167 @@
+"""A search described in YAML, checked in full before anything runs.
+
+Example file::
+
+    name: mnist1d-nb201
+    seed: 0
+    storage: sqlite:///nasforge.db
+    space: {name: nb201, options: {n_cells: 1, channels: 16}}
+    strategy: {name: regularized-evolution, options: {population_size: 10, sample_size: 3}}
+    evaluator: {name: train, options: {dataset: mnist1d, epochs: 10}}
+    objectives: {val_acc: max}
+    budget: {max_trials: 20, max_time: 600}
+
+``space``, ``strategy`` and ``evaluator`` may also be a bare name. Every key is checked: an
+unknown key, an unknown name or a value of the wrong type raises a :class:`ConfigError` whose
+one-line message names the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+
+from nasforge.errors import ConfigError, UnknownNameError
+from nasforge.registry import Registry
+from nasforge.storage import DEFAULT_STORAGE
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class Component(_Strict):
+    """A registered thing chosen by name, with its keyword options."""
+
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Budget(_Strict):
+    max_trials: int | None = Field(default=None, ge=1)
+    max_time: float | None = Field(default=None, gt=0)
+
+
+class SearchConfig(_Strict):
+    """The whole search; see the module docstring for the file form."""
+
+    name: str = "nasforge"
+    seed: int = 0
+    storage: str = DEFAULT_STORAGE
+    device: str = "auto"
+    space: Component
+    strategy: Component = Component(name="regularized-evolution")
+    evaluator: Component = Component(name="train")
+    objectives: dict[str, Literal["max", "min"]] = Field(default_factory=lambda: {"val_acc": "max"})
+    budget: Budget = Field(default_factory=Budget)
+    fidelity: dict[str, Any] = Field(default_factory=dict)
+    max_retries: int = Field(default=2, ge=0)
+
+    @field_validator("space", "strategy", "evaluator", mode="before")
+    @classmethod
+    def _bare_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+def load_config(path: str | Path) -> SearchConfig:
+    """Read and check a YAML search file (names and options included)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"config {str(path)!r}{where}: not valid YAML ({problem})") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"config {str(path)!r}: expected a mapping of keys, got {type(data).__name__}")
+    return parse_config(data, source=str(path))
+
+
+def parse_config(data: Mapping[str, Any], source: str = "config") -> SearchConfig:
+    """Check a config mapping; options are checked against each named factory's signature."""
+    try:
+        config = SearchConfig.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_first_error(exc, SearchConfig)}") from None
+    from nasforge.estimation import EVALUATORS
+    from nasforge.spaces import SPACES
+    from nasforge.strategies import STRATEGIES
+
+    check_options(SPACES, "space", config.space, source, skip=())
+    check_options(STRATEGIES, "strategy", config.strategy, source, skip=("space", "seed"))
+    check_options(EVALUATORS, "evaluator", config.evaluator, source, skip=())
+    return config
+
+
+def check_options(
+    registry: Registry[Any], key: str, component: Component, source: str, skip: tuple[str, ...]
+) -> None:
+    """Check ``component.options`` against the signature of the factory it names."""
+    try:
+        factory = registry.get(component.name)
+    except UnknownNameError as exc:
+        raise ConfigError(f"{source}: {key}.name: {exc}") from None
+    model = _options_model(factory, skip)
+    if model is None:
+        return
+    try:
+        model.model_validate(component.options)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {key}.options.{_first_error(exc, model)}") from None
+
+
+def _options_model(factory: Callable[..., Any], skip: tuple[str, ...]) -> type[BaseModel] | None:
+    target = factory.__init__ if inspect.isclass(factory) else factory  # type: ignore[misc]
+    try:
+        signature = inspect.signature(factory)
+        hints = typing.get_type_hints(target)
+    except (TypeError, ValueError, NameError):
+        return None
+    fields: dict[str, Any] = {}
+    for name, param in signature.parameters.items():
+        if name in skip or name == "self":
+            continue
+        if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+            return None  # accepts anything: nothing to check
+        annotation = hints.get(name, Any)
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[name] = (annotation, default)
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        f"{getattr(factory, '__name__', 'Factory')}Options",
+        __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
+        **fields,
+    )
+
+
+def _first_error(exc: ValidationError, model: type[BaseModel]) -> str:
+    """One line naming the key path, the problem and, for unknown keys, what is allowed."""
+    error = exc.errors()[0]
+    loc = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        allowed = _allowed_keys(model, error["loc"][:-1])
+        return f"{loc}: unknown key; allowed: {', '.join(allowed)}"
+    if error["type"] == "missing":
+        return f"{loc}: required key is missing"
+    value = error.get("input")
+    return f"{loc}: {error['msg'].rstrip('.')} (got {value!r})"
+
+
+def _allowed_keys(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
+    current: Any = model
+    for part in path:
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        current = field.annotation
+    return sorted(getattr(current, "model_fields", {}))

@@ -1,0 +1,298 @@
+"""``Experiment``: space + strategy + evaluator + objectives + storage, resumable by name."""
+
+from __future__ import annotations
+
+import math
+import platform
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from nasforge.errors import ConfigError, StorageError
+from nasforge.estimation import Evaluator, FunctionEvaluator, create_evaluator
+from nasforge.experiment._loop import Callback, SearchLoop, replay
+from nasforge.space import Space
+from nasforge.storage import DEFAULT_STORAGE, ExperimentRecord, Storage
+from nasforge.strategies import STRATEGIES, Strategy
+from nasforge.trial import Trial, TrialStatus
+
+DIRECTIONS = ("max", "min")
+
+
+class Experiment:
+    """A tracked, resumable search.
+
+    Constructing an ``Experiment`` with the name of one already in ``storage`` resumes it: the
+    finished trials are kept, a trial that was running when the process stopped is marked
+    ``interrupted`` and evaluated again, and the strategy is rebuilt by replaying the stored
+    asks and tells in order. The settings that define the search (space, strategy and its
+    options, objectives, seed) must match the stored ones.
+
+    Args:
+        space: a :class:`~nasforge.space.Space`, or the name of a registered model space.
+        strategy: the name of a registered strategy, or a factory
+            ``(space, seed=...) -> Strategy`` (a class works).
+        evaluator: an :class:`~nasforge.estimation.Evaluator`, a function ``arch -> metrics``
+            (or ``(arch, ctx) -> metrics``), or the name of a registered evaluator.
+        objectives: metric name to ``"max"`` or ``"min"``; the first one ranks trials. A list of
+            names means maximise each.
+        storage: a SQLAlchemy URL or a file path (SQLite); default ``sqlite:///nasforge.db``.
+        name: the experiment's name in the store.
+        seed: seeds the strategy and, per trial, the evaluation.
+        strategy_options: keyword options of the strategy.
+        evaluator_options: keyword options when ``evaluator`` is a name.
+        space_options: keyword options when ``space`` is a name.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``, passed to the evaluator.
+        fidelity: e.g. ``{"epochs": 5}``, passed to the evaluator.
+        max_retries: how often a trial interrupted by a crash is evaluated again.
+        config: the configuration this experiment came from, stored with it for the record.
+
+    Example:
+        >>> import nasforge as nf
+        >>> space = nf.CellSpace(4, ["skip_connect", "nor_conv_3x3"])
+        >>> exp = nf.Experiment(space, "random", lambda arch: {"convs": arch.key.count("conv")},
+        ...                     objectives={"convs": "max"}, storage="sqlite:///:memory:")
+        >>> _ = exp.run(max_trials=10, progress=False)
+        >>> exp.best().metrics["convs"] >= 3
+        True
+    """
+
+    def __init__(
+        self,
+        space: Space | str,
+        strategy: str | Callable[..., Strategy] = "regularized-evolution",
+        evaluator: Evaluator | Callable[..., Any] | str = "train",
+        objectives: Mapping[str, str] | Sequence[str] | str | None = None,
+        storage: str | Path | Storage = DEFAULT_STORAGE,
+        name: str = "nasforge",
+        seed: int = 0,
+        strategy_options: Mapping[str, Any] | None = None,
+        evaluator_options: Mapping[str, Any] | None = None,
+        space_options: Mapping[str, Any] | None = None,
+        device: str = "auto",
+        fidelity: Mapping[str, Any] | None = None,
+        max_retries: int = 2,
+        config: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"name must be a non-empty string, got {name!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ConfigError(f"seed must be an integer, got {seed!r}")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ConfigError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        self.name = name
+        self.seed = seed
+        self.device = device
+        self.fidelity = dict(fidelity or {})
+        self.max_retries = max_retries
+        self.objectives = _objectives(objectives)
+        self.space = _space(space, space_options or {})
+        self.strategy_options = dict(strategy_options or {})
+        self.strategy_name, self._strategy_factory = _strategy_factory(strategy)
+        self.evaluator = _evaluator(evaluator, evaluator_options or {})
+        self.strategy_ = self.new_strategy()  # checks the options before anything is stored
+        self.storage = storage if isinstance(storage, Storage) else Storage(storage)
+        self.config = dict(config or {})
+        self.record = self._open_record()
+
+    def __repr__(self) -> str:
+        return f"Experiment({self.name!r}, storage={self.storage.url!r})"
+
+    # ---- set-up ------------------------------------------------------------------------------
+
+    def new_strategy(self) -> Strategy:
+        """A fresh strategy with this experiment's space, seed and options."""
+        try:
+            return self._strategy_factory(self.space, seed=self.seed, **self.strategy_options)
+        except TypeError as exc:
+            raise ConfigError(f"strategy {self.strategy_name!r}: {exc}") from None
+
+    def spec(self) -> dict[str, Any]:
+        """The settings that identify this search; a resumed run must match them."""
+        return {
+            "space": self.space.name,
+            "space_size": _json_number(self.space.size()),
+            "space_dims": self.space.names,
+            "strategy": self.strategy_name,
+            "strategy_options": self.strategy_options,
+            "objectives": self.objectives,
+            "seed": self.seed,
+        }
+
+    def _open_record(self) -> ExperimentRecord:
+        spec = self.spec()
+        record = self.storage.find_experiment(self.name)
+        if record is None:
+            return self.storage.create_experiment(
+                self.name,
+                self.seed,
+                self.objectives,
+                {**spec, "config": self.config},
+                versions=_versions(),
+            )
+        for key, value in spec.items():
+            stored = record.spec.get(key)
+            if stored != value:
+                raise StorageError(
+                    f"experiment {self.name!r} in {self.storage.url!r} was started with "
+                    f"{key}={stored!r}, not {value!r}; use the same settings to resume it, "
+                    "or another name"
+                )
+        return record
+
+    # ---- running -----------------------------------------------------------------------------
+
+    def run(
+        self,
+        max_trials: int | None = None,
+        max_time: float | None = None,
+        progress: bool = True,
+        callbacks: Sequence[Callback] = (),
+    ) -> list[Trial]:
+        """Search until ``max_trials`` trials in total have finished or ``max_time`` seconds pass.
+
+        ``max_trials`` counts the experiment's archs evaluated so far, resumed runs included;
+        ``max_time`` counts this call only. Returns the trials this call finished.
+        """
+        if max_trials is None and max_time is None:
+            raise ConfigError("give max_trials or max_time (or both) so the search can end")
+        if max_trials is not None and (isinstance(max_trials, bool) or max_trials < 1):
+            raise ConfigError(f"max_trials must be an integer >= 1, got {max_trials!r}")
+        if max_time is not None and not max_time > 0:
+            raise ConfigError(f"max_time must be a number of seconds > 0, got {max_time!r}")
+        self.storage.mark_interrupted(self.record.id)
+        strategy = self.new_strategy()
+        stored = self.storage.trials(self.record.id, intermediate=False)
+        state = replay(strategy, stored, self.max_retries)
+        self.strategy_ = strategy
+        loop = SearchLoop(self, strategy, state)
+        if not progress:
+            return loop.run(max_trials, max_time, callbacks)
+        from nasforge.experiment._progress import SearchProgress
+
+        with SearchProgress(self, stored, max_trials, max_time) as bar:
+            return loop.run(max_trials, max_time, [*callbacks, bar.on_trial], bar.on_report)
+
+    # ---- results -----------------------------------------------------------------------------
+
+    def scores_of(self, metrics: Mapping[str, float]) -> tuple[float, ...] | None:
+        """Objective values oriented so larger is better, or ``None`` if one is missing/NaN."""
+        scores = []
+        for name, direction in self.objectives.items():
+            value = metrics.get(name)
+            if value is None or not math.isfinite(value):
+                return None
+            scores.append(value if direction == "max" else -value)
+        return tuple(scores)
+
+    def missing_objective(self, metrics: Mapping[str, float]) -> str:
+        for name in self.objectives:
+            value = metrics.get(name)
+            if value is None or not math.isfinite(value):
+                return name
+        return ""
+
+    def trials(self, status: TrialStatus | str | None = None) -> list[Trial]:
+        """Every stored trial by number, optionally only those with ``status``."""
+        trials = self.storage.trials(self.record.id)
+        if status is None:
+            return trials
+        wanted = TrialStatus(status)
+        return [t for t in trials if t.status == wanted]
+
+    def best(self) -> Trial | None:
+        """The complete trial with the best first objective (the earliest among equals)."""
+        return best_trial(self.storage.trials(self.record.id, intermediate=False))
+
+    def pareto_front(self) -> list[Trial]:
+        """Complete trials no other complete trial beats on every objective."""
+        done = [t for t in self.storage.trials(self.record.id) if t.scores is not None]
+        front = []
+        for t in done:
+            dominated = any(
+                all(a >= b for a, b in zip(o.scores, t.scores))  # type: ignore[arg-type]
+                and any(a > b for a, b in zip(o.scores, t.scores))  # type: ignore[arg-type]
+                for o in done
+            )
+            if not dominated:
+                front.append(t)
+        return front
+
+
+def best_trial(trials: Sequence[Trial]) -> Trial | None:
+    """The complete trial with the largest ``score``; ties go to the lower number."""
+    done = [t for t in trials if t.status == TrialStatus.COMPLETE and t.score is not None]
+    if not done:
+        return None
+    return min(done, key=lambda t: (-t.score, t.number))  # type: ignore[operator]
+
+
+def _objectives(objectives: Mapping[str, str] | Sequence[str] | str | None) -> dict[str, str]:
+    if objectives is None:
+        return {"val_acc": "max"}
+    if isinstance(objectives, str):
+        objectives = [objectives]
+    if not isinstance(objectives, Mapping):
+        objectives = {name: "max" for name in objectives}
+    if not objectives:
+        raise ConfigError("objectives must name at least one metric")
+    out = {}
+    for name, direction in objectives.items():
+        if direction not in DIRECTIONS:
+            raise ConfigError(
+                f"objectives.{name}: direction {direction!r} is not allowed; use 'max' or 'min'"
+            )
+        out[str(name)] = direction
+    return out
+
+
+def _space(space: Space | str, options: Mapping[str, Any]) -> Space:
+    if isinstance(space, Space):
+        return space
+    if isinstance(space, str):
+        from nasforge.spaces import create_space
+
+        return create_space(space, **options)
+    raise ConfigError(f"space must be a Space or the name of a registered space, got {space!r}")
+
+
+def _strategy_factory(strategy: str | Callable[..., Strategy]) -> tuple[str, Callable[..., Strategy]]:
+    if isinstance(strategy, str):
+        return strategy, STRATEGIES.get(strategy)
+    if isinstance(strategy, Strategy):
+        raise ConfigError(
+            "strategy must be a name or a factory (e.g. the class), not an instance: a resumed "
+            "experiment builds a fresh one and replays the stored trials into it"
+        )
+    if callable(strategy):
+        return getattr(strategy, "name", "") or getattr(strategy, "__name__", "custom"), strategy
+    raise ConfigError(f"strategy must be a registered name or a factory, got {strategy!r}")
+
+
+def _evaluator(evaluator: Evaluator | Callable[..., Any] | str, options: Mapping[str, Any]) -> Evaluator:
+    if isinstance(evaluator, Evaluator):
+        return evaluator
+    if isinstance(evaluator, str):
+        return create_evaluator(evaluator, **options)
+    if callable(evaluator):
+        return FunctionEvaluator(evaluator)
+    raise ConfigError(
+        f"evaluator must be an Evaluator, a function arch -> metrics or a registered name, "
+        f"got {evaluator!r}"
+    )
+
+
+def _json_number(x: float) -> float | int | str:
+    return "inf" if isinstance(x, float) and math.isinf(x) else x
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for package in ("nasforge", "torch", "numpy"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = "not installed"
+    return out

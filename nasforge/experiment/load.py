@@ -1,0 +1,38 @@
+"""Open a stored experiment to read its trials, or to resume it with the same settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nasforge.experiment.experiment import best_trial
+from nasforge.storage import DEFAULT_STORAGE, ExperimentRecord, Storage
+from nasforge.trial import Trial
+
+
+class StoredExperiment:
+    """A read-only view of an experiment in a store (no space, strategy or evaluator needed)."""
+
+    def __init__(self, record: ExperimentRecord, storage: Storage) -> None:
+        self.record = record
+        self.storage = storage
+        self.name = record.name
+        self.objectives = record.objectives
+
+    def __repr__(self) -> str:
+        return f"StoredExperiment({self.name!r}, storage={self.storage.url!r})"
+
+    def trials(self) -> list[Trial]:
+        return self.storage.trials(self.record.id)
+
+    def best(self) -> Trial | None:
+        return best_trial(self.storage.trials(self.record.id, intermediate=False))
+
+
+def load_experiment(name: str, storage: str | Path | Storage = DEFAULT_STORAGE) -> StoredExperiment:
+    """The stored experiment ``name``; raises ``StorageError`` listing the names that exist.
+
+    To resume a search, construct the :class:`~nasforge.Experiment` again with the same settings
+    (or run the same ``nasforge search`` command): it finds the stored trials by name.
+    """
+    store = storage if isinstance(storage, Storage) else Storage(storage, create=False)
+    return StoredExperiment(store.get_experiment(name), store)

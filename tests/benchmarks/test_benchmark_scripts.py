@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nasforge.space import CellSpace
+
+ROOT = Path(__file__).resolve().parents[2]
+NB201_SCRIPT = ROOT / "benchmarks" / "nb201_strategies.py"
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(NB201_SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+def test_nb201_strategies_quick_prints_the_bench_json_last(tmp_path: Path) -> None:
+    plot = tmp_path / "plot.png"
+    done = run_script("--quick", "--plot", str(plot))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    result = json.loads(lines[-1])
+    assert list(result) == ["random", "regularized-evolution"]
+    for by_q in result.values():
+        assert list(by_q) == ["25", "50"]
+        for cell in by_q.values():
+            assert set(cell) == {"mean", "std", "runs"} and cell["runs"] == 3
+            assert 85.0 < cell["mean"] <= 94.38
+    assert any(line.startswith("overhead regularized-evolution:") for line in lines)
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_nb201_strategies_on_a_user_table(tmp_path: Path) -> None:
+    lines = ["arch,val_acc_12,test_acc_12,val_acc_200,test_acc_200,params_m"]
+    for i, arch in enumerate(CellSpace(3, ["x", "y"]).enumerate()):
+        lines.append(f"{arch.key},{i},{i},{i},{10 + i},1")
+    table = tmp_path / "mine.csv"
+    table.write_text("\n".join(lines))
+    plot = tmp_path / "mine.png"
+    args = ["--table", str(table), "--repeats", "2", "--queries", "4", "8", "--plot", str(plot)]
+    done = run_script(*args, "--strategies", "random,regularized-evolution")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["random"]["8"] == {"mean": 17.0, "std": 0.0, "runs": 2}
+    assert plot.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--table", "missing.csv"], "file not found"),
+        (["--strategies", "nope"], "unknown strategy"),
+    ],
+)
+def test_nb201_strategies_user_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    done = run_script("--quick", "--plot", str(tmp_path / "p.png"), *args)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,209 @@
+from __future__ import annotations
+
+import pytest
+
+import nasforge as nf
+from nasforge.errors import ConfigError, StorageError, TrialPruned
+from nasforge.trial import TrialStatus
+
+OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
+
+
+def space():
+    return nf.CellSpace(4, OPS)
+
+
+def score(arch) -> dict[str, float]:
+    """A synthetic objective: convolutions help, 'none' hurts."""
+    key = arch.key
+    return {"val_acc": 10.0 * key.count("nor_conv_3x3") + 5 * key.count("nor_conv_1x1") - key.count("none")}
+
+
+def make(tmp_path, evaluator=score, name="e", **kw):
+    kw.setdefault("strategy", "regularized-evolution")
+    kw.setdefault("strategy_options", {"population_size": 5, "sample_size": 2})
+    return nf.Experiment(space(), evaluator=evaluator, storage=tmp_path / "s.db", name=name, **kw)
+
+
+def keys(trials):
+    return [t.arch.key for t in trials]
+
+
+def test_run_stores_every_trial_and_finds_a_good_arch(tmp_path):
+    exp = make(tmp_path)
+    finished = exp.run(max_trials=40, progress=False)
+    trials = exp.trials()
+    assert len(finished) == len(trials) == 40
+    assert all(t.status == TrialStatus.COMPLETE for t in trials)
+    assert [t.number for t in trials] == list(range(40))
+    best = exp.best()
+    assert best.metrics["val_acc"] == max(t.metrics["val_acc"] for t in trials)
+    assert best.metrics["val_acc"] >= 40  # evolution climbs the synthetic objective
+
+
+def test_same_seed_same_search_and_other_seed_differs(tmp_path):
+    a = make(tmp_path, name="a", seed=3)
+    b = make(tmp_path, name="b", seed=3)
+    c = make(tmp_path, name="c", seed=4)
+    for exp in (a, b, c):
+        exp.run(max_trials=15, progress=False)
+    assert keys(a.trials()) == keys(b.trials())
+    assert [t.seed for t in a.trials()] == [t.seed for t in b.trials()]
+    assert keys(a.trials()) != keys(c.trials())
+
+
+def test_budget_counts_across_runs(tmp_path):
+    make(tmp_path).run(max_trials=6, progress=False)
+    exp = make(tmp_path)
+    assert len(exp.run(max_trials=10, progress=False)) == 4
+    assert len(exp.trials()) == 10
+    assert exp.run(max_trials=10, progress=False) == []
+
+
+def test_resume_after_interrupt_retries_the_running_trial_and_matches_an_uninterrupted_run(tmp_path):
+    reference = make(tmp_path, name="ref")
+    reference.run(max_trials=20, progress=False)
+
+    calls = {"n": 0}
+
+    def crashes_once(arch):
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise KeyboardInterrupt  # the process is stopped in the middle of trial 7
+        return score(arch)
+
+    exp = make(tmp_path, evaluator=crashes_once, name="run")
+    with pytest.raises(KeyboardInterrupt):
+        exp.run(max_trials=20, progress=False)
+    before = {t.number: t for t in exp.trials()}
+    assert before[7].status == TrialStatus.RUNNING  # a killed process leaves it like this
+
+    resumed = make(tmp_path, name="run")
+    resumed.run(max_trials=20, progress=False)
+    trials = resumed.trials()
+    interrupted = [t for t in trials if t.status == TrialStatus.INTERRUPTED]
+    assert [t.number for t in interrupted] == [7]
+    retry = next(t for t in trials if t.retry_of == 7)
+    assert retry.arch == interrupted[0].arch and retry.seed == interrupted[0].seed
+    for number, old in before.items():  # nothing finished was lost or changed
+        if old.status.finished:
+            assert trials[number].metrics == old.metrics and trials[number].arch == old.arch
+    finished = [t for t in trials if t.status.finished]
+    assert len(finished) == 20
+    # replay restores the strategy exactly: the same archs as a run that was never stopped
+    assert [t.arch.key for t in finished] == keys(reference.trials())
+
+
+def test_interrupted_too_often_is_given_up_as_failed(tmp_path):
+    def always_killed(arch):
+        raise KeyboardInterrupt
+
+    for _ in range(3):
+        exp = make(tmp_path, evaluator=always_killed, max_retries=1)
+        with pytest.raises(KeyboardInterrupt):
+            exp.run(max_trials=3, progress=False)
+    exp = make(tmp_path, max_retries=1)
+    exp.run(max_trials=3, progress=False)
+    trials = exp.trials()
+    failed = [t for t in trials if t.status == TrialStatus.FAILED]
+    assert len(failed) == 1 and "interrupted 2 times" in failed[0].error
+    assert sum(t.status.finished for t in trials) == 3
+
+
+def test_errors_in_the_evaluator_are_recorded_and_the_search_goes_on(tmp_path):
+    def flaky(arch):
+        if "avg_pool_3x3~0|+" in arch.key:
+            raise ValueError("cannot train this one")
+        return score(arch)
+
+    exp = make(tmp_path, evaluator=flaky, strategy="random", strategy_options={})
+    exp.run(max_trials=30, progress=False)
+    trials = exp.trials()
+    failed = [t for t in trials if t.status == TrialStatus.FAILED]
+    assert failed and all("ValueError: cannot train this one" in t.error for t in failed)
+    assert all("Traceback" in t.error for t in failed)
+    assert len(trials) == 30 and exp.best() is not None
+
+
+def test_missing_objective_fails_the_trial_with_a_message(tmp_path):
+    exp = make(tmp_path, evaluator=lambda arch: {"accuracy": 1.0})
+    exp.run(max_trials=2, progress=False)
+    (t, _) = exp.trials()
+    assert t.status == TrialStatus.FAILED
+    assert "no objective 'val_acc'" in t.error and "accuracy" in t.error
+    assert exp.best() is None
+
+
+def test_pruned_trial_keeps_its_curve(tmp_path):
+    def pruned(arch, ctx):
+        ctx.report(1, {"val_acc": 3.0})
+        raise TrialPruned
+
+    exp = make(tmp_path, evaluator=pruned)
+    exp.run(max_trials=2, progress=False)
+    t = exp.trials()[0]
+    assert t.status == TrialStatus.PRUNED
+    assert t.intermediate == {1: {"val_acc": 3.0}} and t.metrics == {"val_acc": 3.0}
+
+
+def test_minimised_objective_and_pareto_front(tmp_path):
+    def two(arch):
+        convs = arch.key.count("conv")
+        return {"val_acc": float(convs), "params": float(convs + arch.key.count("pool"))}
+
+    exp = make(tmp_path, evaluator=two, objectives={"val_acc": "max", "params": "min"},
+               strategy="random", strategy_options={})
+    exp.run(max_trials=40, progress=False)
+    best = exp.best()
+    assert best.metrics["val_acc"] == max(t.metrics["val_acc"] for t in exp.trials())
+    front = exp.pareto_front()
+    assert front
+    for t in front:
+        for o in exp.trials():
+            assert not (o.metrics["val_acc"] > t.metrics["val_acc"] and o.metrics["params"] < t.metrics["params"])
+
+
+def test_resuming_with_other_settings_is_refused(tmp_path):
+    make(tmp_path).run(max_trials=2, progress=False)
+    with pytest.raises(StorageError, match="seed=0, not 1"):
+        make(tmp_path, seed=1)
+    with pytest.raises(StorageError, match="strategy="):
+        make(tmp_path, strategy="random", strategy_options={})
+
+
+def test_bad_arguments_are_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="direction 'up'"):
+        make(tmp_path, objectives={"val_acc": "up"})
+    with pytest.raises(nf.NasforgeError, match="unknown strategy 'nope'"):
+        make(tmp_path, strategy="nope")
+    with pytest.raises(ConfigError, match="population_size"):
+        make(tmp_path, strategy_options={"population_size": 0})
+    with pytest.raises(ConfigError, match="unexpected keyword"):
+        make(tmp_path, strategy_options={"populaton": 3})
+    exp = make(tmp_path)
+    with pytest.raises(ConfigError, match="max_trials or max_time"):
+        exp.run(progress=False)
+    with pytest.raises(ConfigError, match="max_trials must be"):
+        exp.run(max_trials=0, progress=False)
+
+
+def test_max_time_ends_the_run(tmp_path):
+    import time
+
+    def slow(arch):
+        time.sleep(0.05)
+        return score(arch)
+
+    exp = make(tmp_path, evaluator=slow)
+    finished = exp.run(max_time=0.3, progress=False)
+    assert 1 <= len(finished) < 20
+
+
+def test_load_experiment_reads_a_stored_search(tmp_path):
+    exp = make(tmp_path)
+    exp.run(max_trials=5, progress=False)
+    loaded = nf.load_experiment("e", tmp_path / "s.db")
+    assert keys(loaded.trials()) == keys(exp.trials())
+    assert loaded.best() == exp.best()
+    with pytest.raises(StorageError, match="experiments: 'e'"):
+        nf.load_experiment("other", tmp_path / "s.db")
