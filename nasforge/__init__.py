@@ -15,7 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from nasforge.errors import ConfigError, NasforgeError, SpaceError, StorageError, TableError, TrialPruned
+from nasforge.errors import (
+    ConfigError,
+    NasforgeError,
+    SpaceError,
+    StorageError,
+    TableError,
+    TrialPruned,
+)
 from nasforge.estimation import (
     Evaluator,
     FunctionEvaluator,

@@ -52,6 +52,11 @@ class Registry(Generic[T]):
         self._items[name] = (factory, summary)
         return factory
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (e.g. a strategy a test registered for itself)."""
+        self.get(name)
+        del self._items[name]
+
     def get(self, name: str) -> Callable[..., T]:
         try:
             factory = self._items[name][0]

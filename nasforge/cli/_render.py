@@ -95,11 +95,15 @@ def print_top(
         for name in columns:
             table.add_column(name, justify="right")
         for rank, t in enumerate(done[:top], start=1):
-            table.add_row(str(rank), str(t.number), t.arch.key, *(_fmt(t.metrics.get(c)) for c in columns))
+            table.add_row(
+                str(rank), str(t.number), t.arch.key, *(_fmt(t.metrics.get(c)) for c in columns)
+            )
         console.print(table)
 
 
-def print_best(console: Console, trial: Trial, experiment: str, objectives: Mapping[str, str]) -> None:
+def print_best(
+    console: Console, trial: Trial, experiment: str, objectives: Mapping[str, str]
+) -> None:
     console.print(f"best trial of [bold]{experiment}[/]: #{trial.number}")
     console.print(f"  arch: {trial.arch.key}")
     for name, value in trial.metrics.items():

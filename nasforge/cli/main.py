@@ -18,7 +18,14 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 
-from nasforge.cli._render import best_json, print_best, print_registry, print_top, print_trials, trial_json
+from nasforge.cli._render import (
+    best_json,
+    print_best,
+    print_registry,
+    print_top,
+    print_trials,
+    trial_json,
+)
 from nasforge.errors import ConfigError, NasforgeError
 from nasforge.storage import DEFAULT_STORAGE
 
@@ -192,7 +199,9 @@ def bench_nb201(
     for q in budgets:
         out.add_column(f"{q} queries", justify="right")
     for name, row in result.items():
-        out.add_row(name, *(f"{row[str(q)]['mean']:.2f} ± {row[str(q)]['std']:.2f}" for q in budgets))
+        out.add_row(
+            name, *(f"{row[str(q)]['mean']:.2f} ± {row[str(q)]['std']:.2f}" for q in budgets)
+        )
     _out().print(out)
 
 
@@ -221,7 +230,9 @@ def _split(text: str, option: str, kind: type) -> list[Any]:
     try:
         return [kind(p) for p in parts]
     except ValueError:
-        raise ConfigError(f"{option}: expected comma-separated {kind.__name__}s, got {text!r}") from None
+        raise ConfigError(
+            f"{option}: expected comma-separated {kind.__name__}s, got {text!r}"
+        ) from None
 
 
 def _raise_interrupt(_signum: int, _frame: FrameType | None) -> NoReturn:

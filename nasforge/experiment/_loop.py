@@ -117,7 +117,9 @@ class SearchLoop:
         """Tell the strategy, as failed, each ask that was interrupted too often."""
         store, exp_id = self.exp.storage, self.exp.record.id
         for trial, attempts in self.state.abandoned:
-            error = f"interrupted {attempts} times; not retried (max_retries={self.exp.max_retries})"
+            error = (
+                f"interrupted {attempts} times; not retried (max_retries={self.exp.max_retries})"
+            )
             tell_seq = self._next_seq()
             trial_id = store.trial_id(exp_id, trial.number)
             store.finish_trial(trial_id, TrialStatus.FAILED, trial.metrics, None, error, tell_seq)
@@ -206,7 +208,7 @@ class SearchLoop:
         except (KeyboardInterrupt, SystemExit):
             self.current = None
             raise  # the trial stays ``running``; the next run marks it interrupted and retries it
-        except Exception as exc:  # noqa: BLE001 - user code may raise anything; record it
+        except Exception as exc:
             status = TrialStatus.FAILED
             error = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=-8))
         tell_seq = self._next_seq()

@@ -72,7 +72,9 @@ class SearchProgress:
         value = trial.metrics.get(self.metric)
         if trial.score is None or value is None or not math.isfinite(value):
             return
-        if self.best is None or (value > self.best if self.direction == "max" else value < self.best):
+        if self.best is None or (
+            value > self.best if self.direction == "max" else value < self.best
+        ):
             self.best = value
 
     def _best_text(self) -> str:

@@ -84,7 +84,9 @@ def load_config(path: str | Path) -> SearchConfig:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"config {str(path)!r}{where}: not valid YAML ({problem})") from None
     if not isinstance(data, Mapping):
-        raise ConfigError(f"config {str(path)!r}: expected a mapping of keys, got {type(data).__name__}")
+        raise ConfigError(
+            f"config {str(path)!r}: expected a mapping of keys, got {type(data).__name__}"
+        )
     return parse_config(data, source=str(path))
 
 

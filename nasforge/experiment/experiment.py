@@ -210,8 +210,8 @@ class Experiment:
         front = []
         for t in done:
             dominated = any(
-                all(a >= b for a, b in zip(o.scores, t.scores))  # type: ignore[arg-type]
-                and any(a > b for a, b in zip(o.scores, t.scores))  # type: ignore[arg-type]
+                all(a >= b for a, b in zip(o.scores, t.scores, strict=True))  # type: ignore[arg-type]
+                and any(a > b for a, b in zip(o.scores, t.scores, strict=True))  # type: ignore[arg-type]
                 for o in done
             )
             if not dominated:
@@ -256,7 +256,9 @@ def _space(space: Space | str, options: Mapping[str, Any]) -> Space:
     raise ConfigError(f"space must be a Space or the name of a registered space, got {space!r}")
 
 
-def _strategy_factory(strategy: str | Callable[..., Strategy]) -> tuple[str, Callable[..., Strategy]]:
+def _strategy_factory(
+    strategy: str | Callable[..., Strategy],
+) -> tuple[str, Callable[..., Strategy]]:
     if isinstance(strategy, str):
         return strategy, STRATEGIES.get(strategy)
     if isinstance(strategy, Strategy):
@@ -269,7 +271,9 @@ def _strategy_factory(strategy: str | Callable[..., Strategy]) -> tuple[str, Cal
     raise ConfigError(f"strategy must be a registered name or a factory, got {strategy!r}")
 
 
-def _evaluator(evaluator: Evaluator | Callable[..., Any] | str, options: Mapping[str, Any]) -> Evaluator:
+def _evaluator(
+    evaluator: Evaluator | Callable[..., Any] | str, options: Mapping[str, Any]
+) -> Evaluator:
     if isinstance(evaluator, Evaluator):
         return evaluator
     if isinstance(evaluator, str):

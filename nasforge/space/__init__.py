@@ -11,4 +11,14 @@ from nasforge.space.cell import CellSpace, edge_name
 from nasforge.space.dims import Categorical, Dimension, Float, Int
 from nasforge.space.task import Task
 
-__all__ = ["Arch", "Categorical", "CellSpace", "Dimension", "Float", "Int", "Space", "Task", "edge_name"]
+__all__ = [
+    "Arch",
+    "Categorical",
+    "CellSpace",
+    "Dimension",
+    "Float",
+    "Int",
+    "Space",
+    "Task",
+    "edge_name",
+]

@@ -24,7 +24,7 @@ class Arch(Mapping[str, Any]):
         True
     """
 
-    __slots__ = ("_values", "_key", "_hash")
+    __slots__ = ("_hash", "_key", "_values")
 
     def __init__(self, values: Mapping[str, Any], key: str | None = None) -> None:
         self._values = dict(values)

@@ -101,7 +101,7 @@ class Space:
         return Arch(checked, key=self.key(checked))
 
     def validate(self, arch: Arch | Mapping[str, Any]) -> Arch:
-        """Return ``arch`` checked against this space; raises :class:`SpaceError` naming the field."""
+        """Return ``arch`` checked against this space; a :class:`SpaceError` names a bad field."""
         made = self.make(arch)
         if isinstance(arch, Arch) and arch.key != made.key:
             raise SpaceError(f"arch key {arch.key!r} does not match its values ({made.key!r})")
@@ -189,7 +189,7 @@ class Space:
         return sum(d.width for d in self.dims)
 
     def encode(self, arch: Arch) -> np.ndarray:
-        """A fixed-length float vector: one-hot for categories, [0, 1] for numbers, 0 if inactive."""
+        """A fixed-length vector: one-hot for categories, [0, 1] for numbers, 0 if inactive."""
         parts: list[float] = []
         for dim in self.dims:
             value = arch[dim.name]

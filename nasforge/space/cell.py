@@ -32,7 +32,9 @@ class CellSpace(Space):
         >>> space = CellSpace(n_nodes=4, ops=["none", "skip_connect", "nor_conv_3x3"])
         >>> space.size()
         729
-        >>> arch = space.parse("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|")
+        >>> arch = space.parse(
+        ...     "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|"
+        ... )
         >>> arch["edge_3_2"]
         'skip_connect'
         >>> space.genotype(arch)[0]
@@ -53,7 +55,9 @@ class CellSpace(Space):
             raise SpaceError("ops must name at least one operation")
         for op in ops:
             if not isinstance(op, str) or not op or any(c in op for c in "|~+,="):
-                raise SpaceError(f"operation name {op!r} must be a non-empty string without '|~+,='")
+                raise SpaceError(
+                    f"operation name {op!r} must be a non-empty string without '|~+,='"
+                )
         self.n_nodes, self.ops = n_nodes, ops
         self.edges: tuple[tuple[int, int], ...] = tuple(
             (i, j) for j in range(1, n_nodes) for i in range(j)
@@ -97,7 +101,8 @@ class CellSpace(Space):
             entries = node[1:-1].split("|")
             if len(entries) != j:
                 raise SpaceError(
-                    f"cannot parse arch {key!r}: node {j} must have {j} inputs, found {len(entries)}"
+                    f"cannot parse arch {key!r}: node {j} must have {j} inputs, "
+                    f"found {len(entries)}"
                 )
             for i, entry in enumerate(entries):
                 op, sep, src = entry.partition("~")

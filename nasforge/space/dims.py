@@ -171,7 +171,9 @@ class _Numeric(Dimension):
 
     def _to_unit(self, value: float) -> float:
         if self.log:
-            return (math.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+            return (math.log(value) - math.log(self.low)) / (
+                math.log(self.high) - math.log(self.low)
+            )
         return (value - self.low) / (self.high - self.low)
 
     def _from_unit(self, u: float) -> float:
@@ -211,7 +213,7 @@ class Int(_Numeric):
 
     @property
     def default(self) -> int:
-        return int(round(self._from_unit(0.5)))
+        return round(self._from_unit(0.5))
 
     def sample(self, rng: np.random.Generator) -> int:
         if self.log:  # uniform in log space over the integers' cells

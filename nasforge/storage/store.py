@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -60,7 +60,8 @@ class Storage:
     """Reads and writes experiments, trials and intermediate values.
 
     ``url`` is any SQLAlchemy URL (``sqlite:///runs.db``, ``postgresql+psycopg://...``) or a
-    file path (a SQLite file); ``create=False`` refuses to create a missing SQLite file. SQLite runs in WAL mode with a busy timeout, so readers such as
+    file path (a SQLite file); ``create=False`` refuses to create a missing SQLite file. SQLite
+    runs in WAL mode with a busy timeout, so readers such as
     ``nasforge trials`` never block a running search; writes retry briefly when locked.
 
     Example:

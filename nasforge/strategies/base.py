@@ -46,7 +46,9 @@ class Strategy(ABC):
 
     def __init__(self, space: Space, seed: int = 0) -> None:
         if not isinstance(space, Space):
-            raise ConfigError(f"strategy {self.name!r}: space must be a nasforge Space, got {space!r}")
+            raise ConfigError(
+                f"strategy {self.name!r}: space must be a nasforge Space, got {space!r}"
+            )
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise ConfigError(f"strategy {self.name!r}: seed must be an integer, got {seed!r}")
         self.space = space
@@ -132,7 +134,9 @@ def require_finite_categorical(strategy: str, space: Space, allowed: tuple[str, 
 def positive_int(strategy: str, name: str, value: Any, minimum: int = 1) -> int:
     """Check an integer option, naming the strategy and the option when it is wrong."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"strategy {strategy!r}: {name} must be an integer >= {minimum}, got {value!r}")
+        raise ConfigError(
+            f"strategy {strategy!r}: {name} must be an integer >= {minimum}, got {value!r}"
+        )
     return int(value)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -57,10 +58,13 @@ class Stuck(Strategy):
 
 
 @pytest.fixture()
-def extra_strategies(monkeypatch: pytest.MonkeyPatch) -> None:
+def extra_strategies() -> Iterator[None]:
     # registered only for one test, so suites parametrised over list_strategies() never see them
-    monkeypatch.setitem(STRATEGIES._items, "repeater", (Repeater, "test"))
-    monkeypatch.setitem(STRATEGIES._items, "stuck", (Stuck, "test"))
+    STRATEGIES.register("repeater", Repeater, "test")
+    STRATEGIES.register("stuck", Stuck, "test")
+    yield
+    STRATEGIES.unregister("repeater")
+    STRATEGIES.unregister("stuck")
 
 
 def test_json_form_and_determinism(tmp_path: Path) -> None:

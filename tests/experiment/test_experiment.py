@@ -16,7 +16,11 @@ def space():
 def score(arch) -> dict[str, float]:
     """A synthetic objective: convolutions help, 'none' hurts."""
     key = arch.key
-    return {"val_acc": 10.0 * key.count("nor_conv_3x3") + 5 * key.count("nor_conv_1x1") - key.count("none")}
+    return {
+        "val_acc": 10.0 * key.count("nor_conv_3x3")
+        + 5 * key.count("nor_conv_1x1")
+        - key.count("none")
+    }
 
 
 def make(tmp_path, evaluator=score, name="e", **kw):
@@ -60,7 +64,9 @@ def test_budget_counts_across_runs(tmp_path):
     assert exp.run(max_trials=10, progress=False) == []
 
 
-def test_resume_after_interrupt_retries_the_running_trial_and_matches_an_uninterrupted_run(tmp_path):
+def test_resume_after_interrupt_retries_the_running_trial_and_matches_an_uninterrupted_run(
+    tmp_path,
+):
     reference = make(tmp_path, name="ref")
     reference.run(max_trials=20, progress=False)
 
@@ -151,8 +157,13 @@ def test_minimised_objective_and_pareto_front(tmp_path):
         convs = arch.key.count("conv")
         return {"val_acc": float(convs), "params": float(convs + arch.key.count("pool"))}
 
-    exp = make(tmp_path, evaluator=two, objectives={"val_acc": "max", "params": "min"},
-               strategy="random", strategy_options={})
+    exp = make(
+        tmp_path,
+        evaluator=two,
+        objectives={"val_acc": "max", "params": "min"},
+        strategy="random",
+        strategy_options={},
+    )
     exp.run(max_trials=40, progress=False)
     best = exp.best()
     assert best.metrics["val_acc"] == max(t.metrics["val_acc"] for t in exp.trials())
@@ -160,7 +171,10 @@ def test_minimised_objective_and_pareto_front(tmp_path):
     assert front
     for t in front:
         for o in exp.trials():
-            assert not (o.metrics["val_acc"] > t.metrics["val_acc"] and o.metrics["params"] < t.metrics["params"])
+            assert not (
+                o.metrics["val_acc"] > t.metrics["val_acc"]
+                and o.metrics["params"] < t.metrics["params"]
+            )
 
 
 def test_resuming_with_other_settings_is_refused(tmp_path):

@@ -42,7 +42,9 @@ def test_trial_life_cycle_round_trips(store):
     store.report(tid, 1, {"val_acc": 50.0})
     store.report(tid, 2, {"val_acc": 60.0})
     store.report(tid, 2, {"val_acc": 61.0})  # a repeated step replaces the earlier value
-    store.finish_trial(tid, TrialStatus.COMPLETE, {"val_acc": 61.0, "loss": math.nan}, [61.0], tell_seq=1)
+    store.finish_trial(
+        tid, TrialStatus.COMPLETE, {"val_acc": 61.0, "loss": math.nan}, [61.0], tell_seq=1
+    )
     (done,) = store.trials(exp.id)
     assert done.status == TrialStatus.COMPLETE
     assert done.intermediate == {1: {"val_acc": 50.0}, 2: {"val_acc": 61.0}}
@@ -80,7 +82,10 @@ def test_other_schema_version_is_refused_with_a_message(tmp_path):
     path = tmp_path / "old.db"
     Storage(path)
     with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE nasforge_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
+        conn.execute(
+            "UPDATE nasforge_meta SET value = ? WHERE key = 'schema_version'",
+            (str(SCHEMA_VERSION + 1),),
+        )
     with pytest.raises(StorageError, match="schema version"):
         Storage(path)
 
