@@ -49,7 +49,12 @@ class Space:
                         "which must be an earlier dimension"
                     )
                 for value in allowed:
-                    self._by_name[parent].check(value)
+                    try:
+                        self._by_name[parent].check(value)
+                    except SpaceError as exc:
+                        raise SpaceError(
+                            f"dimension {dim.name!r}: when={dim.when}: {exc}"
+                        ) from None
             self._by_name[dim.name] = dim
         if not self.dims:
             raise SpaceError(f"space {name!r} has no dimensions")
@@ -119,6 +124,8 @@ class Space:
             name, sep, value = part.partition("=")
             if not sep:
                 raise SpaceError(f"cannot parse {part!r} in arch key {text!r}; expected name=value")
+            if name in values:
+                raise SpaceError(f"cannot parse arch key {text!r}: {name!r} appears twice")
             values[name] = self.dim(name).from_text(value)
         return values
 

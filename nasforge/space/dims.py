@@ -113,7 +113,7 @@ class Categorical(Dimension):
             if value == choice and type(value) is type(choice):
                 return choice
         for choice in self.choices:  # numbers given as another numeric type, e.g. 2.0 for 2
-            if not isinstance(value, bool) and value == choice:
+            if not isinstance(value, bool) and not isinstance(choice, bool) and value == choice:
                 return choice
         raise self._bad(value, f"allowed: {one_of(self.choices)}")
 
@@ -225,7 +225,7 @@ class Int(_Numeric):
     def check(self, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
             raise self._bad(value, "expected an integer; " + self._range_text())
-        if float(value) != int(value) or not self.low <= int(value) <= self.high:
+        if not math.isfinite(value) or value != int(value) or not self.low <= value <= self.high:
             raise self._bad(value, self._range_text())
         return int(value)
 
@@ -251,9 +251,10 @@ class Int(_Numeric):
 
     def from_text(self, text: str) -> int:
         try:
-            return self.check(int(text))
+            value = int(text)
         except ValueError:
             raise self._bad(text, "expected an integer") from None
+        return self.check(value)
 
 
 class Float(_Numeric):
@@ -270,6 +271,17 @@ class Float(_Numeric):
     #: step of ``neighbors`` and spread of ``mutate``, as a fraction of the (log) range
     step = 0.1
 
+    def __init__(
+        self,
+        name: str,
+        low: float,
+        high: float,
+        log: bool = False,
+        when: Mapping[str, Sequence[Any]] | None = None,
+    ) -> None:
+        # bounds kept to 6 significant digits like every value, so each bound is a value
+        super().__init__(name, _round6(low), _round6(high), log, when)
+
     def sample(self, rng: np.random.Generator) -> float:
         return self._clip(_round6(self._from_unit(float(rng.random()))))
 
@@ -279,7 +291,7 @@ class Float(_Numeric):
     def check(self, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
             raise self._bad(value, "expected a number; " + self._range_text())
-        value = _round6(float(value))
+        value = _round6(float(value)) + 0.0  # + 0.0 turns -0.0 into 0.0: one key per value
         if not self.low <= value <= self.high:
             raise self._bad(value, self._range_text())
         return value
@@ -310,6 +322,7 @@ class Float(_Numeric):
 
     def from_text(self, text: str) -> float:
         try:
-            return self.check(float(text))
+            value = float(text)
         except ValueError:
             raise self._bad(text, "expected a number") from None
+        return self.check(value)

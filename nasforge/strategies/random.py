@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from nasforge.space import Arch, Space
 from nasforge.strategies.base import Strategy
 
@@ -24,6 +26,16 @@ class RandomSearch(Strategy):
         super().__init__(space, seed)
         self.dedupe = dedupe
 
+    #: largest space whose unseen archs are listed when sampling keeps finding seen ones
+    enumerate_limit: ClassVar[int] = 100_000
+
     def propose(self) -> Arch:
         sample = lambda: self.space.sample(self.rng)  # noqa: E731
-        return self.novel(sample) if self.dedupe else sample()
+        if not self.dedupe:
+            return sample()
+        arch = self.novel(sample)
+        if arch in self.seen_ and self.space.size() <= self.enumerate_limit:
+            unseen = [a for a in self.space.enumerate() if a not in self.seen_]
+            if unseen:
+                arch = unseen[int(self.rng.integers(len(unseen)))]
+        return arch

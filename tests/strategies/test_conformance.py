@@ -1,0 +1,31 @@
+"""Every registered strategy passes the conformance suite of ``nasforge.testing.strategies``.
+
+A newly registered strategy is tested with no change here, and held to the full bar: it must
+learn (see ``check_improves``) and accept cell spaces unless it is listed below.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from nasforge.strategies import list_strategies
+from nasforge.testing.strategies import StrategyConformance, StrategyFactory
+
+#: strategies that ignore scores; only the sanity floor of the improvement check applies
+BASELINES = frozenset({"random"})
+#: strategies for numeric dimensions only, which may refuse cell spaces (e.g. CMA-ES)
+REFUSE_CELLS: frozenset[str] = frozenset()
+#: options that keep a strategy's suite fast (a few seconds), by name
+FAST_OPTIONS: dict[str, dict[str, object]] = {}
+
+
+class TestRegisteredStrategies(StrategyConformance):
+    @pytest.fixture(params=list_strategies())
+    def strategy_factory(self, request: pytest.FixtureRequest) -> StrategyFactory:
+        name = request.param
+        return StrategyFactory(
+            name,
+            options=FAST_OPTIONS.get(name, {}),
+            learns=name not in BASELINES,
+            refuses_cells=name in REFUSE_CELLS,
+        )
