@@ -1,0 +1,99 @@
+"""Building blocks of cells, created by name with one uniform signature.
+
+Every operation is made by ``create_op(name, c_in, c_out, stride, ndim)`` and maps a tensor of
+shape ``(batch, c_in, *spatial)`` to ``(batch, c_out, *spatial / stride)`` (rounded up), in 1-D
+(``ndim=1``, signals) or 2-D (``ndim=2``, images). The built-ins are NAS-Bench-201's five
+operations, defined in :mod:`nasforge.ops.nb201`; this module imports no torch until an
+operation is created.
+
+Example:
+    >>> import torch
+    >>> op = create_op("nor_conv_3x3", c_in=8, c_out=16, stride=2, ndim=1)
+    >>> op(torch.zeros(4, 8, 40)).shape
+    torch.Size([4, 16, 20])
+    >>> "skip_connect" in list_ops()
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from nasforge.errors import ConfigError
+from nasforge.registry import Registry
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from torch import nn
+
+#: ``factory(c_in, c_out, stride, ndim) -> nn.Module``
+OpFactory = Callable[[int, int, int, int], "nn.Module"]
+
+OPS: Registry[Any] = Registry("operation")
+OPS.register("none", "nasforge.ops.nb201:zero", "Zero: the edge contributes nothing.")
+OPS.register(
+    "skip_connect",
+    "nasforge.ops.nb201:skip_connect",
+    "Identity; a factorized reduce when the stride or the channel count changes.",
+)
+OPS.register("nor_conv_1x1", "nasforge.ops.nb201:nor_conv_1x1", "ReLU, 1x1 convolution, BN.")
+OPS.register("nor_conv_3x3", "nasforge.ops.nb201:nor_conv_3x3", "ReLU, 3x3 convolution, BN.")
+OPS.register(
+    "avg_pool_3x3",
+    "nasforge.ops.nb201:avg_pool_3x3",
+    "3x3 average pooling (after a 1x1 ReLU-Conv-BN when the channel count changes).",
+)
+
+#: the operations of NAS-Bench-201, in the order of its papers' tables
+NB201_OPS: tuple[str, ...] = (
+    "none",
+    "skip_connect",
+    "nor_conv_1x1",
+    "nor_conv_3x3",
+    "avg_pool_3x3",
+)
+
+
+def register_op(name: str, factory: OpFactory | str, summary: str = "") -> None:
+    """Make ``factory(c_in, c_out, stride, ndim)`` available as operation ``name``.
+
+    ``factory`` may also be a ``"module:attribute"`` string, imported on first use. The name
+    must not contain ``|~+,=`` (it appears in NAS-Bench-201 arch strings).
+    """
+    if not isinstance(name, str) or not name or any(c in name for c in "|~+,= "):
+        raise ConfigError(f"operation name {name!r} must be a non-empty string without '|~+,= '")
+    OPS.register(name, factory, summary)
+
+
+def create_op(name: str, c_in: int, c_out: int, stride: int = 1, ndim: int = 2) -> nn.Module:
+    """Create operation ``name`` mapping ``c_in`` to ``c_out`` channels.
+
+    Args:
+        name: a registered operation (see :func:`list_ops`).
+        c_in: input channels.
+        c_out: output channels.
+        stride: 1 keeps the spatial size, 2 halves it (rounding up).
+        ndim: 1 for signals ``(batch, c, length)``, 2 for images ``(batch, c, h, w)``.
+
+    Raises:
+        UnknownNameError: ``name`` is not registered.
+        ConfigError: a size argument is out of range.
+    """
+    factory = OPS.get(name)
+    for field, value in (("c_in", c_in), ("c_out", c_out)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"operation {name!r}: {field}={value!r}; allowed: an integer >= 1")
+    if stride not in (1, 2) or isinstance(stride, bool):
+        raise ConfigError(f"operation {name!r}: stride={stride!r}; allowed: 1 or 2")
+    if ndim not in (1, 2) or isinstance(ndim, bool):
+        raise ConfigError(f"operation {name!r}: ndim={ndim!r}; allowed: 1 (signals) or 2 (images)")
+    module: nn.Module = factory(c_in, c_out, stride, ndim)
+    return module
+
+
+def list_ops() -> list[str]:
+    """Names of the registered operations, built-ins first."""
+    return OPS.names()
+
+
+__all__ = ["NB201_OPS", "OPS", "OpFactory", "create_op", "list_ops", "register_op"]

@@ -1,0 +1,80 @@
+"""Ready-made model spaces: search spaces that can also build the network for an arch.
+
+Spaces are chosen by name (``create_space("nb201", n_cells=1)``) from code, a YAML config or the
+CLI. Importing this package does not import torch; building a network does.
+
+Example:
+    >>> space = create_space("nb201", n_cells=1, channels=8)
+    >>> space.size()
+    15625
+    >>> "nb201" in list_spaces()
+    True
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from nasforge.errors import ConfigError, one_of
+from nasforge.registry import Registry
+from nasforge.space import Space
+from nasforge.spaces.nb201 import HYPERPARAMETERS, NB201Space
+
+SPACES: Registry[Space] = Registry("space")
+SPACES.register(
+    "nb201",
+    NB201Space,
+    "NAS-Bench-201 cell (4 nodes, 6 edges, 5 ops) in its ResNet-like macro network, 1-D or 2-D.",
+)
+
+
+def register_space(name: str, factory: Callable[..., Space] | str, summary: str = "") -> None:
+    """Make ``factory(**options)`` available as space ``name``."""
+    SPACES.register(name, factory, summary)
+
+
+def create_space(name: str, **options: Any) -> Space:
+    """Construct the space registered as ``name`` with keyword ``options``.
+
+    Raises:
+        UnknownNameError: no space is registered as ``name``.
+        ConfigError: an option is not one the space accepts, or its value is not allowed.
+    """
+    factory = SPACES.get(name)
+    allowed = _option_names(factory)
+    if allowed is not None:
+        for option in options:
+            if option not in allowed:
+                raise ConfigError(
+                    f"space {name!r} has no option {option!r}; allowed: {one_of(allowed) or 'none'}"
+                )
+    return factory(**options)
+
+
+def list_spaces() -> list[str]:
+    """Names of the registered spaces, built-ins first."""
+    return SPACES.names()
+
+
+def _option_names(factory: Callable[..., Any]) -> list[str] | None:
+    """Keyword options ``factory`` accepts (``None`` when it takes ``**kwargs``)."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind == p.VAR_KEYWORD for p in params):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [p.name for p in params if p.kind in kinds]
+
+
+__all__ = [
+    "HYPERPARAMETERS",
+    "SPACES",
+    "NB201Space",
+    "create_space",
+    "list_spaces",
+    "register_space",
+]

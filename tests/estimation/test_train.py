@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+import pytest
+import torch
+
+from nasforge.errors import ConfigError, TrialPruned, UnknownNameError
+from nasforge.estimation import TrialContext, create_evaluator
+from nasforge.estimation.train import TrainEvaluator, resolve_device
+from nasforge.spaces import NB201Space
+
+ARCH = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
+    "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+)
+ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """Tiny models: intra-op threads only add overhead, and stall badly on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def space() -> NB201Space:
+    return NB201Space(n_cells=1, channels=8)
+
+
+@pytest.fixture(scope="module")
+def digits() -> TrainEvaluator:
+    evaluator = TrainEvaluator("digits", epochs=2)
+    evaluator.load_data()
+    return evaluator
+
+
+def run(
+    evaluator: TrainEvaluator, space: NB201Space, key: str = ARCH, seed: int = 0, **ctx: object
+) -> tuple[dict[str, float], list[tuple[int, dict[str, float]]]]:
+    reports: list[tuple[int, dict[str, float]]] = []
+
+    def reporter(step: int, metrics: Mapping[str, float]) -> None:
+        reports.append((step, dict(metrics)))
+
+    context = TrialContext(space=space, seed=seed, reporter=reporter, **ctx)  # type: ignore[arg-type]
+    return evaluator.evaluate(space.parse(key), context), reports
+
+
+def test_short_training_learns_and_is_reproducible(
+    digits: TrainEvaluator, space: NB201Space
+) -> None:
+    metrics, reports = run(digits, space)
+    assert set(metrics) == set(TrainEvaluator.metric_names or ())
+    assert metrics["val_acc"] > 60 and metrics["test_acc"] > 60  # chance is 10%
+    assert metrics["epochs"] == 2 and metrics["params"] > 1000
+    assert np.isfinite(metrics["train_loss"]) and np.isfinite(metrics["val_loss"])
+    assert [step for step, _ in reports] == [1, 2]
+    assert all(set(m) == {"val_acc", "train_loss"} for _, m in reports)
+    assert reports[-1][1]["val_acc"] == metrics["val_acc"]
+    again, _ = run(digits, space)
+    assert again == metrics
+    other, _ = run(digits, space, seed=1)
+    assert other != metrics
+
+
+def test_mnist1d_one_epoch(space: NB201Space) -> None:
+    metrics, reports = run(TrainEvaluator("mnist1d", epochs=1, train_fraction=0.5), space)
+    assert len(reports) == 1 and metrics["val_acc"] > 20  # chance is 10%
+
+
+def test_fidelity_sets_the_epochs(digits: TrainEvaluator, space: NB201Space) -> None:
+    metrics, reports = run(digits, space, fidelity={"epochs": 1})
+    assert metrics["epochs"] == 1 and len(reports) == 1
+    with pytest.raises(ConfigError, match="epochs"):
+        run(digits, space, fidelity={"epochs": 0})
+
+
+def test_pruning_propagates(digits: TrainEvaluator, space: NB201Space) -> None:
+    calls: list[int] = []
+
+    def prune(step: int, metrics: Mapping[str, float]) -> None:
+        calls.append(step)
+        raise TrialPruned()
+
+    with pytest.raises(TrialPruned):
+        digits.evaluate(space.parse(ARCH), TrialContext(space=space, reporter=prune))
+    assert calls == [1]
+
+
+def test_disconnected_arch_trains_to_about_chance(
+    digits: TrainEvaluator, space: NB201Space
+) -> None:
+    metrics, _ = run(digits, space, key=ALL_NONE, fidelity={"epochs": 1})
+    assert metrics["val_acc"] < 30
+
+
+def test_arch_hyperparameters_override_the_constructor(space: NB201Space) -> None:
+    tuned = NB201Space(n_cells=1, channels=8, hyperparameters=["lr", "weight_decay"])
+    evaluator = TrainEvaluator("digits", epochs=1, lr=1e6)
+    with pytest.raises(FloatingPointError):
+        run(evaluator, space)
+    metrics, _ = run(evaluator, tuned, key=ARCH + ",lr=0.05,weight_decay=0.0001")
+    assert np.isfinite(metrics["train_loss"])
+
+
+def test_divergence_says_nan(space: NB201Space) -> None:
+    with pytest.raises(FloatingPointError, match="NaN or infinite"):
+        run(TrainEvaluator("digits", epochs=1, lr=1e6), space)
+
+
+def test_infinite_data_says_nan(space: NB201Space) -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 1, 16)), np.arange(64) % 2
+    x[:, 0, 3] = np.inf
+    with pytest.raises(FloatingPointError, match="NaN or infinite"):
+        run(TrainEvaluator((x, y), epochs=1, batch_size=16), space)
+
+
+def test_user_arrays_and_registry(space: NB201Space) -> None:
+    rng = np.random.default_rng(0)
+    y = np.arange(300) % 3
+    x = rng.normal(size=(300, 2, 12)) + y[:, None, None]  # an easy task
+    evaluator = create_evaluator("train", dataset=(x, y), epochs=5, batch_size=32)
+    assert isinstance(evaluator, TrainEvaluator)
+    metrics, _ = run(evaluator, space)
+    assert metrics["test_acc"] > 60
+    clone = pickle.loads(pickle.dumps(evaluator))  # sent to a worker: tensors stay behind
+    assert run(clone, space)[0] == metrics
+
+
+def test_needs_a_model_space(digits: TrainEvaluator, space: NB201Space) -> None:
+    with pytest.raises(ConfigError, match=r"ctx\.space"):
+        digits.evaluate(space.parse(ARCH), TrialContext())
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"batch_size": 1}, "batch_size"),
+        ({"lr": -0.1}, "lr"),
+        ({"momentum": 1.0}, "momentum"),
+        ({"weight_decay": float("nan")}, "weight_decay"),
+        ({"val_fraction": 1.0}, "val_fraction"),
+        ({"train_fraction": 0.0}, "train_fraction"),
+        ({"device": 0}, "device"),
+        ({"data_seed": "zero"}, "data_seed"),
+        ({"threads": 0}, "threads"),
+    ],
+)
+def test_bad_options_raise_config_error(options: dict[str, object], field: str) -> None:
+    with pytest.raises(ConfigError, match=field):
+        TrainEvaluator(**options)  # type: ignore[arg-type]
+
+
+def test_threads_are_set_for_the_trial_only(space: NB201Space) -> None:
+    seen: list[int] = []
+    evaluator = TrainEvaluator("digits", epochs=1, threads=1)
+    torch.set_num_threads(2)  # the fixture restores the original count
+    evaluator.evaluate(
+        space.parse(ARCH),
+        TrialContext(space=space, reporter=lambda step, m: seen.append(torch.get_num_threads())),
+    )
+    assert seen == [1] and torch.get_num_threads() == 2
+
+
+def test_unknown_dataset() -> None:
+    with pytest.raises(UnknownNameError, match="digits"):
+        TrainEvaluator("imagenet")
+
+
+def test_devices() -> None:
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ConfigError, match="device='tpu:0'"):
+        resolve_device("tpu:0")
+    with pytest.raises(ConfigError, match="device='gpu'"):
+        resolve_device("gpu")
+    with pytest.raises(ConfigError, match="cuda:99"):
+        resolve_device("cuda:99")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            resolve_device("cuda")
+
+
+def test_unavailable_device_fails_the_trial(digits: TrainEvaluator, space: NB201Space) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    with pytest.raises(ConfigError, match="device='cuda'"):
+        run(TrainEvaluator("digits", device="cuda"), space)
+    # "auto" defers to the trial context's device
+    with pytest.raises(ConfigError, match="device='cuda:1'"):
+        run(digits, space, device="cuda:1")
