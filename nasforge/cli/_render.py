@@ -56,6 +56,8 @@ def _metric_columns(trials: Sequence[Trial], objectives: Mapping[str, str]) -> l
 def _fmt(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "-"
+    if value == int(value) and abs(value) < 1e12:
+        return f"{int(value):,}"
     return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.3e}"
 
 

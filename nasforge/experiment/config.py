@@ -48,6 +48,10 @@ class Budget(_Strict):
     max_time: float | None = Field(default=None, gt=0)
 
 
+def _default_objectives() -> dict[str, Literal["max", "min"]]:
+    return {"val_acc": "max"}
+
+
 class SearchConfig(_Strict):
     """The whole search; see the module docstring for the file form."""
 
@@ -58,7 +62,7 @@ class SearchConfig(_Strict):
     space: Component
     strategy: Component = Component(name="regularized-evolution")
     evaluator: Component = Component(name="train")
-    objectives: dict[str, Literal["max", "min"]] = Field(default_factory=lambda: {"val_acc": "max"})
+    objectives: dict[str, Literal["max", "min"]] = Field(default_factory=_default_objectives)
     budget: Budget = Field(default_factory=Budget)
     fidelity: dict[str, Any] = Field(default_factory=dict)
     max_retries: int = Field(default=2, ge=0)

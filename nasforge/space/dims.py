@@ -220,7 +220,7 @@ class Int(_Numeric):
             u = rng.random()
             lo, hi = math.log(self.low - 0.4999), math.log(self.high + 0.4999)
             return int(min(max(round(math.exp(lo + u * (hi - lo))), self.low), self.high))
-        return int(rng.integers(self.low, self.high + 1))
+        return int(rng.integers(int(self.low), int(self.high) + 1))
 
     def check(self, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -247,7 +247,7 @@ class Int(_Numeric):
         return self.high - self.low + 1
 
     def values(self) -> list[int]:
-        return list(range(self.low, self.high + 1))
+        return list(range(int(self.low), int(self.high) + 1))
 
     def from_text(self, text: str) -> int:
         try:
