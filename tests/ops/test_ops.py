@@ -1,23 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 from torch import nn
 
 from nasforge.errors import ConfigError, UnknownNameError
 from nasforge.ops import NB201_OPS, OPS, create_op, list_ops, register_op
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Tiny tensors: intra-op threads only add overhead, and stall badly on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 # odd sizes on purpose: every op must map n to ceil(n / stride)
 INPUTS = {1: (3, 4, 15), 2: (3, 4, 7, 10)}

@@ -1,0 +1,19 @@
+"""Shared test set-up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    """Tests train tiny models: intra-op threads only add overhead, and on a busy machine two
+    spinning threads can make a step many times slower. Restored after each test."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
