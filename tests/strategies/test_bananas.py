@@ -10,21 +10,9 @@ from nasforge.errors import ConfigError
 from nasforge.space import Arch, Categorical, CellSpace, Float, Int, Space
 from nasforge.strategies import create_strategy
 from nasforge.strategies.bananas import Bananas, MLPEnsemble, PathEncoder
-from nasforge.trial import Trial, TrialStatus
-
-NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-
-
-def nb201() -> CellSpace:
-    return CellSpace(4, NB201_OPS)
-
-
-def done(number: int, arch: Arch, score: float) -> Trial:
-    return Trial(number, arch, TrialStatus.COMPLETE, {"acc": score}, scores=(score,))
-
-
-def conv_count(arch: Arch) -> int:
-    return sum(1 for v in arch.values() if v == "nor_conv_3x3")
+from nasforge.testing.strategies import complete as done
+from nasforge.testing.strategies import conv_count
+from nasforge.testing.strategies import nb201_space as nb201
 
 
 def edits(space: Space, a: Arch, b: Arch) -> int:

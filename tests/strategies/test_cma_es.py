@@ -12,6 +12,7 @@ from nasforge.errors import ConfigError
 from nasforge.space import Arch, Categorical, CellSpace, Float, Int, Space
 from nasforge.strategies import create_strategy
 from nasforge.strategies.cma_es import CMAES
+from nasforge.testing.strategies import complete as done
 from nasforge.trial import Trial, TrialStatus
 
 
@@ -34,10 +35,6 @@ def quadratic(arch: Arch) -> float:
         + ((arch["layers"] - 7) / 3) ** 2
         + (math.log2(arch["width"]) - 7) ** 2
     )
-
-
-def done(number: int, arch: Arch, score: float) -> Trial:
-    return Trial(number, arch, TrialStatus.COMPLETE, {"acc": score}, scores=(score,))
 
 
 def test_registered_with_hansens_default_population() -> None:

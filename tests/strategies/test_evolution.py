@@ -10,17 +10,9 @@ import pytest
 from nasforge.errors import ConfigError
 from nasforge.space import Arch, CellSpace, Float, Space
 from nasforge.strategies import RandomSearch, RegularizedEvolution, create_strategy
+from nasforge.testing.strategies import complete as done
+from nasforge.testing.strategies import nb201_space as nb201
 from nasforge.trial import Trial, TrialStatus
-
-NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-
-
-def nb201() -> CellSpace:
-    return CellSpace(4, NB201_OPS)
-
-
-def done(number: int, arch: Arch, score: float) -> Trial:
-    return Trial(number, arch, TrialStatus.COMPLETE, {"acc": score}, scores=(score,))
 
 
 def edges_apart(space: CellSpace, a: Arch, b: Arch) -> int:

@@ -6,24 +6,13 @@ import numpy as np
 import pytest
 
 from nasforge.errors import ConfigError
-from nasforge.space import Arch, Categorical, CellSpace, Float, Int, Space
+from nasforge.space import Categorical, CellSpace, Float, Int, Space
 from nasforge.strategies import create_strategy
 from nasforge.strategies.local_search import LocalSearch
+from nasforge.testing.strategies import complete as done
+from nasforge.testing.strategies import conv_count
+from nasforge.testing.strategies import nb201_space as nb201
 from nasforge.trial import Trial, TrialStatus
-
-NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-
-
-def nb201() -> CellSpace:
-    return CellSpace(4, NB201_OPS)
-
-
-def done(number: int, arch: Arch, score: float) -> Trial:
-    return Trial(number, arch, TrialStatus.COMPLETE, {"acc": score}, scores=(score,))
-
-
-def conv_count(arch: Arch) -> int:
-    return sum(1 for value in arch.values() if value == "nor_conv_3x3")
 
 
 def test_registered_with_defaults() -> None:

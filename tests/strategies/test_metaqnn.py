@@ -5,16 +5,12 @@ from __future__ import annotations
 import pytest
 
 from nasforge.errors import ConfigError
-from nasforge.space import Arch, Categorical, CellSpace, Float, Space
+from nasforge.space import Categorical, CellSpace, Float, Space
 from nasforge.strategies import create_strategy
 from nasforge.strategies.metaqnn import MetaQNN
+from nasforge.testing.strategies import NB201_OPS
+from nasforge.testing.strategies import complete as done
 from nasforge.trial import Trial, TrialStatus
-
-NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-
-
-def done(number: int, arch: Arch, score: float) -> Trial:
-    return Trial(number, arch, TrialStatus.COMPLETE, {"acc": score}, scores=(score,))
 
 
 def letters() -> Space:

@@ -20,9 +20,10 @@ from nasforge.strategies.optuna_adapter import (
     OptunaStrategy,
     OptunaTPE,
 )
+from nasforge.testing.strategies import NB201_OPS
+from nasforge.testing.strategies import complete as done
 from nasforge.trial import Trial, TrialStatus
 
-NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 NAMES = ("optuna:tpe", "optuna:gp", "optuna:nsga2", "optuna:random")
 #: small options so the model-based samplers start modelling within a few trials
 QUICK: dict[str, dict[str, Any]] = {
@@ -46,10 +47,6 @@ def mixed() -> Space:
             Float("momentum", 0.0, 0.99, when={"optimizer": ["sgd"]}),
         ]
     )
-
-
-def done(number: int, arch: Arch, score: float) -> Trial:
-    return Trial(number, arch, TrialStatus.COMPLETE, {"acc": score}, scores=(score,))
 
 
 def make(name: str, space: Space, seed: int = 0, **options: Any) -> OptunaStrategy:

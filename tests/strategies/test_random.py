@@ -6,19 +6,15 @@ import numpy as np
 import pytest
 
 from nasforge.errors import ConfigError
-from nasforge.space import Arch, Categorical, CellSpace
+from nasforge.space import Categorical, CellSpace
 from nasforge.strategies import RandomSearch, create_strategy
-from nasforge.trial import Trial, TrialStatus
+from nasforge.testing.strategies import complete as done
 
 
 def space16() -> CellSpace:
     """4 operations on one edge times 4 widths: 16 archs."""
     ops = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3")
     return CellSpace(2, ops, extra=[Categorical("width", [8, 16, 32, 64])])
-
-
-def done(number: int, arch: Arch, score: float) -> Trial:
-    return Trial(number, arch, TrialStatus.COMPLETE, {"acc": score}, scores=(score,))
 
 
 @pytest.mark.parametrize("seed", range(20))
