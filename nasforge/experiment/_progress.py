@@ -36,7 +36,6 @@ class SearchProgress:
         experiment: Experiment,
         stored: Sequence[Trial],
         max_trials: int | None,
-        max_time: float | None,
         console: Console | None = None,
     ) -> None:
         self.exp = experiment
@@ -47,7 +46,6 @@ class SearchProgress:
         for t in stored:
             self._update_best(t)
         self.done = done
-        self.total = max_trials
         self.steps_per_trial: float | None = experiment.fidelity.get("epochs") or getattr(
             experiment.evaluator, "epochs", None
         )
@@ -66,7 +64,6 @@ class SearchProgress:
         self.task = self.progress.add_task(
             experiment.name, total=max_trials, completed=done, best=self._best_text()
         )
-        del max_time  # the bar counts trials; a time budget simply ends the run
 
     def _update_best(self, trial: Trial) -> None:
         value = trial.metrics.get(self.metric)

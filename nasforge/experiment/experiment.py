@@ -170,7 +170,7 @@ class Experiment:
             return loop.run(max_trials, max_time, callbacks)
         from nasforge.experiment._progress import SearchProgress
 
-        with SearchProgress(self, stored, max_trials, max_time) as bar:
+        with SearchProgress(self, stored, max_trials) as bar:
             return loop.run(max_trials, max_time, [*callbacks, bar.on_trial], bar.on_report)
 
     # ---- results -----------------------------------------------------------------------------

@@ -120,17 +120,6 @@ class Strategy(ABC):
         return f"{type(self).__name__}(seed={self.seed})"
 
 
-def require_finite_categorical(strategy: str, space: Space, allowed: tuple[str, ...] = ()) -> None:
-    """Raise a :class:`ConfigError` if ``space`` has a dimension type ``strategy`` cannot use."""
-    for dim in space.dims:
-        kind = type(dim).__name__
-        if allowed and kind not in allowed:
-            raise ConfigError(
-                f"strategy {strategy!r} cannot search dimension {dim.name!r} ({kind}); "
-                f"it supports {', '.join(allowed)} dimensions"
-            )
-
-
 def positive_int(strategy: str, name: str, value: Any, minimum: int = 1) -> int:
     """Check an integer option, naming the strategy and the option when it is wrong."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
@@ -140,4 +129,16 @@ def positive_int(strategy: str, name: str, value: Any, minimum: int = 1) -> int:
     return int(value)
 
 
-__all__ = ["Strategy", "TrialStatus", "positive_int", "require_finite_categorical"]
+def tournament_sizes(strategy: str, population_size: Any, sample_size: Any) -> tuple[int, int]:
+    """Check a tournament's population (>= 2) and sample size (1 to the population size)."""
+    population = positive_int(strategy, "population_size", population_size, 2)
+    sample = positive_int(strategy, "sample_size", sample_size, 1)
+    if sample > population:
+        raise ConfigError(
+            f"strategy {strategy!r}: sample_size ({sample_size}) must not exceed "
+            f"population_size ({population_size})"
+        )
+    return population, sample
+
+
+__all__ = ["Strategy", "TrialStatus", "positive_int", "tournament_sizes"]

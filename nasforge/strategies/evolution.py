@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from nasforge.errors import ConfigError
 from nasforge.space import Arch, Space
-from nasforge.strategies.base import Strategy, positive_int
+from nasforge.strategies.base import Strategy, tournament_sizes
 from nasforge.trial import Trial
 
 
@@ -39,13 +38,9 @@ class RegularizedEvolution(Strategy):
         self, space: Space, seed: int = 0, population_size: int = 20, sample_size: int = 5
     ) -> None:
         super().__init__(space, seed)
-        self.population_size = positive_int(self.name, "population_size", population_size, 2)
-        self.sample_size = positive_int(self.name, "sample_size", sample_size, 1)
-        if self.sample_size > self.population_size:
-            raise ConfigError(
-                f"strategy {self.name!r}: sample_size ({sample_size}) must not exceed "
-                f"population_size ({population_size})"
-            )
+        self.population_size, self.sample_size = tournament_sizes(
+            self.name, population_size, sample_size
+        )
         self.population_: deque[tuple[Arch, float]] = deque()
         self._random_asked = 0
 

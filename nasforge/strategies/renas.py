@@ -9,9 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nasforge.errors import ConfigError
 from nasforge.space import Arch, Space
-from nasforge.strategies.base import Strategy, positive_int
+from nasforge.strategies.base import Strategy, tournament_sizes
 from nasforge.strategies.metaqnn import DecisionSequence, check_bins, check_fraction
 from nasforge.trial import Trial
 
@@ -77,13 +76,9 @@ class ReinforcedEvolution(Strategy):
         bins: int = 10,
     ) -> None:
         super().__init__(space, seed)
-        self.population_size = positive_int(self.name, "population_size", population_size, 2)
-        self.sample_size = positive_int(self.name, "sample_size", sample_size, 1)
-        if self.sample_size > self.population_size:
-            raise ConfigError(
-                f"strategy {self.name!r}: sample_size ({sample_size}) must not exceed "
-                f"population_size ({population_size})"
-            )
+        self.population_size, self.sample_size = tournament_sizes(
+            self.name, population_size, sample_size
+        )
         self.learning_rate = check_fraction(self.name, "learning_rate", learning_rate, 1e-12, 1e3)
         self.baseline_decay = check_fraction(self.name, "baseline_decay", baseline_decay, 0, 0.999)
         self.entropy_weight = check_fraction(self.name, "entropy_weight", entropy_weight, 0, 1e3)

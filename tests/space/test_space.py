@@ -9,6 +9,7 @@ import pytest
 
 from nasforge.errors import SpaceError
 from nasforge.space import Arch, Categorical, Dimension, Float, Int, Space
+from nasforge.testing.strategies import mixed_space
 
 
 def optimizer_space() -> Space:
@@ -25,19 +26,6 @@ def optimizer_space() -> Space:
             Categorical("clip", ["none", "norm"], when={"opt": ["sgd", "adam"], "act": ["gelu"]}),
         ],
         name="optim",
-    )
-
-
-def mixed_space() -> Space:
-    return Space(
-        [
-            Categorical("optimizer", ["sgd", "adam"]),
-            Float("lr", 1e-4, 1e-1, log=True),
-            Int("layers", 1, 8),
-            Float("momentum", 0.0, 0.99, when={"optimizer": ["sgd"]}),
-            Categorical("activation", ["relu", "gelu", "swish"]),
-        ],
-        name="mixed",
     )
 
 
@@ -201,7 +189,8 @@ def test_size_equals_enumerate(space: Space) -> None:
 def test_infinite_space() -> None:
     space = mixed_space()
     assert space.size() == math.inf
-    with pytest.raises(SpaceError, match="space 'mixed' is infinite and cannot be enumerated"):
+    message = "space 'conformance-mixed' is infinite and cannot be enumerated"
+    with pytest.raises(SpaceError, match=message):
         next(space.enumerate())
     child_of_float = Space([Float("x", 0.0, 1.0), Int("n", 1, 3, when={"x": [0.5]})])
     assert child_of_float.size() == math.inf
