@@ -1,14 +1,21 @@
-"""Random search vs regularized evolution on the NAS-Bench-201 CIFAR-10 table.
+"""Every multi-trial strategy on the NAS-Bench-201 CIFAR-10 table, in one run.
 
 Runs the protocol of :mod:`nasforge.bench.nb201` (search on ``val_acc_12``, one query per
-distinct arch, report the ``test_acc_200`` of the best arch by ``val_acc_12``), prints a table of
-mean ± std per strategy and query count and each strategy's overhead, writes a plot, and prints
-one JSON object as its last line, in the form ``run_nb201`` returns.
+distinct arch, report the ``test_acc_200`` of the best arch by ``val_acc_12``) for every
+registered strategy that can search a cell space (or those named), prints a Markdown table of
+mean ± std per strategy and query count with each strategy's overhead (seconds per ask + tell,
+over the whole search and over its last 20 pairs, where a surrogate is slowest), writes one
+plot, and prints one JSON object as its last line, in the form ``run_nb201`` returns.
+
+A strategy whose overhead makes 50 seeds impractical on a 2-core machine runs fewer
+(``--repeats-for``; by default ``optuna:gp``, whose Gaussian process refits for seconds per ask
+by 200 trials, runs 3 seeds and ``bananas``, which retrains its predictor ensemble on every
+ask, 20); the ``seeds`` column and the ``runs`` field of the JSON cells say how many.
 
 Usage:
-    python benchmarks/nb201_strategies.py                  # 50 seeds x 25/50/100/200 queries
+    python benchmarks/nb201_strategies.py                  # all, 50 seeds x 25/50/100/200
     python benchmarks/nb201_strategies.py --quick          # 3 seeds x 25/50 queries (smoke run)
-    python benchmarks/nb201_strategies.py --table my.csv --repeats 20 --plot out.png
+    python benchmarks/nb201_strategies.py --strategies random,pnas --repeats 20 --plot out.png
 """
 
 from __future__ import annotations
@@ -17,14 +24,20 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from nasforge.bench import NB201Result, nb201_traces
+from nasforge.bench import NB201Result, NB201Trace, nb201_traces
+from nasforge.errors import ConfigError
+from nasforge.estimation.tabular import BenchmarkTable, load_table
+from nasforge.strategies import create_strategy, list_strategies
 
-DEFAULT_STRATEGIES = ("random", "regularized-evolution")
 DEFAULT_QUERIES = (25, 50, 100, 200)
 DEFAULT_PLOT = Path(__file__).resolve().parent / "nb201_strategies.png"
 QUICK_REPEATS, QUICK_QUERIES = 3, (25, 50)
+QUICK_STRATEGIES = ("random", "regularized-evolution")
+#: strategies too slow for the full number of seeds, and the seeds they get by default
+DEFAULT_REPEATS_FOR = {"optuna:gp": 3, "bananas": 20}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -34,8 +47,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--strategies",
         nargs="+",
-        default=list(DEFAULT_STRATEGIES),
-        help="strategy names, space- or comma-separated (default: random regularized-evolution)",
+        default=None,
+        help="strategy names, space- or comma-separated (default: every registered strategy "
+        "that searches a cell space)",
+    )
+    parser.add_argument(
+        "--repeats-for",
+        nargs="+",
+        default=None,
+        metavar="NAME=SEEDS",
+        help="fewer seeds for slow strategies (default: optuna:gp=3 bananas=20)",
     )
     parser.add_argument(
         "--queries", nargs="+", type=int, default=list(DEFAULT_QUERIES), help="query counts"
@@ -47,45 +68,95 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT, help="PNG path to write")
     parser.add_argument("--progress", action="store_true", help="progress bar on stderr")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads for the surrogates (default 1: small models, and several "
+        "threads spin-wait when other work shares the cores)",
+    )
     args = parser.parse_args(argv)
-    args.strategies = [s for item in args.strategies for s in item.split(",") if s]
+    if args.strategies is not None:
+        args.strategies = [s for item in args.strategies for s in item.split(",") if s]
     if args.quick:
         args.repeats, args.queries = QUICK_REPEATS, list(QUICK_QUERIES)
+        args.strategies = args.strategies or list(QUICK_STRATEGIES)
+    args.repeats_for = _repeats_for(args.repeats_for)
     return args
 
 
+def _repeats_for(items: Sequence[str] | None) -> dict[str, int]:
+    if items is None:
+        return dict(DEFAULT_REPEATS_FOR)
+    out = {}
+    for item in (part for text in items for part in text.split(",") if part):
+        name, _, count = item.partition("=")
+        if not count.isdigit() or int(count) < 1:
+            raise ConfigError(f"--repeats-for: expected NAME=SEEDS with SEEDS >= 1, got {item!r}")
+        out[name] = int(count)
+    return out
+
+
+def cell_strategies(table: BenchmarkTable) -> list[str]:
+    """Every registered strategy that accepts the table's cell space (CMA-ES refuses it)."""
+    names = []
+    for name in list_strategies():
+        try:
+            create_strategy(name, table.space(), seed=0)
+        except ConfigError:
+            continue
+        names.append(name)
+    return names
+
+
+def run(args: argparse.Namespace) -> NB201Result:
+    """Each strategy with its number of seeds, gathered into one result."""
+    table = load_table(args.table)
+    names = args.strategies or cell_strategies(table)
+    traces: dict[str, tuple[NB201Trace, ...]] = {}
+    for name in names:
+        repeats = min(args.repeats, args.repeats_for.get(name, args.repeats))
+        part = nb201_traces([name], args.queries, repeats, table=table, progress=args.progress)
+        traces.update(part.traces)
+    return replace(part, repeats=args.repeats, traces=traces)
+
+
 def report_lines(result: NB201Result, seconds: float) -> list[str]:
-    """The human-readable report: table, optimum and per-strategy overhead."""
+    """The human-readable report: a Markdown table with each strategy's overhead."""
     summary = result.summary()
-    width = max(len(s) for s in summary) + 2
-    head = "".join(f"{q:>16}" for q in result.queries)
+    head = " | ".join(f"{q} queries" for q in result.queries)
     lines = [
-        f"NAS-Bench-201 protocol on {result.table}: {result.repeats} seeds, "
-        f"test_acc_200 of the best arch by val_acc_12 (mean ± population std)",
-        f"{'strategy':<{width}}{head}",
+        f"NAS-Bench-201 protocol on {result.table}: test_acc_200 of the best arch by val_acc_12, "
+        f"mean ± population std over the seeds",
+        "",
+        f"| strategy | seeds | {head} | ms per ask+tell | ms per ask+tell, last 20 |",
+        "| --- | --- |" + " --- |" * len(result.queries) + " --- | --- |",
     ]
     for strategy, by_q in summary.items():
-        cells = "".join(
-            f"{by_q[str(q)]['mean']:>9.2f} ± {by_q[str(q)]['std']:.2f}" for q in result.queries
+        cells = " | ".join(
+            f"{by_q[str(q)]['mean']:.2f} ± {by_q[str(q)]['std']:.2f}" for q in result.queries
         )
-        lines.append(f"{strategy:<{width}}{cells}")
-    lines.append(
+        runs = by_q[str(result.queries[0])]["runs"]
+        mean_ms = result.seconds_per_ask(strategy) * 1e3
+        end_ms = result.seconds_per_ask_at_end(strategy) * 1e3
+        lines.append(f"| {strategy} | {runs} | {cells} | {mean_ms:.3g} | {end_ms:.3g} |")
+    lines += [
+        "",
         f"optimum (best test_acc_200) {result.optimum:.2f}; "
-        f"best arch by val_acc_12 has test_acc_200 {result.best_by_val:.2f}"
-    )
-    top = max(result.queries)
-    for strategy, traces in result.traces.items():
-        asks = sum(t.asks for t in traces)
+        f"best arch by val_acc_12 has test_acc_200 {result.best_by_val:.2f}",
+    ]
+    for strategy in result.traces:
         lines.append(
             f"overhead {strategy}: {result.seconds_per_ask(strategy) * 1e6:.1f} µs per ask+tell "
-            f"pair ({asks} asks for {len(traces)} searches of {top} queries)"
+            f"pair on average, {result.seconds_per_ask_at_end(strategy) * 1e6:.1f} µs over the "
+            f"last 20 pairs of each search"
         )
     lines.append(f"wall time {seconds:.1f} s")
     return lines
 
 
 def plot(result: NB201Result, path: Path) -> None:
-    """Mean test accuracy (± std band) against queries per strategy, with the optimum."""
+    """Mean test accuracy against queries per strategy (± std band for a few), with the optimum."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -95,15 +166,19 @@ def plot(result: NB201Result, path: Path) -> None:
     top = max(result.queries)
     x = np.arange(1, top + 1)
     first = min(result.queries)
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+    many = len(result.traces) > 4
+    fig, ax = plt.subplots(figsize=(8.0, 5.0) if many else (6.4, 4.0), dpi=100)
+    colours = plt.get_cmap("tab20" if many else "tab10")
     low = result.optimum
-    for strategy in result.traces:
+    for i, strategy in enumerate(result.traces):
         mean, std = result.curve(strategy, top)
-        (line,) = ax.plot(x, mean, label=strategy, linewidth=1.6)
-        ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.18, lw=0)
+        style = ("-", "--", ":", "-.")[i // 10 % 4] if many else "-"
+        (line,) = ax.plot(x, mean, style, label=strategy, linewidth=1.5, color=colours(i))
+        if not many:  # bands of a dozen strategies would hide each other
+            ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.18, lw=0)
         marks = np.asarray(result.queries) - 1
-        ax.plot(x[marks], mean[marks], "o", color=line.get_color(), markersize=4)
-        low = min(low, float((mean - std)[first - 1 :].min()))
+        ax.plot(x[marks], mean[marks], "o", color=line.get_color(), markersize=3.5)
+        low = min(low, float((mean if many else mean - std)[first - 1 :].min()))
     ax.axhline(
         result.optimum,
         color="black",
@@ -111,13 +186,17 @@ def plot(result: NB201Result, path: Path) -> None:
         linewidth=1,
         label=f"optimum ({result.optimum:.2f})",
     )
-    ax.set_xlim(first * 0.8, top * 1.02)
-    ax.set_ylim(low - 0.2, result.optimum + 0.2)
+    ax.set_xscale("log" if many else "linear")
+    ax.set_xlim(first * 0.8, top * 1.05)
+    ax.set_ylim(low - 0.2, result.optimum + 0.1)
     ax.set_xlabel("queries (distinct architectures)")
     ax.set_ylabel("test accuracy, 200 epochs (%)")
-    ax.set_title(f"NAS-Bench-201 table, {result.repeats} seeds (mean ± std)")
+    ax.set_title(f"NAS-Bench-201 table, mean over {result.repeats} seeds")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    if many:
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    else:
+        ax.legend(loc="lower right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
@@ -126,10 +205,11 @@ def plot(result: NB201Result, path: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    import torch
+
+    torch.set_num_threads(max(1, args.threads))
     start = time.perf_counter()
-    result = nb201_traces(
-        args.strategies, args.queries, args.repeats, table=args.table, progress=args.progress
-    )
+    result = run(args)
     seconds = time.perf_counter() - start
     for line in report_lines(result, seconds):
         print(line)

@@ -51,6 +51,8 @@ class NB201Trace:
         result: ``result[q - 1]`` is the protocol's result after ``q`` queries.
         asks: every ``ask`` made, repeats and archs missing from the table included.
         strategy_seconds: time spent inside the strategy's ``ask`` and ``tell``.
+        pair_seconds: that time per ``ask`` + ``tell`` pair, in order (how the overhead grows
+            with the trials told).
         stop: why the search ended: ``"budget"`` (enough queries), ``"exhausted"`` (every arch
             of the table queried) or ``"stale"`` (:data:`STALE_ASKS` asks in a row without a
             new arch of the table).
@@ -65,6 +67,7 @@ class NB201Trace:
     asks: int
     strategy_seconds: float
     stop: str
+    pair_seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def queries(self) -> int:
@@ -122,6 +125,13 @@ class NB201Result:
         traces = self._traces(strategy)
         asks = sum(t.asks for t in traces)
         return sum(t.strategy_seconds for t in traces) / max(asks, 1)
+
+    def seconds_per_ask_at_end(self, strategy: str, last: int = 20) -> float:
+        """Mean seconds per ``ask`` + ``tell`` pair over the ``last`` pairs of each search:
+        the overhead once the strategy has seen the whole budget (a surrogate that refits on
+        every trial is slowest there)."""
+        tails = [t.pair_seconds[-last:] for t in self._traces(strategy) if len(t.pair_seconds)]
+        return float(np.concatenate(tails).mean()) if tails else float("nan")
 
     def summary(self) -> Summary:
         """``{strategy: {str(queries): {"mean", "std", "runs"}}}``; std is the population std."""
@@ -225,7 +235,7 @@ def search_nb201(
     rows: list[int] = []
     queried: set[int] = set()
     asks = stale = 0
-    seconds = 0.0
+    pairs: list[float] = []
     stop = "budget"
     while len(rows) < queries:
         if len(queried) == len(table):
@@ -236,7 +246,7 @@ def search_nb201(
             break
         start = time.perf_counter()
         arch = searcher.ask()
-        seconds += time.perf_counter() - start
+        pair = time.perf_counter() - start
         row = table.find(arch)
         if row is None:
             stale += 1
@@ -271,7 +281,7 @@ def search_nb201(
         asks += 1
         start = time.perf_counter()
         searcher.tell(trial)
-        seconds += time.perf_counter() - start
+        pairs.append(pair + time.perf_counter() - start)
     index = np.asarray(rows, dtype=np.int64)
     val, test = table.val_acc_12[index], table.test_acc_200[index]
     return NB201Trace(
@@ -282,8 +292,9 @@ def search_nb201(
         test_acc_200=test,
         result=_incumbent_result(val, test),
         asks=asks,
-        strategy_seconds=seconds,
+        strategy_seconds=float(sum(pairs)),
         stop=stop,
+        pair_seconds=np.asarray(pairs, dtype=np.float64),
     )
 
 

@@ -23,9 +23,18 @@ class ProgressiveSearch(Strategy):
     The space's dimensions are split into *levels*. On a :class:`~nasforge.space.CellSpace`
     level ``b`` decides the incoming edges of node ``b + 1``, then each extra dimension is a
     level of its own; on any other space each dimension is a level, in order. Undecided
-    dimensions hold a simple filler: ``fill`` on cell edges (``skip_connect`` when the cell has
-    it, else its first operation) and ``dim.default`` elsewhere, so every partial arch is a real
-    arch that can be evaluated.
+    dimensions hold a simple filler: ``fill`` on cell edges and ``dim.default`` elsewhere, so
+    every partial arch is a real arch that can be evaluated. The default filler is
+    ``skip_connect`` when the cell has it (else its first operation): a prior from
+    NAS-Bench-201, where it turns a partial cell into a plain residual block. With
+    ``fill="auto"`` the search instead first asks the uniform cells (every edge one operation)
+    and takes as filler the operation whose uniform cell scores in the middle: the best one
+    would make every partial cell nearly complete, the worst (``none``) breaks it. The rule
+    reads scores, not names, so it finds NAS-Bench-201's ``skip_connect`` on the CIFAR-10 table
+    and whatever plays its part on a table whose operations are named differently; but it costs
+    the probe queries and changes what the surrogate first learns: on the CIFAR-10 table (20
+    seeds) it scored 94.04 at 50 queries against 94.24 for the default (beam 8; BENCHMARKS.md),
+    so it is an option, not the default.
 
     Level 0 asks every choice of the first level (up to ``max(beam_size, 32)``, a random sample
     of a larger one). When every arch of a level has been told, an ensemble of ``n_models``
@@ -48,9 +57,10 @@ class ProgressiveSearch(Strategy):
       features do not depend on which node a path passes, so what was learned on small cells
       carries over to larger ones much as the paper's shared-weight LSTM does; other spaces use
       ``space.encode``;
-    - the beam is small (``beam_size=8``; the paper's K=256 suits its budget of about 1,000
-      trained models): on the NAS-Bench-201 CIFAR-10 table a beam of 8 found better archs within
-      50 queries than one of 16 (94.26 against 94.04, 20 seeds);
+    - the beam is small (``beam_size=6``; the paper's K=256 suits its budget of about 1,000
+      trained models): on the NAS-Bench-201 CIFAR-10 table (50 seeds, 50 queries) a beam of 6
+      scored 94.29, 8 scored 94.24 and 16 (20 seeds) 94.04: a small beam leaves more of a small
+      budget for the later levels and the refinement;
     - after the last level it keeps searching (the paper stops): a budget larger than the levels
       is spent on neighbours of the best archs, ranked by the surrogate;
     - while a level still has asks pending (parallel workers), an ask returns a one-edit
@@ -66,8 +76,9 @@ class ProgressiveSearch(Strategy):
         n_models: MLPs in the surrogate ensemble.
         max_candidates: most expansions ranked per level.
         numeric_samples: values tried for a ``Float`` or a dimension of more than 16 values.
-        fill: the operation of undecided cell edges; ``None`` picks ``skip_connect`` if the cell
-            has it, else its first operation.
+        fill: the operation of undecided cell edges: ``"auto"`` (chosen from the uniform
+            cells, see above), an operation of the cell, or ``None`` for ``skip_connect`` if the
+            cell has it, else its first operation.
         epochs: training steps of the surrogate per level.
     """
 
@@ -77,7 +88,7 @@ class ProgressiveSearch(Strategy):
         self,
         space: Space,
         seed: int = 0,
-        beam_size: int = 8,
+        beam_size: int = 6,
         n_models: int = 5,
         max_candidates: int = 2000,
         numeric_samples: int = 8,
@@ -93,20 +104,23 @@ class ProgressiveSearch(Strategy):
         if isinstance(space, CellSpace):
             if fill is None:
                 fill = "skip_connect" if "skip_connect" in space.ops else space.ops[0]
-            if fill not in space.ops:
+            if fill != "auto" and fill not in space.ops:
                 raise ConfigError(
-                    f"strategy {self.name!r}: fill must be one of the cell's operations "
-                    f"({', '.join(space.ops)}), got {fill!r}"
+                    f"strategy {self.name!r}: fill must be 'auto' or one of the cell's "
+                    f"operations ({', '.join(space.ops)}), got {fill!r}"
                 )
             self.levels_: list[list[str]] = [
                 [f"edge_{j}_{i}" for i in range(j)] for j in range(1, space.n_nodes)
             ]
             self.levels_ += [[d.name] for d in space.extra]
-        elif fill is not None:
+        elif fill not in (None, "auto"):
             raise ConfigError(f"strategy {self.name!r}: fill applies to cell spaces only")
         else:
+            fill = None
             self.levels_ = [[d.name] for d in space.dims]
         self.fill = fill
+        #: the filler in use; ``None`` while ``fill="auto"`` is still probing
+        self.fill_: str | None = None if fill == "auto" else fill
         self.encode_, _ = make_encoder(space, "path")
         self.level_ = -1  # the level being evaluated; len(levels_) and more: refinement rounds
         self.beam_: list[dict[str, Any]] = [{}]
@@ -133,6 +147,11 @@ class ProgressiveSearch(Strategy):
     def _advance(self) -> None:
         """Close the current level: keep the beam, expand it and queue the best expansions."""
         scores = self._scores()
+        if self.fill == "auto" and self.fill_ is None:
+            if not self.batch_:
+                self._probe_fills()
+                return
+            self.fill_ = self._pick_fill(scores)
         if self.level_ >= 0:
             ranked = sorted(self.batch_, key=lambda a: -scores.get(a, -math.inf))
             beam = [a for a in ranked if a in scores][: self.beam_size]
@@ -155,6 +174,32 @@ class ProgressiveSearch(Strategy):
             fresh = self._rank(fresh, scores)[:width]
         self.batch_ = known + fresh
         self._queue = deque(fresh)
+
+    def _uniform_cells(self) -> dict[str, Arch]:
+        assert isinstance(self.space, CellSpace)
+        edges = [name for level in self.levels_ for name in level if name.startswith("edge_")]
+        return {op: self._fill(dict.fromkeys(edges, op)) for op in self.space.ops}
+
+    def _probe_fills(self) -> None:
+        """Queue the uniform cells (every edge one operation) to choose the filler from."""
+        cells = list(self._uniform_cells().values())
+        self.batch_ = cells
+        self._queue = deque(a for a in cells if a not in self.seen_)
+
+    def _pick_fill(self, scores: dict[Arch, float]) -> str:
+        """The operation whose uniform cell scores in the middle of the others.
+
+        The best operation would make every partial cell nearly complete already (the levels
+        could not tell their choices apart) and the worst (on NAS-Bench-201 ``none``) breaks
+        the cell; the middle one is the most neutral stand-in for an undecided edge. The rule
+        reads only scores, never names, so it behaves the same whatever the operations are
+        called.
+        """
+        told = [(scores[a], op) for op, a in self._uniform_cells().items() if a in scores]
+        if not told:
+            return self.space.ops[0]  # type: ignore[attr-defined]
+        told.sort(key=lambda item: item[0])
+        return told[(len(told) - 1) // 2][1]
 
     def _expand(self, level: list[str]) -> list[Arch]:
         """Every arch that extends a beam member by deciding the dimensions of ``level``."""
@@ -190,8 +235,8 @@ class ProgressiveSearch(Strategy):
                 values[dim.name] = None
             elif dim.name in decided and decided[dim.name] is not None:
                 values[dim.name] = decided[dim.name]
-            elif self.fill is not None and dim.name.startswith("edge_"):
-                values[dim.name] = self.fill
+            elif self.fill_ is not None and dim.name.startswith("edge_"):
+                values[dim.name] = self.fill_
             else:
                 values[dim.name] = dim.default
         return self.space.make(values)

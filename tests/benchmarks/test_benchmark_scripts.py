@@ -65,3 +65,20 @@ def test_nb201_strategies_user_errors_exit_2(tmp_path: Path, args: list[str], me
     done = run_script("--quick", "--plot", str(tmp_path / "p.png"), *args)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_nb201_tables_quick_compares_the_strategy_with_tpe_on_each_table() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "nb201_tables.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert list(result) == ["cifar10", "synthetic-1"]
+    for row in result.values():
+        assert set(row) == {"pnas@10", "optuna:tpe@20", "random@10", "random@20", "optimum"}
+        assert row["random@20"]["mean"] <= row["optimum"]["mean"]
+    assert result["synthetic-1"]["optimum"]["mean"] != result["cifar10"]["optimum"]["mean"]

@@ -36,7 +36,7 @@ def test_registered() -> None:
 
 def test_cell_levels_decide_one_node_at_a_time() -> None:
     space = nb201()
-    log = run(ProgressiveSearch(space, seed=0, beam_size=4), 13)
+    log = run(ProgressiveSearch(space, seed=0, beam_size=4, fill="skip_connect"), 13)
     # level 0: the five operations of node 1, every later edge a skip connection
     assert [level for level, _ in log[:5]] == [0] * 5
     assert sorted(a["edge_1_0"] for _, a in log[:5]) == sorted(NB201_OPS)
@@ -49,7 +49,7 @@ def test_cell_levels_decide_one_node_at_a_time() -> None:
 
 def test_beam_size_is_respected_and_expansions_extend_the_beam() -> None:
     space = nb201()
-    strategy = ProgressiveSearch(space, seed=1, beam_size=3)
+    strategy = ProgressiveSearch(space, seed=1, beam_size=3, fill="skip_connect")
     log = run(strategy, 5 + 3 + 3 + 6)
     by_level: dict[int, list[Arch]] = {}
     for level, arch in log:
@@ -66,7 +66,7 @@ def test_beam_size_is_respected_and_expansions_extend_the_beam() -> None:
 
 def test_surrogate_picks_better_expansions_than_chance() -> None:
     space = nb201()
-    strategy = ProgressiveSearch(space, seed=0, beam_size=8)
+    strategy = ProgressiveSearch(space, seed=0, beam_size=8, fill="skip_connect")
     log = run(strategy, 5 + 8 + 8)
     level2 = [a for level, a in log if level == 2]
     rng = np.random.default_rng(0)
@@ -89,14 +89,51 @@ def test_generic_space_grows_dimension_by_dimension() -> None:
 
 
 def test_parallel_asks_do_not_repeat_while_a_level_is_pending() -> None:
-    strategy = ProgressiveSearch(nb201(), seed=0, beam_size=4)
+    strategy = ProgressiveSearch(nb201(), seed=0, beam_size=4, fill="skip_connect")
     archs = [strategy.ask() for _ in range(12)]
     assert len(set(archs)) == 12
     assert strategy.level_ == 0  # the level closes only when its archs are told
 
 
 def test_bad_fill_is_named() -> None:
-    with pytest.raises(ConfigError, match=r"'pnas'.*fill.*nor_conv_3x3"):
+    with pytest.raises(ConfigError, match=r"'pnas'.*fill.*'auto'.*nor_conv_3x3"):
         ProgressiveSearch(nb201(), fill="conv")
     with pytest.raises(ConfigError, match=r"'pnas'.*fill.*cell spaces only"):
         ProgressiveSearch(Space([Categorical("a", [1, 2])]), fill="skip_connect")
+
+
+def test_auto_fill_probes_uniform_cells_and_takes_the_middle_one() -> None:
+    space = nb201()
+    value = {"none": 0.0, "avg_pool_3x3": 1.0, "skip_connect": 2.0, "nor_conv_1x1": 3.0}
+    value["nor_conv_3x3"] = 4.0
+    strategy = ProgressiveSearch(space, seed=0, beam_size=4, fill="auto")
+    first = []
+    for number in range(5):
+        arch = strategy.ask()
+        first.append(arch)
+        strategy.tell(done(number, arch, sum(value[arch[e]] for e in space.edge_names)))
+    assert sorted({arch[e] for e in space.edge_names} for arch in first) == sorted(
+        {op} for op in NB201_OPS
+    )
+    assert strategy.fill_ is None
+    nxt = strategy.ask()
+    assert strategy.fill_ == "skip_connect" and strategy.level_ == 0
+    assert all(nxt[e] == "skip_connect" for e in space.edge_names if node_of(e) > 1)
+
+
+def test_auto_fill_reads_scores_not_names() -> None:
+    """Renaming the operations renames the filler it picks."""
+    space = nb201()
+    rename = dict(zip(NB201_OPS, NB201_OPS[1:] + NB201_OPS[:1], strict=True))
+    value = dict(zip(NB201_OPS, [3.0, 0.0, 4.0, 1.0, 2.0], strict=True))
+    picked = []
+    for names in (dict(zip(NB201_OPS, NB201_OPS, strict=True)), rename):
+        inverse = {new: old for old, new in names.items()}
+        strategy = ProgressiveSearch(space, seed=0, fill="auto")
+        for number in range(5):
+            arch = strategy.ask()
+            score = sum(value[inverse[arch[e]]] for e in space.edge_names)
+            strategy.tell(done(number, arch, score))
+        strategy.ask()
+        picked.append(strategy.fill_)
+    assert picked[1] == rename[picked[0]]
