@@ -1,39 +1,57 @@
 """``TrainEvaluator``: train each architecture for real and measure its accuracy.
 
-The whole dataset lives on the device as tensors and batches are drawn by index from a seeded
-``torch.Generator``: the datasets NAS trains thousands of models on are small, and a
-``DataLoader`` with worker processes would cost more than the training of a small network.
+The whole dataset lives on the device as tensors (when it fits) and batches are drawn by index
+from a seeded ``torch.Generator``: the datasets NAS trains thousands of models on are small, and
+a ``DataLoader`` with worker processes would cost more than the training of a small network.
+The loop itself is in ``_train_loop.py``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import nn
 
 from nasforge.data import DATASETS, ArrayDataset, load_dataset
-from nasforge.errors import ConfigError, UnknownNameError
+from nasforge.errors import ConfigError, UnknownNameError, one_of
+from nasforge.estimation._train_loop import (
+    NonFiniteLossError,
+    Precision,
+    TrainData,
+    TrialOutOfMemoryError,
+    batch_bounds,
+    build_model,
+    free_memory,
+    is_out_of_memory,
+    place_data,
+    resolve_device,
+    score,
+    seeded,
+    train_epoch,
+)
 from nasforge.estimation.base import Evaluator, TrialContext
-from nasforge.space import Arch, Task
+from nasforge.space import Arch, Space
 
-#: samples per forward pass when scoring (no gradients, so larger than training batches)
-_SCORE_BATCH = 1024
+#: the keys ``ctx.fidelity`` may carry for this evaluator
+FIDELITY_KEYS: tuple[str, ...] = ("epochs", "train_fraction", "n_cells", "channels")
+
+#: fidelity keys that change the network, passed to the space's ``build`` as keyword overrides
+_SIZE_KEYS: tuple[str, ...] = ("n_cells", "channels")
 
 
 @dataclass(frozen=True)
-class _DeviceData:
-    """The splits of one dataset as tensors on one device."""
+class _TrialSettings:
+    """What one trial trains with, after arch dims, fidelity and constructor options."""
 
-    task: Task
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_val: torch.Tensor
-    y_val: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
+    epochs: int
+    train_fraction: float
+    lr: float
+    weight_decay: float
+    #: network-size overrides for ``space.build``: key -> (value, the option or fidelity key)
+    sizes: Mapping[str, tuple[int, str]]
 
 
 class TrainEvaluator(Evaluator):
@@ -42,13 +60,31 @@ class TrainEvaluator(Evaluator):
     Training: SGD with Nesterov momentum, a cosine learning-rate schedule over all steps,
     cross-entropy. A random ``val_fraction`` of the training set (fixed by ``data_seed``) is held
     out for ``val_acc``, the number searches should optimise; ``test_acc`` is on the dataset's
-    test set. The trial's seed fixes the initial weights and the batch order, so on the CPU the
-    same seed gives the same metrics.
+    test set. The trial's seed fixes the initial weights, the batch order and any randomness in
+    the forward pass (dropout), and the caller's random state is left as it was, so on the CPU
+    the same seed gives the same metrics.
 
-    Per trial, ``lr`` and ``weight_decay`` dimensions of the arch (see the ``hyperparameters``
-    option of :class:`~nasforge.spaces.NB201Space`) replace the constructor's values, and
-    ``ctx.fidelity["epochs"]`` replaces ``epochs``. After each epoch the evaluator reports
-    ``val_acc`` and ``train_loss`` at step ``epoch`` (1, 2, ...), where a scheduler may prune it.
+    After each epoch the evaluator reports ``val_acc`` and ``train_loss`` at step ``epoch``
+    (1, 2, ...), where a scheduler may prune it.
+
+    **Lower fidelity** (the cheaper estimates surveyed by Elsken et al. 2019, section 5: shorter
+    training, a subset of the data, fewer cells and filters, as Zoph et al. 2018 and Real et al.
+    2019 searched). ``ctx.fidelity`` may carry ``epochs``, ``train_fraction`` (the share of
+    the training set used; a smaller share is always a subset of a larger one), ``n_cells`` and
+    ``channels`` (a smaller or larger macro network around the same cell, built by the space's
+    ``build(arch, task, n_cells=..., channels=...)``, as :class:`~nasforge.spaces.NB201Space`
+    accepts; another space raises :class:`~nasforge.errors.ConfigError`). Precedence, first
+    wins: the arch's own dimensions (``lr``, ``weight_decay``, ``width`` of the NB201 space's
+    ``hyperparameters``), then ``ctx.fidelity``, then this evaluator's options, then the
+    space's options.
+
+    **Robustness.** A CUDA out-of-memory error (or a failed CPU allocation) raises
+    :class:`TrialOutOfMemoryError`, and a NaN or infinite training loss
+    :class:`NonFiniteLossError`, each after the model and optimizer are freed and with a
+    message that names the cause and a remedy; an experiment records the trial ``failed`` with
+    that message and goes on. The data stays in host memory (pinned) and is copied batch by
+    batch when it would take too much of a CUDA device. Mixed precision (``amp``) is on by
+    default on CUDA.
 
     Args:
         dataset: a dataset name (``"mnist1d"``, ``"digits"``) or user data as
@@ -61,13 +97,24 @@ class TrainEvaluator(Evaluator):
         weight_decay: L2 penalty.
         val_fraction: share of the training set held out for validation.
         train_fraction: share of the remaining training set used (less is cheaper and noisier).
+        n_cells: cells per stage of the network, replacing the space's ``n_cells``
+            (``None``: the space's).
+        channels: width C of the network's first stage, replacing the space's ``channels``
+            (``None``: the space's).
         device: ``"auto"`` (the trial context's device, else CUDA when available, else CPU),
             ``"cpu"``, ``"cuda"`` or ``"cuda:1"``.
-        data_seed: seed of the validation split (and of the test split of ``(x, y)`` data).
+        data_seed: seed of the validation split, of the ``train_fraction`` subset (and of the
+            test split of ``(x, y)`` data).
         threads: torch intra-op CPU threads while a trial runs (restored afterwards); ``None``
             leaves torch's setting. Small networks gain little from several threads, and when
             other processes share the cores several threads can make training many times
             slower: use 1 per trial when anything else runs beside it.
+        amp: automatic mixed precision. ``"auto"``: on for CUDA devices (bfloat16, or float16
+            with loss scaling on GPUs without bfloat16), off elsewhere; ``True``: also on the
+            CPU (bfloat16; slower than float32 on most CPUs); ``False``: float32 everywhere.
+        max_device_data_mb: the data is copied to the device whole when it takes at most this
+            many megabytes, else it stays in host memory and each batch is copied over.
+            ``None``: at most a quarter of a CUDA device's free memory; always on the CPU.
 
     Example:
         >>> import numpy as np
@@ -77,6 +124,10 @@ class TrainEvaluator(Evaluator):
         >>> arch = space.sample(np.random.default_rng(0))
         >>> sorted(ev.evaluate(arch, TrialContext(space=space, seed=0)))
         ['epochs', 'params', 'test_acc', 'train_loss', 'val_acc', 'val_loss']
+        >>> cheap = TrialContext(space=space, fidelity={"train_fraction": 0.25, "channels": 4})
+        >>> full = TrialContext(space=space)
+        >>> ev.evaluate(arch, cheap)["params"] < ev.evaluate(arch, full)["params"]
+        True
     """
 
     metric_names: tuple[str, ...] | None = (
@@ -98,24 +149,33 @@ class TrainEvaluator(Evaluator):
         weight_decay: float = 5e-4,
         val_fraction: float = 0.1,
         train_fraction: float = 1.0,
+        n_cells: int | None = None,
+        channels: int | None = None,
         device: str = "auto",
         data_seed: int = 0,
         threads: int | None = None,
+        amp: bool | str = "auto",
+        max_device_data_mb: float | None = None,
     ) -> None:
         if isinstance(dataset, str) and dataset not in DATASETS:
             raise UnknownNameError("dataset", dataset, DATASETS.names())
         _check_int("epochs", epochs, 1)
         _check_int("batch_size", batch_size, 2)
         _check_int("data_seed", data_seed, None)
-        if threads is not None:
-            _check_int("threads", threads, 1)
+        for field, value in (("threads", threads), ("n_cells", n_cells), ("channels", channels)):
+            if value is not None:
+                _check_int(field, value, 1)
         _check_float("lr", lr, low=0.0, low_open=True)
         _check_float("momentum", momentum, low=0.0, high=1.0, high_open=True)
         _check_float("weight_decay", weight_decay, low=0.0)
         _check_float("val_fraction", val_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
         _check_float("train_fraction", train_fraction, low=0.0, high=1.0, low_open=True)
+        if max_device_data_mb is not None:
+            _check_float("max_device_data_mb", max_device_data_mb, low=0.0)
         if not isinstance(device, str):
             raise ConfigError(f"device={device!r}; allowed: 'auto', 'cpu', 'cuda' or 'cuda:N'")
+        if not (isinstance(amp, bool) or amp == "auto"):
+            raise ConfigError(f"amp={amp!r}; allowed: 'auto', True or False")
         self.dataset = dataset
         self.epochs = epochs
         self.batch_size = batch_size
@@ -124,11 +184,15 @@ class TrainEvaluator(Evaluator):
         self.weight_decay = weight_decay
         self.val_fraction = val_fraction
         self.train_fraction = train_fraction
+        self.n_cells = n_cells
+        self.channels = channels
         self.device = device
         self.data_seed = data_seed
         self.threads = threads
+        self.amp = amp
+        self.max_device_data_mb = max_device_data_mb
         self._data: ArrayDataset | None = None
-        self._on_device: dict[str, _DeviceData] = {}
+        self._on_device: dict[str, TrainData] = {}
 
     def __repr__(self) -> str:
         name = self.dataset if isinstance(self.dataset, str) else type(self.dataset).__name__
@@ -148,53 +212,123 @@ class TrainEvaluator(Evaluator):
         finally:
             torch.set_num_threads(previous)
 
+    def _settings(self, arch: Arch, ctx: TrialContext) -> _TrialSettings:
+        """What a trial of ``arch`` trains with: arch dims, then fidelity, then options.
+
+        Raises:
+            ConfigError: ``ctx.fidelity`` has an unknown key or a value out of range.
+        """
+        fidelity = {key: value for key, value in ctx.fidelity.items() if value is not None}
+        for key in fidelity:
+            if key not in FIDELITY_KEYS:
+                raise ConfigError(
+                    f"fidelity has unknown key {key!r}; allowed: {one_of(FIDELITY_KEYS)}"
+                )
+        epochs = self.epochs
+        if "epochs" in fidelity:
+            epochs = _whole(fidelity["epochs"])
+            _check_int("fidelity 'epochs'", epochs, 1)
+        train_fraction = self.train_fraction
+        if "train_fraction" in fidelity:
+            train_fraction = fidelity["train_fraction"]
+            _check_float(
+                "fidelity 'train_fraction'", train_fraction, low=0.0, high=1.0, low_open=True
+            )
+        sizes: dict[str, tuple[int, str]] = {}
+        for key in _SIZE_KEYS:
+            if key in fidelity:
+                value = _whole(fidelity[key])
+                _check_int(f"fidelity {key!r}", value, 1)
+                sizes[key] = (value, f"fidelity {key!r}")
+            elif getattr(self, key) is not None:
+                sizes[key] = (getattr(self, key), key)
+        return _TrialSettings(
+            epochs=epochs,
+            train_fraction=float(train_fraction),
+            lr=_hyperparameter(arch, "lr", self.lr),
+            weight_decay=_hyperparameter(arch, "weight_decay", self.weight_decay),
+            sizes=sizes,
+        )
+
     def _evaluate(self, arch: Arch, ctx: TrialContext) -> dict[str, float]:
         if ctx.space is None:
             raise ConfigError("TrainEvaluator needs the trial's space (ctx.space) to build a model")
         device = resolve_device(self.device if self.device != "auto" else ctx.device)
+        settings = self._settings(arch, ctx)
+        # The failure is raised only after the ``except`` block: the caught exception's traceback
+        # holds the frames of ``_train`` and with them the model, optimizer and activations.
+        failure: Exception
+        try:
+            return self._train(arch, ctx, ctx.space, device, settings)
+        except NonFiniteLossError as exc:
+            failure = exc.with_traceback(None)
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+            failure = TrialOutOfMemoryError(self._out_of_memory(exc, device, settings))
+            exc.with_traceback(None)  # in case someone else keeps the exception object
+        free_memory(device)
+        raise failure
+
+    def _train(
+        self,
+        arch: Arch,
+        ctx: TrialContext,
+        space: Space,
+        device: torch.device,
+        settings: _TrialSettings,
+    ) -> dict[str, float]:
         data = self._tensors(device)
-        lr = _hyperparameter(arch, "lr", self.lr)
-        weight_decay = _hyperparameter(arch, "weight_decay", self.weight_decay)
-        epochs = ctx.fidelity.get("epochs", self.epochs)
-        if isinstance(epochs, float) and epochs.is_integer():
-            epochs = int(epochs)
-        _check_int("fidelity 'epochs'", epochs, 1)
-
-        with torch.random.fork_rng(devices=[]):  # seed the initial weights, leave global state
-            torch.manual_seed(ctx.seed)
-            model = ctx.space.build(arch, data.task)
-        model.to(device)
-        n_params = sum(p.numel() for p in model.parameters())
-        optimizer = torch.optim.SGD(
-            model.parameters(),
-            lr=lr,
-            momentum=self.momentum,
-            nesterov=self.momentum > 0,
-            weight_decay=weight_decay,
-        )
-        batches = _batch_bounds(len(data.y_train), self.batch_size)
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs * len(batches))
-        generator = torch.Generator().manual_seed(ctx.seed)
-
-        train_loss = val_loss = val_acc = math.nan
-        for epoch in range(1, epochs + 1):
-            train_loss = _train_epoch(model, data, batches, optimizer, scheduler, generator)
-            if not math.isfinite(train_loss):
-                raise FloatingPointError(
-                    f"training loss is {train_loss} (NaN or infinite) in epoch {epoch} with "
-                    f"lr={lr}; the run diverged: lower lr or check the data for NaN/inf"
+        amp = self.amp is True or (self.amp == "auto" and device.type == "cuda")
+        precision = Precision(device, amp)
+        with seeded(ctx.seed, device):
+            model = build_model(space, arch, data.task, settings.sizes).to(device)
+            n_params = sum(p.numel() for p in model.parameters())
+            optimizer = torch.optim.SGD(
+                model.parameters(),
+                lr=settings.lr,
+                momentum=self.momentum,
+                nesterov=self.momentum > 0,
+                weight_decay=settings.weight_decay,
+            )
+            rows = data.train_rows(settings.train_fraction)
+            batches = batch_bounds(len(data.y_train if rows is None else rows), self.batch_size)
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+                optimizer, settings.epochs * len(batches)
+            )
+            generator = torch.Generator().manual_seed(ctx.seed)
+            train_loss = val_loss = val_acc = math.nan
+            for epoch in range(1, settings.epochs + 1):
+                train_loss, bad_step = train_epoch(
+                    model, data, rows, batches, optimizer, scheduler, generator, precision
                 )
-            val_loss, val_acc = score(model, data.x_val, data.y_val)
-            ctx.report(epoch, {"val_acc": val_acc, "train_loss": train_loss})
-        _, test_acc = score(model, data.x_test, data.y_test)
+                if bad_step is not None:
+                    raise NonFiniteLossError(
+                        f"non-finite loss at epoch {epoch} step {bad_step} (of {len(batches)} "
+                        f"per epoch; epoch mean {train_loss}) with lr={settings.lr}: the run "
+                        "diverged; lower lr, or check the data for NaN/inf"
+                    )
+                val_loss, val_acc = score(model, data.x_val, data.y_val, device, precision)
+                ctx.report(epoch, {"val_acc": val_acc, "train_loss": train_loss})
+            _, test_acc = score(model, data.x_test, data.y_test, device, precision)
         return {
             "val_acc": val_acc,
             "test_acc": test_acc,
             "train_loss": train_loss,
             "val_loss": val_loss,
             "params": float(n_params),
-            "epochs": float(epochs),
+            "epochs": float(settings.epochs),
         }
+
+    def _out_of_memory(
+        self, exc: BaseException, device: torch.device, settings: _TrialSettings
+    ) -> str:
+        sizes = "".join(f", {source}={value}" for value, source in settings.sizes.values())
+        said = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        return (
+            f"out of memory on {device} with batch_size={self.batch_size}{sizes}: lower "
+            f"batch_size, or the network's channels/n_cells (space or fidelity); error: {said}"
+        )
 
     def load_data(self) -> ArrayDataset:
         """The dataset (loaded on first use, then kept)."""
@@ -205,102 +339,30 @@ class TrainEvaluator(Evaluator):
                 self._data = load_dataset(self.dataset, seed=self.data_seed)
         return self._data
 
-    def _tensors(self, device: torch.device) -> _DeviceData:
+    def _tensors(self, device: torch.device) -> TrainData:
         key = str(device)
         if key not in self._on_device:
             data = self.load_data()
             x_train, y_train, x_val, y_val = data.split_validation(
                 self.val_fraction, self.data_seed
             )
-            if self.train_fraction < 1.0:
-                keep = max(2, round(self.train_fraction * len(y_train)))
-                order = torch.randperm(
-                    len(y_train), generator=torch.Generator().manual_seed(self.data_seed)
-                )[:keep].numpy()
-                x_train, y_train = x_train[order], y_train[order]
             if len(y_train) < 2:
                 raise ConfigError(
                     f"val_fraction={self.val_fraction} leaves {len(y_train)} training sample; "
                     "allowed: a split that leaves at least 2"
                 )
+            subset_order = torch.randperm(
+                len(y_train), generator=torch.Generator().manual_seed(self.data_seed)
+            )
+            limit = None if self.max_device_data_mb is None else self.max_device_data_mb * 1e6
             arrays = (x_train, y_train, x_val, y_val, data.x_test, data.y_test)
-            tensors = [torch.as_tensor(a).to(device) for a in arrays]
-            self._on_device[key] = _DeviceData(data.task, *tensors)
+            self._on_device[key] = place_data(data.task, arrays, subset_order, device, limit)
         return self._on_device[key]
 
 
-def _train_epoch(
-    model: nn.Module,
-    data: _DeviceData,
-    batches: list[tuple[int, int]],
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    generator: torch.Generator,
-) -> float:
-    """One pass over the training set in a random order; returns the mean loss."""
-    model.train()
-    order = torch.randperm(len(data.y_train), generator=generator).to(data.x_train.device)
-    total = torch.zeros((), device=data.x_train.device)
-    seen = 0
-    for start, stop in batches:
-        index = order[start:stop]
-        loss = nn.functional.cross_entropy(model(data.x_train[index]), data.y_train[index])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        total += loss.detach() * (stop - start)
-        seen += stop - start
-    return float(total) / seen
-
-
-@torch.inference_mode()
-def score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy in percent of ``model`` (in eval mode) on ``(x, y)``."""
-    model.eval()
-    loss, correct = 0.0, 0
-    for start in range(0, len(y), _SCORE_BATCH):
-        logits = model(x[start : start + _SCORE_BATCH])
-        target = y[start : start + _SCORE_BATCH]
-        loss += float(nn.functional.cross_entropy(logits, target, reduction="sum"))
-        correct += int((logits.argmax(dim=1) == target).sum())
-    return loss / len(y), 100.0 * correct / len(y)
-
-
-def resolve_device(spec: str) -> torch.device:
-    """The torch device for ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` (or ``"mps"``).
-
-    Raises:
-        ConfigError: the device is malformed or not available on this machine.
-    """
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    allowed = "allowed: 'auto', 'cpu', 'cuda' or 'cuda:N'"
-    try:
-        device = torch.device(spec)
-    except (RuntimeError, TypeError):
-        raise ConfigError(f"device={spec!r} is not a device; {allowed}") from None
-    if device.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise ConfigError(f"device={spec!r} but CUDA is not available here; use 'cpu'")
-        if device.index is not None and device.index >= count:
-            raise ConfigError(f"device={spec!r} but this machine has {count} CUDA device(s)")
-    elif device.type == "mps":
-        if not torch.backends.mps.is_available():
-            raise ConfigError(f"device={spec!r} but MPS is not available here; use 'cpu'")
-    elif device.type != "cpu":
-        raise ConfigError(f"device={spec!r} is not supported; {allowed}")
-    return device
-
-
-def _batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
-    """``(start, stop)`` of each batch; a last batch of one sample joins the one before it
-    (batch norm cannot train on a single sample)."""
-    bounds = [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
-    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
-        bounds[-2:] = [(bounds[-2][0], n)]
-    return bounds
+def _whole(value: Any) -> Any:
+    """A whole float (``5.0`` from YAML) as an int; anything else unchanged for the checks."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _hyperparameter(arch: Arch, name: str, default: float) -> float:
@@ -331,3 +393,13 @@ def _check_float(
         lo = "" if low is None else f"{low} {'<' if low_open else '<='} "
         hi = "" if high is None else f" {'<' if high_open else '<='} {high}"
         raise ConfigError(f"{field}={value!r}; allowed: a number with {lo}{field}{hi}")
+
+
+__all__ = [
+    "FIDELITY_KEYS",
+    "NonFiniteLossError",
+    "TrainEvaluator",
+    "TrialOutOfMemoryError",
+    "resolve_device",
+    "score",
+]

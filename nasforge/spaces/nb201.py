@@ -97,14 +97,34 @@ class NB201Space(CellSpace):
         self.hyperparameters = [name for name in HYPERPARAMETERS if name in names]
         super().__init__(n_nodes=4, ops=ops, extra=extra, name="nb201")
 
-    def channels_of(self, arch: Arch) -> int:
-        """C of ``arch``: its ``width`` dimension when searched, else ``channels``."""
-        return int(arch["width"]) if "width" in self.hyperparameters else self.channels
+    def channels_of(self, arch: Arch, channels: int | None = None) -> int:
+        """C of ``arch``: its ``width`` dimension when searched, else ``channels`` (by default
+        the space's)."""
+        if "width" in self.hyperparameters:
+            return int(arch["width"])
+        return self.channels if channels is None else channels
 
-    def build(self, arch: Arch, task: Task) -> nn.Module:
-        """The macro network for ``arch``, with 1-D or 2-D layers as ``task.ndim`` says."""
+    def build(
+        self,
+        arch: Arch,
+        task: Task,
+        *,
+        n_cells: int | None = None,
+        channels: int | None = None,
+    ) -> nn.Module:
+        """The macro network for ``arch``, with 1-D or 2-D layers as ``task.ndim`` says.
+
+        ``n_cells`` and ``channels`` build a smaller or larger network around the same cell
+        than the space's options say (lower-fidelity training); a searched ``width`` dimension
+        still wins over ``channels``.
+        """
         from nasforge.spaces._macro import MacroNetwork
 
+        for field, value in (("n_cells", n_cells), ("channels", channels)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise ConfigError(f"nb201: build {field}={value!r}; allowed: an integer >= 1")
         arch = self.validate(arch)
         if task.ndim not in (1, 2):
             raise SpaceError(
@@ -113,8 +133,8 @@ class NB201Space(CellSpace):
             )
         return MacroNetwork(
             self.genotype(arch),
-            channels=self.channels_of(arch),
-            n_cells=self.n_cells,
+            channels=self.channels_of(arch, channels),
+            n_cells=self.n_cells if n_cells is None else n_cells,
             in_channels=task.input_shape[0],
             num_classes=task.num_classes,
             ndim=task.ndim,

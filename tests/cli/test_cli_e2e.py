@@ -18,7 +18,7 @@ seed: 0
 storage: sqlite:///{db}
 space: {{name: nb201, options: {{n_cells: 1, channels: 4}}}}
 strategy: {{name: regularized-evolution, options: {{population_size: 3, sample_size: 2}}}}
-evaluator: {{name: train, options: {{dataset: digits, epochs: 2, batch_size: 64}}}}
+evaluator: {{name: train, options: {{dataset: digits, epochs: 2, batch_size: 64, threads: 1}}}}
 objectives: {{val_acc: max}}
 budget: {{max_trials: 7}}
 """

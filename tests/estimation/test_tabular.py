@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -47,10 +46,8 @@ def evaluator() -> TabularEvaluator:
     return TabularEvaluator()
 
 
-def test_shipped_table_loads_fast_and_has_the_nb201_shape() -> None:
-    start = time.perf_counter()
+def test_shipped_table_has_the_nb201_shape() -> None:
     table = load_table(shipped_table_path())
-    assert time.perf_counter() - start < 1.0
     assert len(table) == 15_625
     assert table.n_nodes == 4
     assert table.ops == ("avg_pool_3x3", "none", "nor_conv_1x1", "nor_conv_3x3", "skip_connect")

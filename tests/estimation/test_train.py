@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -9,7 +10,8 @@ import torch
 
 from nasforge.errors import ConfigError, TrialPruned, UnknownNameError
 from nasforge.estimation import TrialContext, create_evaluator
-from nasforge.estimation.train import TrainEvaluator, resolve_device
+from nasforge.estimation.train import NonFiniteLossError, TrainEvaluator, resolve_device
+from nasforge.space import Arch, CellSpace, Space, Task
 from nasforge.spaces import NB201Space
 
 ARCH = (
@@ -32,7 +34,7 @@ def digits() -> TrainEvaluator:
 
 
 def run(
-    evaluator: TrainEvaluator, space: NB201Space, key: str = ARCH, seed: int = 0, **ctx: object
+    evaluator: TrainEvaluator, space: Space, key: str = ARCH, seed: int = 0, **ctx: object
 ) -> tuple[dict[str, float], list[tuple[int, dict[str, float]]]]:
     reports: list[tuple[int, dict[str, float]]] = []
 
@@ -72,6 +74,92 @@ def test_fidelity_sets_the_epochs(digits: TrainEvaluator, space: NB201Space) -> 
         run(digits, space, fidelity={"epochs": 0})
 
 
+def test_fidelity_train_fraction_is_the_option_for_one_trial(space: NB201Space) -> None:
+    half = TrainEvaluator("digits", epochs=1, train_fraction=0.5)
+    full = TrainEvaluator("digits", epochs=1)
+    by_fidelity, _ = run(full, space, fidelity={"train_fraction": 0.5})
+    assert by_fidelity == run(half, space)[0]
+    assert by_fidelity != run(full, space)[0]
+    # and back: the fidelity wins over the constructor's option
+    assert run(half, space, fidelity={"train_fraction": 1.0})[0] == run(full, space)[0]
+    # a smaller share is a subset of a larger one (fixed by data_seed, not by the trial)
+    data = full._tensors(torch.device("cpu"))
+    quarter, most = data.train_rows(0.25), data.train_rows(0.75)
+    assert quarter is not None and most is not None and data.train_rows(1.0) is None
+    assert len(quarter) == round(0.25 * len(data.y_train))
+    assert set(quarter.tolist()) <= set(most.tolist())
+
+
+def test_fidelity_network_size_is_the_space_with_those_options(
+    digits: TrainEvaluator, space: NB201Space
+) -> None:
+    small = {"epochs": 1, "n_cells": 2, "channels": 4}
+    by_fidelity, _ = run(digits, space, fidelity=small)
+    other_space = NB201Space(n_cells=2, channels=4)
+    assert by_fidelity == run(digits, other_space, fidelity={"epochs": 1})[0]
+    assert by_fidelity["params"] != run(digits, space, fidelity={"epochs": 1})[0]["params"]
+
+
+def params(evaluator: TrainEvaluator, space: NB201Space, key: str, **fidelity: object) -> float:
+    ctx = TrialContext(space=space, fidelity={"epochs": 1, **fidelity})
+    return evaluator.evaluate(space.parse(key), ctx)["params"]
+
+
+def test_size_precedence_arch_then_fidelity_then_options_then_space() -> None:
+    rng = np.random.default_rng(0)
+    tiny = (rng.normal(size=(40, 1, 8)), np.arange(40) % 2)
+    plain = TrainEvaluator(tiny, batch_size=16)
+    narrow = TrainEvaluator(tiny, batch_size=16, channels=4, n_cells=2)
+    space = NB201Space(n_cells=1, channels=8)
+    width = NB201Space(n_cells=1, channels=8, hyperparameters=["width"])
+    c4, c6 = NB201Space(n_cells=2, channels=4), NB201Space(n_cells=2, channels=6)
+    assert params(narrow, space, ARCH) == params(plain, c4, ARCH)  # options over the space
+    assert params(narrow, space, ARCH, channels=6) == params(plain, c6, ARCH)  # fidelity first
+    wide = NB201Space(n_cells=2, channels=16)
+    assert params(narrow, width, ARCH + ",width=16", channels=6) == params(plain, wide, ARCH)
+
+
+class ChoicesOnlyBuild(CellSpace):
+    """A model space whose build knows no network sizes."""
+
+    def build(self, arch: Arch, task: Task) -> torch.nn.Module:
+        return NB201Space(n_cells=1, channels=4).build(arch, task)
+
+
+def test_network_size_needs_a_space_that_takes_it(digits: TrainEvaluator) -> None:
+    space = ChoicesOnlyBuild(4, ["nor_conv_3x3", "skip_connect", "none"], name="mine")
+    key = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|"
+    assert run(digits, space, key=key, fidelity={"epochs": 1})[0]["val_acc"] > 0  # no sizes: fine
+    message = r"fidelity 'channels'=4 needs a space .* space 'mine' \(ChoicesOnlyBuild\)"
+    with pytest.raises(ConfigError, match=message):
+        run(digits, space, key=key, fidelity={"channels": 4})
+    with pytest.raises(ConfigError, match=r"^n_cells=2 needs a space"):
+        run(TrainEvaluator("digits", n_cells=2), space, key=key)
+
+
+@pytest.mark.parametrize(
+    ("fidelity", "message"),
+    [
+        ({"epoch": 2}, "unknown key 'epoch'; allowed: 'epochs', 'train_fraction'"),
+        ({"epochs": 1.5}, "fidelity 'epochs'=1.5; allowed: an integer >= 1"),
+        ({"train_fraction": 0}, "fidelity 'train_fraction'=0; allowed: a number with 0.0 <"),
+        ({"train_fraction": 1.5}, "fidelity 'train_fraction'=1.5"),
+        ({"n_cells": 0}, "fidelity 'n_cells'=0; allowed: an integer >= 1"),
+        ({"channels": "8"}, "fidelity 'channels'='8'; allowed: an integer >= 1"),
+    ],
+)
+def test_bad_fidelity_raises_config_error(
+    digits: TrainEvaluator, space: NB201Space, fidelity: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        run(digits, space, fidelity=fidelity)
+
+
+def test_whole_floats_from_yaml_are_accepted(digits: TrainEvaluator, space: NB201Space) -> None:
+    metrics, _ = run(digits, space, fidelity={"epochs": 1.0, "channels": 4.0})
+    assert metrics == run(digits, space, fidelity={"epochs": 1, "channels": 4})[0]
+
+
 def test_pruning_propagates(digits: TrainEvaluator, space: NB201Space) -> None:
     calls: list[int] = []
 
@@ -101,7 +189,9 @@ def test_arch_hyperparameters_override_the_constructor(space: NB201Space) -> Non
 
 
 def test_divergence_says_nan(space: NB201Space) -> None:
-    with pytest.raises(FloatingPointError, match="NaN or infinite"):
+    with pytest.raises(
+        NonFiniteLossError, match=r"non-finite loss at epoch 1 step \d+ .*lr=1000000"
+    ):
         run(TrainEvaluator("digits", epochs=1, lr=1e6), space)
 
 
@@ -109,7 +199,7 @@ def test_infinite_data_says_nan(space: NB201Space) -> None:
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(64, 1, 16)), np.arange(64) % 2
     x[:, 0, 3] = np.inf
-    with pytest.raises(FloatingPointError, match="NaN or infinite"):
+    with pytest.raises(NonFiniteLossError, match="non-finite loss at epoch 1 step 1 "):
         run(TrainEvaluator((x, y), epochs=1, batch_size=16), space)
 
 
@@ -143,6 +233,9 @@ def test_needs_a_model_space(digits: TrainEvaluator, space: NB201Space) -> None:
         ({"device": 0}, "device"),
         ({"data_seed": "zero"}, "data_seed"),
         ({"threads": 0}, "threads"),
+        ({"n_cells": 0}, "n_cells"),
+        ({"channels": 2.5}, "channels"),
+        ({"amp": "on"}, "amp"),
     ],
 )
 def test_bad_options_raise_config_error(options: dict[str, object], field: str) -> None:
