@@ -22,6 +22,11 @@ EVALUATORS.register(
     "nasforge.estimation.tabular:TabularEvaluator",
     "Look accuracies up in a NAS-Bench-201-form table (no training).",
 )
+EVALUATORS.register(
+    "zero-cost",
+    "nasforge.estimation.zero_cost:ZeroCostEvaluator",
+    "Zero-cost proxies at initialisation (synflow, naswot, jacob_cov, snip, grad_norm, params).",
+)
 
 
 def register_evaluator(name: str, factory: Any, summary: str = "") -> None:
