@@ -73,6 +73,12 @@ def search(
     storage: Annotated[str | None, typer.Option(help="Store URL (overrides the file).")] = None,
     name: Annotated[str | None, typer.Option(help="Experiment name (overrides the file).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (overrides the file).")] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Early-stopping scheduler, e.g. asha (overrides the file's; 'none': off)."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Run (or resume) the search a YAML file describes; Ctrl-C stops it, rerun to resume."""
@@ -82,6 +88,11 @@ def search(
     cfg = load_config(config)
     updates = {"storage": storage, "name": name, "seed": seed}
     cfg = cfg.model_copy(update={k: v for k, v in updates.items() if v is not None})
+    if scheduler is not None:
+        from nasforge.experiment.config import Component
+
+        chosen = None if scheduler == "none" else Component(name=scheduler)
+        cfg = cfg.model_copy(update={"scheduler": chosen})
     budget = cfg.budget.model_copy(
         update={k: v for k, v in {"max_trials": max_trials, "max_time": max_time}.items() if v}
     )
@@ -104,6 +115,8 @@ def search(
         fidelity=cfg.fidelity,
         max_retries=cfg.max_retries,
         config=cfg.model_dump(mode="json"),
+        scheduler=cfg.scheduler.name if cfg.scheduler is not None else None,
+        scheduler_options=cfg.scheduler.options if cfg.scheduler is not None else None,
     )
     console = _out()
     stored = len(exp.trials())

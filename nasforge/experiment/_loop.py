@@ -17,6 +17,7 @@ import numpy as np
 
 from nasforge.errors import TrialPruned
 from nasforge.estimation.base import TrialContext, as_metrics
+from nasforge.estimation.schedulers import Scheduler
 from nasforge.space import Arch
 from nasforge.strategies import Strategy
 from nasforge.trial import Trial, TrialStatus
@@ -102,10 +103,17 @@ def replay(strategy: Strategy, trials: Sequence[Trial], max_retries: int) -> Loo
 class SearchLoop:
     """One run of an experiment's search: holds the live strategy and writes to the store."""
 
-    def __init__(self, experiment: Experiment, strategy: Strategy, state: LoopState) -> None:
+    def __init__(
+        self,
+        experiment: Experiment,
+        strategy: Strategy,
+        state: LoopState,
+        scheduler: Scheduler | None = None,
+    ) -> None:
         self.exp = experiment
         self.strategy = strategy
         self.state = state
+        self.scheduler = scheduler
         self.current: tuple[int, int] | None = None  # (trial id, number) being evaluated
 
     def _next_seq(self) -> int:
@@ -123,7 +131,10 @@ class SearchLoop:
             tell_seq = self._next_seq()
             trial_id = store.trial_id(exp_id, trial.number)
             store.finish_trial(trial_id, TrialStatus.FAILED, trial.metrics, None, error, tell_seq)
-            self.strategy.tell(replace(trial, status=TrialStatus.FAILED, error=error))
+            failed = replace(trial, status=TrialStatus.FAILED, error=error, tell_seq=tell_seq)
+            if self.scheduler is not None:  # as a later resume will replay it
+                self.scheduler.replay_trial(failed)
+            self.strategy.tell(failed)
         self.state.abandoned.clear()
 
     def run(
@@ -152,6 +163,8 @@ class SearchLoop:
                 break
             trial = self._evaluate(arch, seed, ask_seq, retry_of, on_report)
             finished.append(trial)
+            if self.scheduler is not None:
+                self.scheduler.complete(trial)
             self.strategy.tell(trial)
             for callback in callbacks:
                 callback(self.exp, trial)
@@ -173,12 +186,16 @@ class SearchLoop:
         )
         self.current = (trial_id, number)
         curve: dict[int, dict[str, float]] = {}
+        scheduler = self.scheduler
 
         def reporter(step: int, metrics: Mapping[str, float]) -> None:
             curve[step] = dict(metrics)
             store.report(trial_id, step, metrics)
             if on_report is not None:
                 on_report(number, step, metrics)
+            # decided here, beside the store, never in a worker; the evaluator lets it propagate
+            if scheduler is not None and scheduler.report(number, step, metrics, arch):
+                raise TrialPruned(f"stopped at step {step} by scheduler {scheduler.name!r}")
 
         ctx = TrialContext(
             number=number,

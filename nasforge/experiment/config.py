@@ -8,12 +8,13 @@ Example file::
     space: {name: nb201, options: {n_cells: 1, channels: 16}}
     strategy: {name: regularized-evolution, options: {population_size: 10, sample_size: 3}}
     evaluator: {name: train, options: {dataset: mnist1d, epochs: 10}}
+    scheduler: {name: asha, options: {reduction_factor: 3}}   # optional early stopping
     objectives: {val_acc: max}
     budget: {max_trials: 20, max_time: 600}
 
-``space``, ``strategy`` and ``evaluator`` may also be a bare name. Every key is checked: an
-unknown key, an unknown name or a value of the wrong type raises a :class:`ConfigError` whose
-one-line message names the key and what is allowed.
+``space``, ``strategy``, ``evaluator`` and ``scheduler`` may also be a bare name. Every key is
+checked: an unknown key, an unknown name or a value of the wrong type raises a
+:class:`ConfigError` whose one-line message names the key and what is allowed.
 """
 
 from __future__ import annotations
@@ -62,12 +63,13 @@ class SearchConfig(_Strict):
     space: Component
     strategy: Component = Component(name="regularized-evolution")
     evaluator: Component = Component(name="train")
+    scheduler: Component | None = None
     objectives: dict[str, Literal["max", "min"]] = Field(default_factory=_default_objectives)
     budget: Budget = Field(default_factory=Budget)
     fidelity: dict[str, Any] = Field(default_factory=dict)
     max_retries: int = Field(default=2, ge=0)
 
-    @field_validator("space", "strategy", "evaluator", mode="before")
+    @field_validator("space", "strategy", "evaluator", "scheduler", mode="before")
     @classmethod
     def _bare_name(cls, value: Any) -> Any:
         return {"name": value} if isinstance(value, str) else value
@@ -101,12 +103,15 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> SearchConfi
     except ValidationError as exc:
         raise ConfigError(f"{source}: {_first_error(exc, SearchConfig)}") from None
     from nasforge.estimation import EVALUATORS
+    from nasforge.estimation.schedulers import SCHEDULERS
     from nasforge.spaces import SPACES
     from nasforge.strategies import STRATEGIES
 
     check_options(SPACES, "space", config.space, source, skip=())
     check_options(STRATEGIES, "strategy", config.strategy, source, skip=("space", "seed"))
     check_options(EVALUATORS, "evaluator", config.evaluator, source, skip=())
+    if config.scheduler is not None:
+        check_options(SCHEDULERS, "scheduler", config.scheduler, source, skip=())
     return config
 
 

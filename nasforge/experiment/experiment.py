@@ -10,6 +10,7 @@ from typing import Any
 
 from nasforge.errors import ConfigError, StorageError
 from nasforge.estimation import Evaluator, FunctionEvaluator, create_evaluator
+from nasforge.estimation.schedulers import SCHEDULERS, Scheduler
 from nasforge.experiment._loop import Callback, SearchLoop, replay
 from nasforge.space import Space
 from nasforge.storage import DEFAULT_STORAGE, ExperimentRecord, Storage
@@ -17,6 +18,8 @@ from nasforge.strategies import STRATEGIES, Strategy
 from nasforge.trial import Trial, TrialStatus
 
 DIRECTIONS = ("max", "min")
+#: spec keys present only when a scheduler is set; a resume must agree on them either way
+_SCHEDULER_KEYS = ("scheduler", "scheduler_options")
 
 
 class Experiment:
@@ -46,6 +49,13 @@ class Experiment:
         fidelity: e.g. ``{"epochs": 5}``, passed to the evaluator.
         max_retries: how often a trial interrupted by a crash is evaluated again.
         config: the configuration this experiment came from, stored with it for the record.
+        scheduler: an early-stopping scheduler: the name of a registered one (``"asha"``,
+            ``"median"``, ``"hyperband"``, ``"learning-curve"``) or a factory
+            ``(**options) -> Scheduler``; ``None`` trains every trial to the end. It judges the
+            first objective after each ``ctx.report`` and stops (prunes) the trial when its
+            rule says so. Its full step is its ``max_step`` option, else ``fidelity["epochs"]``,
+            else the evaluator's ``epochs``.
+        scheduler_options: keyword options of the scheduler.
 
     Example:
         >>> import nasforge as nf
@@ -73,6 +83,8 @@ class Experiment:
         fidelity: Mapping[str, Any] | None = None,
         max_retries: int = 2,
         config: Mapping[str, Any] | None = None,
+        scheduler: str | Callable[..., Scheduler] | None = None,
+        scheduler_options: Mapping[str, Any] | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(f"name must be a non-empty string, got {name!r}")
@@ -91,6 +103,11 @@ class Experiment:
         self.strategy_name, self._strategy_factory = _strategy_factory(strategy)
         self.evaluator = _evaluator(evaluator, evaluator_options or {})
         self.strategy_ = self.new_strategy()  # checks the options before anything is stored
+        self.scheduler_options = dict(scheduler_options or {})
+        self.scheduler_name, self._scheduler_factory = _scheduler_factory(scheduler)
+        if self._scheduler_factory is None and self.scheduler_options:
+            raise ConfigError("scheduler_options given without a scheduler; name one")
+        self.scheduler_ = self.new_scheduler()
         self.storage = storage if isinstance(storage, Storage) else Storage(storage)
         self.config = dict(config or {})
         self.record = self._open_record()
@@ -107,9 +124,23 @@ class Experiment:
         except TypeError as exc:
             raise ConfigError(f"strategy {self.strategy_name!r}: {exc}") from None
 
+    def new_scheduler(self) -> Scheduler | None:
+        """A fresh scheduler bound to this search (``None`` without one)."""
+        if self._scheduler_factory is None:
+            return None
+        try:
+            scheduler = self._scheduler_factory(**self.scheduler_options)
+        except TypeError as exc:
+            raise ConfigError(f"scheduler {self.scheduler_name!r}: {exc}") from None
+        metric, direction = next(iter(self.objectives.items()))
+        max_step = self.fidelity.get("epochs", getattr(self.evaluator, "epochs", None))
+        if isinstance(max_step, float) and max_step.is_integer():
+            max_step = int(max_step)
+        return scheduler.bind(self.space, max_step, metric=metric, direction=direction)
+
     def spec(self) -> dict[str, Any]:
         """The settings that identify this search; a resumed run must match them."""
-        return {
+        spec = {
             "space": self.space.name,
             "space_size": _json_number(self.space.size()),
             "space_dims": self.space.names,
@@ -118,6 +149,10 @@ class Experiment:
             "objectives": self.objectives,
             "seed": self.seed,
         }
+        if self.scheduler_name is not None:  # absent otherwise, so older records still match
+            spec["scheduler"] = self.scheduler_name
+            spec["scheduler_options"] = self.scheduler_options
+        return spec
 
     def _open_record(self) -> ExperimentRecord:
         spec = self.spec()
@@ -130,8 +165,8 @@ class Experiment:
                 {**spec, "config": self.config},
                 versions=_versions(),
             )
-        for key, value in spec.items():
-            stored = record.spec.get(key)
+        for key in [*spec, *(k for k in _SCHEDULER_KEYS if k not in spec)]:
+            value, stored = spec.get(key), record.spec.get(key)
             if stored != value:
                 raise StorageError(
                     f"experiment {self.name!r} in {self.storage.url!r} was started with "
@@ -162,10 +197,14 @@ class Experiment:
             raise ConfigError(f"max_time must be a number of seconds > 0, got {max_time!r}")
         self.storage.mark_interrupted(self.record.id)
         strategy = self.new_strategy()
-        stored = self.storage.trials(self.record.id, intermediate=False)
-        state = replay(strategy, stored, self.max_retries)
+        stored = self.storage.trials(self.record.id)  # with curves: strategies and schedulers
+        state = replay(strategy, stored, self.max_retries)  # learn from pruned trials' curves
         self.strategy_ = strategy
-        loop = SearchLoop(self, strategy, state)
+        scheduler = self.new_scheduler()
+        if scheduler is not None:
+            scheduler.replay(stored)
+        self.scheduler_ = scheduler
+        loop = SearchLoop(self, strategy, state, scheduler)
         if not progress:
             return loop.run(max_trials, max_time, callbacks)
         from nasforge.experiment._progress import SearchProgress
@@ -269,6 +308,23 @@ def _strategy_factory(
     if callable(strategy):
         return getattr(strategy, "name", "") or getattr(strategy, "__name__", "custom"), strategy
     raise ConfigError(f"strategy must be a registered name or a factory, got {strategy!r}")
+
+
+def _scheduler_factory(
+    scheduler: str | Callable[..., Scheduler] | None,
+) -> tuple[str | None, Callable[..., Scheduler] | None]:
+    if scheduler is None:
+        return None, None
+    if isinstance(scheduler, str):
+        return scheduler, SCHEDULERS.get(scheduler)
+    if isinstance(scheduler, Scheduler):
+        raise ConfigError(
+            "scheduler must be a name or a factory (e.g. the class), not an instance: a resumed "
+            "experiment builds a fresh one and replays the stored trials into it"
+        )
+    if callable(scheduler):
+        return getattr(scheduler, "name", "") or getattr(scheduler, "__name__", "custom"), scheduler
+    raise ConfigError(f"scheduler must be a registered name or a factory, got {scheduler!r}")
 
 
 def _evaluator(

@@ -62,6 +62,10 @@ _LAZY = {
         "nasforge.strategies.cma_es:CMAES",
         "CMA-ES (Loshchilov & Hutter 2016) for numeric hyperparameters, via the cmaes package.",
     ),
+    "bohb": (
+        "nasforge.strategies.bohb:BOHB",
+        "BOHB's sampler (Falkner et al. 2018); use with hyperband.",
+    ),
     "optuna:tpe": (
         "nasforge.strategies.optuna_adapter:OptunaTPE",
         "Optuna's TPE sampler through its ask/tell API.",

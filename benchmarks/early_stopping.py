@@ -1,0 +1,219 @@
+"""Early-stopping schedulers on MNIST-1D: accuracy kept against training epochs saved.
+
+Runs the same regularized-evolution search (NAS-Bench-201 cell, N=1, C=16, 20 epochs of SGD per
+full trial, as ``examples/mnist1d_nb201.yaml``) once without early stopping and once with each
+scheduler, for each seed, and reports per scheduler the test accuracy of the best-by-``val_acc``
+complete trial (mean over seeds), the training epochs spent and the wall time. The
+learning-curve scheduler's predictor accuracy (R² and Spearman on the next trials) is printed
+as it learns. The last line is one JSON object::
+
+    {"none": {"best_test_acc": ..., "epochs": ..., "wall_s": ...}, "asha": {...}, ...}
+
+Each (scheduler, seed) result is appended to ``--results`` (JSON lines) as soon as it is done
+and read back on the next call, so a long run can be split over several calls or processes.
+
+Usage:
+    python benchmarks/early_stopping.py                       # 60 trials x 20 epochs, seed 0
+    python benchmarks/early_stopping.py --seeds 0 1 2 --schedulers none asha
+    python benchmarks/early_stopping.py --quick               # digits, 4 trials x 2 epochs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+DEFAULT_SCHEDULERS = ("none", "asha", "learning-curve", "median", "hyperband")
+#: options per scheduler for the 20-epoch MNIST-1D search
+SCHEDULER_OPTIONS: dict[str, dict[str, Any]] = {
+    "asha": {"min_step": 1, "reduction_factor": 3},
+    "hyperband": {"min_step": 1, "reduction_factor": 3},
+    "median": {"warmup_steps": 2, "min_trials": 5},
+    "learning-curve": {"min_trials": 10, "delta": 0.05},
+}
+QUICK_OPTIONS: dict[str, dict[str, Any]] = {
+    "learning-curve": {"min_trials": 2, "delta": 0.05},
+    "median": {"warmup_steps": 0, "min_trials": 1},
+}
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--schedulers", nargs="+", default=list(DEFAULT_SCHEDULERS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--trials", type=int, default=60, help="trials per search (default 60)")
+    parser.add_argument("--epochs", type=int, default=20, help="epochs of a full trial")
+    parser.add_argument("--dataset", default="mnist1d")
+    parser.add_argument("--channels", type=int, default=16)
+    parser.add_argument("--results", type=Path, default=None, help="JSON-lines cache of runs")
+    parser.add_argument(
+        "--storage", type=Path, default=None, help="folder for one SQLite store per run (curves)"
+    )
+    parser.add_argument("--quick", action="store_true", help="smoke run: digits, 4 x 2 epochs")
+    parser.add_argument("--progress", action="store_true", help="progress bar on stderr")
+    args = parser.parse_args(argv)
+    args.schedulers = [s for item in args.schedulers for s in item.split(",") if s]
+    if args.quick:
+        args.trials, args.epochs, args.dataset, args.channels = 4, 2, "digits", 8
+    return args
+
+
+def run_search(
+    scheduler: str,
+    seed: int,
+    trials: int,
+    epochs: int,
+    dataset: str,
+    channels: int,
+    options: Mapping[str, Any],
+    progress: bool = False,
+    storage: Path | None = None,
+) -> dict[str, Any]:
+    """One search; returns the best trial's test accuracy, the epochs spent and the wall time."""
+    import torch
+
+    from nasforge import Experiment
+    from nasforge.estimation.train import TrainEvaluator
+    from nasforge.spaces import NB201Space
+
+    torch.set_num_threads(1)
+    kwargs: dict[str, Any] = {}
+    if scheduler != "none":
+        kwargs = {"scheduler": scheduler, "scheduler_options": dict(options)}
+    exp = Experiment(
+        NB201Space(n_cells=1, channels=channels),
+        "regularized-evolution",
+        TrainEvaluator(dataset, epochs=epochs, threads=1),
+        objectives={"val_acc": "max"},
+        storage="sqlite:///:memory:" if storage is None else storage / f"{scheduler}-{seed}.db",
+        name=f"early-stopping-{scheduler}-{seed}",
+        seed=seed,
+        strategy_options={"population_size": 10, "sample_size": 3},
+        device="cpu",
+        **kwargs,
+    )
+    start = time.monotonic()
+    exp.run(max_trials=trials, progress=progress)
+    wall = time.monotonic() - start
+    stored = exp.trials()
+    best = exp.best()
+    result: dict[str, Any] = {
+        "scheduler": scheduler,
+        "seed": seed,
+        "trials": trials,
+        "full_epochs": epochs,
+        "dataset": dataset,
+        "best_test_acc": None if best is None else best.metrics.get("test_acc"),
+        "best_val_acc": None if best is None else best.metrics.get("val_acc"),
+        "epochs": sum(len(t.intermediate) for t in stored),
+        "pruned": sum(t.status.value == "pruned" for t in stored),
+        "wall_s": round(wall, 1),
+    }
+    accuracy = getattr(getattr(exp, "scheduler_", None), "accuracy_", None)
+    if accuracy:
+        result["predictor_accuracy"] = [dict(row) for row in accuracy]
+    return result
+
+
+def _load(path: Path | None) -> list[dict[str, Any]]:
+    if path is None or not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def summarise(runs: Sequence[Mapping[str, Any]], schedulers: Sequence[str]) -> dict[str, Any]:
+    """Mean over seeds of each scheduler's best test accuracy, epochs and wall time."""
+    out: dict[str, Any] = {}
+    for name in schedulers:
+        mine = [r for r in runs if r["scheduler"] == name and r["best_test_acc"] is not None]
+        if not mine:
+            continue
+        out[name] = {
+            "best_test_acc": round(statistics.fmean(r["best_test_acc"] for r in mine), 2),
+            "epochs": round(statistics.fmean(r["epochs"] for r in mine), 1),
+            "wall_s": round(statistics.fmean(r["wall_s"] for r in mine), 1),
+            "pruned": round(statistics.fmean(r["pruned"] for r in mine), 1),
+            "seeds": [r["seed"] for r in mine],
+        }
+    return out
+
+
+def report_lines(runs: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for r in runs:
+        lines.append(
+            f"{r['scheduler']:<15} seed {r['seed']}: best test_acc {r['best_test_acc']:.2f} "
+            f"(val {r['best_val_acc']:.2f}), {r['epochs']} epochs, {r['pruned']} pruned, "
+            f"{r['wall_s']:.0f} s"
+        )
+        for row in r.get("predictor_accuracy", []):
+            lines.append(
+                f"    predictor ({row.get('kind', 'next')}) trained on {row['trained_on']} "
+                f"curves, step {row['step']}: "
+                f"R² {_num(row['r2'])}, Spearman {_num(row['spearman'])} on {row['n']} trials"
+            )
+    base = summary.get("none")
+    for name, cell in summary.items():
+        line = f"{name:<15} best test_acc {cell['best_test_acc']:.2f}  epochs {cell['epochs']:.0f}"
+        if base is not None and name != "none":
+            line += (
+                f"  ({cell['epochs'] / base['epochs']:.0%} of the epochs, "
+                f"{cell['best_test_acc'] - base['best_test_acc']:+.2f} points)"
+            )
+        lines.append(line + f"  wall {cell['wall_s']:.0f} s")
+    return lines
+
+
+def _num(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    runs = [
+        r
+        for r in _load(args.results)
+        if r["trials"] == args.trials
+        and r["full_epochs"] == args.epochs
+        and r.get("dataset") == args.dataset
+    ]
+    for seed in args.seeds:
+        for name in args.schedulers:
+            if any(r["scheduler"] == name and r["seed"] == seed for r in runs):
+                continue
+            options = {**SCHEDULER_OPTIONS.get(name, {})}
+            if args.quick:
+                options.update(QUICK_OPTIONS.get(name, {}))
+            result = run_search(
+                name,
+                seed,
+                args.trials,
+                args.epochs,
+                args.dataset,
+                args.channels,
+                options,
+                args.progress,
+                args.storage,
+            )
+            runs.append(result)
+            if args.results is not None:
+                with args.results.open("a") as f:
+                    f.write(json.dumps(result) + "\n")
+            print(json.dumps({k: v for k, v in result.items() if k != "predictor_accuracy"}))
+            sys.stdout.flush()
+    runs = [r for r in runs if r["seed"] in args.seeds and r["scheduler"] in args.schedulers]
+    summary = summarise(runs, args.schedulers)
+    for line in report_lines(runs, summary):
+        print(line)
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""The ``Scheduler`` base class: decide, at each reported step, whether a trial goes on.
+
+A scheduler lives beside the strategy and the store (the driver), never in a worker: the search
+loop stores each intermediate report, then asks :meth:`Scheduler.report`, and raises
+:class:`~nasforge.errors.TrialPruned` in the trial when it answers ``True``. Like Optuna's
+``BasePruner`` it is one decision method; unlike it, the state a decision needs (the curves seen
+so far) is kept in the scheduler and rebuilt on resume by :meth:`Scheduler.replay` from the
+stored trials, so no pickled state is needed.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+
+from nasforge.errors import ConfigError
+from nasforge.space import Arch, Space
+from nasforge.trial import Trial, TrialStatus
+
+S = TypeVar("S", bound="Scheduler")
+
+
+class Scheduler(ABC):
+    """Base of every early-stopping scheduler.
+
+    Subclasses implement :meth:`decide`; the base class records what every scheduler needs:
+
+    - ``curves_``: per trial number, ``{step: value}`` of the objective oriented so that larger
+      is better (a minimised objective is negated before any scheduler sees it);
+    - ``archs_``: the arch of each trial that reported one;
+    - ``finals_``: the final value of each trial that finished ``complete``;
+    - ``status_``: how each finished trial ended.
+
+    Decisions depend only on these records, so feeding the same reports and completions again
+    (:meth:`replay`) rebuilds the same scheduler.
+
+    Args:
+        max_step: the step of a full evaluation (e.g. the epochs); ``None`` takes it from the
+            experiment (``fidelity["epochs"]`` or the evaluator's ``epochs``) in :meth:`bind`.
+    """
+
+    #: the name the scheduler is registered under (``"asha"``)
+    name: ClassVar[str] = ""
+
+    def __init__(self, max_step: int | None = None) -> None:
+        if max_step is not None:
+            check_int(self.name, "max_step", max_step, 1)
+        self.max_step = max_step
+        self.space_: Space | None = None
+        self.max_step_: int = 0
+        self.metric_: str = "value"
+        self.direction_: str = "max"
+        self.reset()
+
+    # ---- set-up ------------------------------------------------------------------------------
+
+    def bind(
+        self: S,
+        space: Space | None,
+        max_step: int | None,
+        metric: str = "value",
+        direction: str = "max",
+    ) -> S:
+        """Attach the scheduler to a search: its space, full step and objective; clears state.
+
+        The ``max_step`` given to the constructor wins over the one given here.
+        """
+        full = self.max_step if self.max_step is not None else max_step
+        if full is None:
+            raise ConfigError(
+                f"scheduler {self.name!r}: max_step is unknown; give it as an option "
+                "(the full number of steps, e.g. the epochs) or set fidelity.epochs"
+            )
+        check_int(self.name, "max_step", full, 1)
+        if direction not in ("max", "min"):
+            raise ConfigError(f"scheduler {self.name!r}: direction={direction!r}; use max or min")
+        self.space_ = space
+        self.max_step_ = int(full)
+        self.metric_ = metric
+        self.direction_ = direction
+        self.reset()
+        self.check_options()
+        return self
+
+    def check_options(self) -> None:  # noqa: B027 - optional hook
+        """Refuse options that do not fit ``max_step_`` with a :class:`ConfigError`."""
+
+    def reset(self) -> None:
+        """Forget every report and completion."""
+        self.curves_: dict[int, dict[int, float]] = {}
+        self.archs_: dict[int, Arch | None] = {}
+        self.finals_: dict[int, float] = {}
+        self.status_: dict[int, TrialStatus] = {}
+
+    # ---- the protocol ------------------------------------------------------------------------
+
+    def value_of(self, metrics: Mapping[str, float]) -> float | None:
+        """The objective in ``metrics`` oriented larger-is-better; ``None`` if missing or NaN."""
+        value = metrics.get(self.metric_)
+        if value is None:
+            return None
+        value = float(value)
+        if not math.isfinite(value):
+            return None
+        return value if self.direction_ == "max" else -value
+
+    def report(
+        self, trial: int, step: int, metrics: Mapping[str, float], arch: Arch | None = None
+    ) -> bool:
+        """Record a report of raw metrics; ``True`` means stop the trial now.
+
+        A report without the objective metric (or with NaN) is ignored and never stops a trial.
+        """
+        value = self.value_of(metrics)
+        if value is None:
+            return False
+        return self.should_stop(trial, step, value, arch)
+
+    def should_stop(self, trial: int, step: int, value: float, arch: Arch | None = None) -> bool:
+        """Record ``value`` (larger is better) of ``trial`` at ``step`` and decide.
+
+        A trial at or past ``max_step`` is never stopped: its training is already spent.
+        """
+        curve = self.curves_.setdefault(trial, {})
+        curve[int(step)] = float(value)
+        if arch is not None or trial not in self.archs_:
+            self.archs_[trial] = arch
+        if step >= self.max_step_ or trial in self.status_:
+            return False
+        return bool(self.decide(trial, int(step), float(value)))
+
+    @abstractmethod
+    def decide(self, trial: int, step: int, value: float) -> bool:
+        """Whether ``trial``, whose ``value`` at ``step`` was just recorded, should stop."""
+
+    def complete(self, trial: Trial) -> None:
+        """Record a finished trial (complete, pruned or failed) with its curve and final value."""
+        for step, metrics in sorted(trial.intermediate.items()):
+            value = self.value_of(metrics)
+            if value is not None:
+                self.curves_.setdefault(trial.number, {}).setdefault(int(step), value)
+        self.archs_[trial.number] = trial.arch
+        self.status_[trial.number] = trial.status
+        if trial.status == TrialStatus.COMPLETE:
+            final = self.value_of(trial.metrics)
+            curve = self.curves_.get(trial.number)
+            if final is None and curve:
+                final = curve[max(curve)]
+            if final is not None:
+                self.finals_[trial.number] = final
+        self.on_complete(trial.number)
+
+    def on_complete(self, trial: int) -> None:  # noqa: B027 - optional hook
+        """Update learned state after ``trial`` finished (see ``status_`` and ``finals_``)."""
+
+    def replay(self, trials: Sequence[Trial]) -> None:
+        """Rebuild the state from stored trials: each finished one's reports, then its end.
+
+        Trials are replayed in the order they were told to the strategy (``tell_seq``, then
+        number); trials that never finished (interrupted, running) are left out, as their retry
+        reports again under a new number.
+        """
+        self.reset()
+        done = [t for t in trials if t.status.finished]
+        done.sort(key=lambda t: (t.tell_seq if t.tell_seq is not None else math.inf, t.number))
+        for t in done:
+            self.replay_trial(t)
+
+    def replay_trial(self, trial: Trial) -> None:
+        """Feed one finished trial's stored reports, in step order, then its end."""
+        for step, metrics in sorted(trial.intermediate.items()):
+            self.report(trial.number, step, metrics, trial.arch)
+        self.complete(trial)
+
+    # ---- helpers -----------------------------------------------------------------------------
+
+    def completed_curves(self) -> dict[int, dict[int, float]]:
+        """The curves of trials that finished ``complete``, by trial number."""
+        return {n: self.curves_.get(n, {}) for n in sorted(self.finals_)}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(max_step={self.max_step})"
+
+
+def check_int(scheduler: str, name: str, value: Any, minimum: int) -> int:
+    """Check an integer option, naming the scheduler and the option when it is wrong."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(
+            f"scheduler {scheduler!r}: {name} must be an integer >= {minimum}, got {value!r}"
+        )
+    return int(value)
+
+
+def check_float(scheduler: str, name: str, value: Any, low: float, high: float) -> float:
+    """Check a number option in the open interval ``(low, high)``."""
+    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
+    if not ok or not low < float(value) < high:
+        raise ConfigError(
+            f"scheduler {scheduler!r}: {name} must be a number in ({low}, {high}), got {value!r}"
+        )
+    return float(value)
+
+
+__all__ = ["Scheduler", "check_float", "check_int"]

@@ -1,0 +1,29 @@
+"""The early-stopping benchmark's smoke run prints its JSON summary last."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "benchmarks" / "early_stopping.py"
+
+
+def test_early_stopping_quick_prints_one_json_object_last(tmp_path: Path) -> None:
+    results = tmp_path / "runs.jsonl"
+    args = ["--quick", "--schedulers", "none,asha", "--results", str(results)]
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert list(summary) == ["none", "asha"]
+    for cell in summary.values():
+        assert {"best_test_acc", "epochs", "wall_s"} <= set(cell)
+        assert 10.0 < cell["best_test_acc"] <= 100.0
+    assert summary["none"]["epochs"] == 4 * 2  # 4 trials x 2 epochs, nothing stopped
+    assert summary["asha"]["epochs"] < summary["none"]["epochs"]  # rung at epoch 1 of 2
+    # each run is kept, so a later call reads it back instead of training again
+    assert len(results.read_text().splitlines()) == 2

@@ -1,0 +1,93 @@
+"""Learning-curve prediction (Baker et al. 2017): features, predictor accuracy, stopping rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nasforge.estimation.schedulers import create_scheduler
+from nasforge.estimation.schedulers.learning_curve import LearningCurveScheduler, Prediction
+from nasforge.space import Arch, Categorical, Space
+from nasforge.trial import Trial, TrialStatus
+
+MAX_STEP = 8
+
+
+def curve_of(q: float, a: float) -> list[float]:
+    return [q - a / s for s in range(1, MAX_STEP + 1)]
+
+
+def trial(number: int, curve: list[float], arch: Arch | None = None) -> Trial:
+    return Trial(
+        number,
+        arch or Arch({"width": 0}),
+        TrialStatus.COMPLETE,
+        metrics={"value": curve[-1]},
+        intermediate={s: {"value": v} for s, v in enumerate(curve, start=1)},
+        tell_seq=number,
+    )
+
+
+def test_features_are_values_differences_and_the_arch_encoding() -> None:
+    space = Space([Categorical("width", [8, 16, 32])])
+    lc = LearningCurveScheduler().bind(space, MAX_STEP)
+    x = lc.features([1.0, 3.0, 4.0], Arch({"width": 16}))
+    assert x.tolist() == [1.0, 3.0, 4.0, 2.0, 1.0, -1.0, *space.encode(Arch({"width": 16}))]
+    assert LearningCurveScheduler().bind(None, MAX_STEP).features([2.0], None).tolist() == [2.0]
+
+
+def test_prediction_probability_is_the_gaussian_tail() -> None:
+    assert Prediction(90.0, 1.0).prob_above(90.0) == pytest.approx(0.5)
+    assert Prediction(90.0, 1.0).prob_above(91.645) == pytest.approx(0.05, abs=1e-3)
+    assert Prediction(90.0, 0.0).prob_above(89.0) == 1.0
+
+
+def test_predictor_learns_final_values_from_early_curves_and_logs_its_accuracy() -> None:
+    rng = np.random.default_rng(0)
+    lc = LearningCurveScheduler(min_trials=10, accuracy_window=5).bind(None, MAX_STEP)
+    for number in range(40):
+        lc.replay_trial(trial(number, curve_of(rng.uniform(50, 95), rng.uniform(5, 40))))
+    assert lc.logged_steps() == [1, 2, 3, 4]
+    # 30 trials predicted before they were learned, per logged step: 6 windows of 5
+    assert len(lc.predictions_) == 30 * 4
+    rows = [r for r in lc.accuracy_ if r["step"] == 3 and r["kind"] == "next"]
+    assert [r["trained_on"] for r in rows] == [10, 15, 20, 25, 30, 35]
+    assert all(r["n"] == 5 for r in rows)
+    # from three epochs q - a/s is fully determined: the predictor ranks the next trials well
+    assert min(r["spearman"] for r in rows[2:]) >= 0.8
+    assert np.mean([r["r2"] for r in rows[2:]]) > 0.8
+    # leave-one-out rows every 5 completions, from 5 curves on
+    loo = [r for r in lc.accuracy_ if r["step"] == 3 and r["kind"] == "leave-one-out"]
+    assert [r["n"] for r in loo] == [5, 10, 15, 20, 25, 30, 35, 40]
+    assert loo[-1]["r2"] > 0.8 and loo[-1]["spearman"] > 0.9
+    # and predicts a held-out curve's final value closely
+    prediction = lc.predict(curve_of(80.0, 20.0)[:3], None)
+    assert prediction is not None and abs(prediction.mean - 80.0) < 3.0
+
+
+def test_stops_when_beating_the_best_is_unlikely_and_not_before_min_trials() -> None:
+    lc = create_scheduler("learning-curve", min_trials=5, delta=0.05).bind(None, MAX_STEP)
+    levels = [60.0, 70.0, 80.0, 90.0]
+    for number, q in enumerate(levels):
+        lc.replay_trial(trial(number, curve_of(q, 20.0)))
+    assert lc.should_stop(10, 1, 40.0) is False  # four completed: too few to judge
+    lc.replay_trial(trial(4, curve_of(75.0, 20.0)))
+    assert lc.should_stop(11, 1, 40.0) is True  # a 60-level start cannot reach 90
+    assert lc.should_stop(12, 1, 70.0) is False  # the best trial's own start goes on
+    assert lc.should_stop(12, MAX_STEP, 0.0) is False
+
+
+def test_replay_rebuilds_the_same_predictions_and_accuracy_log() -> None:
+    rng = np.random.default_rng(1)
+    trials = [trial(n, curve_of(rng.uniform(50, 95), rng.uniform(5, 40))) for n in range(20)]
+    live = LearningCurveScheduler(min_trials=5).bind(None, MAX_STEP)
+    for t in trials:
+        for step, metrics in t.intermediate.items():
+            live.report(t.number, step, metrics, t.arch)
+        live.complete(t)
+    again = LearningCurveScheduler(min_trials=5).bind(None, MAX_STEP)
+    again.replay(trials[::-1])
+    assert again.accuracy_ == live.accuracy_ and again.predictions_ == live.predictions_
+    probe = curve_of(70.0, 30.0)[:2]
+    a, b = live.predict(probe, None), again.predict(probe, None)
+    assert a is not None and b is not None and a == b
