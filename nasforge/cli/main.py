@@ -117,6 +117,7 @@ def search(
         config=cfg.model_dump(mode="json"),
         scheduler=cfg.scheduler.name if cfg.scheduler is not None else None,
         scheduler_options=cfg.scheduler.options if cfg.scheduler is not None else None,
+        prefilter=cfg.prefilter.model_dump() if cfg.prefilter is not None else None,
     )
     console = _out()
     stored = len(exp.trials())

@@ -9,6 +9,7 @@ Example file::
     strategy: {name: regularized-evolution, options: {population_size: 10, sample_size: 3}}
     evaluator: {name: train, options: {dataset: mnist1d, epochs: 10}}
     scheduler: {name: asha, options: {reduction_factor: 3}}   # optional early stopping
+    prefilter: {proxy: synflow, candidates: 10}              # optional zero-cost pre-filter
     objectives: {val_acc: max}
     budget: {max_trials: 20, max_time: 600}
 
@@ -44,6 +45,13 @@ class Component(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class Prefilter(_Strict):
+    """A zero-cost pre-filter: score ``candidates`` proposals with ``proxy``, train the best."""
+
+    proxy: str = "synflow"
+    candidates: int = Field(default=10, ge=1)
+
+
 class Budget(_Strict):
     max_trials: int | None = Field(default=None, ge=1)
     max_time: float | None = Field(default=None, gt=0)
@@ -64,6 +72,7 @@ class SearchConfig(_Strict):
     strategy: Component = Component(name="regularized-evolution")
     evaluator: Component = Component(name="train")
     scheduler: Component | None = None
+    prefilter: Prefilter | None = None
     objectives: dict[str, Literal["max", "min"]] = Field(default_factory=_default_objectives)
     budget: Budget = Field(default_factory=Budget)
     fidelity: dict[str, Any] = Field(default_factory=dict)
@@ -112,6 +121,14 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> SearchConfi
     check_options(EVALUATORS, "evaluator", config.evaluator, source, skip=())
     if config.scheduler is not None:
         check_options(SCHEDULERS, "scheduler", config.scheduler, source, skip=())
+    if config.prefilter is not None:
+        from nasforge.estimation.proxies import PROXIES
+
+        if config.prefilter.proxy not in PROXIES:
+            raise ConfigError(
+                f"{source}: prefilter.proxy: unknown proxy {config.prefilter.proxy!r}; "
+                f"known: {', '.join(PROXIES)}"
+            )
     return config
 
 

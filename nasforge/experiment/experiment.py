@@ -19,7 +19,7 @@ from nasforge.trial import Trial, TrialStatus
 
 DIRECTIONS = ("max", "min")
 #: spec keys present only when a scheduler is set; a resume must agree on them either way
-_SCHEDULER_KEYS = ("scheduler", "scheduler_options")
+_SCHEDULER_KEYS = ("scheduler", "scheduler_options", "prefilter")
 
 
 class Experiment:
@@ -56,6 +56,11 @@ class Experiment:
             rule says so. Its full step is its ``max_step`` option, else ``fidelity["epochs"]``,
             else the evaluator's ``epochs``.
         scheduler_options: keyword options of the scheduler.
+        prefilter: a zero-cost pre-filter in front of the strategy, e.g.
+            ``{"proxy": "synflow", "candidates": 10}``: each ask scores ``candidates`` proposals
+            of the strategy with the proxy at initialisation (on the CPU, on a mini-batch of
+            the train evaluator's data) and trains only the best (Abdelfattah et al. 2021).
+            Needs a :class:`~nasforge.estimation.train.TrainEvaluator`.
 
     Example:
         >>> import nasforge as nf
@@ -85,6 +90,7 @@ class Experiment:
         config: Mapping[str, Any] | None = None,
         scheduler: str | Callable[..., Scheduler] | None = None,
         scheduler_options: Mapping[str, Any] | None = None,
+        prefilter: Mapping[str, Any] | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(f"name must be a non-empty string, got {name!r}")
@@ -102,6 +108,8 @@ class Experiment:
         self.strategy_options = dict(strategy_options or {})
         self.strategy_name, self._strategy_factory = _strategy_factory(strategy)
         self.evaluator = _evaluator(evaluator, evaluator_options or {})
+        self.prefilter = _prefilter(prefilter, self.evaluator)
+        self._prefilter_score: Callable[[Any], float] | None = None
         self.strategy_ = self.new_strategy()  # checks the options before anything is stored
         self.scheduler_options = dict(scheduler_options or {})
         self.scheduler_name, self._scheduler_factory = _scheduler_factory(scheduler)
@@ -118,11 +126,24 @@ class Experiment:
     # ---- set-up ------------------------------------------------------------------------------
 
     def new_strategy(self) -> Strategy:
-        """A fresh strategy with this experiment's space, seed and options."""
+        """A fresh strategy with this experiment's space, seed and options (behind the
+        pre-filter when one is set)."""
         try:
-            return self._strategy_factory(self.space, seed=self.seed, **self.strategy_options)
+            strategy = self._strategy_factory(self.space, seed=self.seed, **self.strategy_options)
         except TypeError as exc:
             raise ConfigError(f"strategy {self.strategy_name!r}: {exc}") from None
+        if not self.prefilter:
+            return strategy
+        from nasforge.strategies.prefilter import prefiltered
+
+        if self._prefilter_score is None:
+            from nasforge.estimation.zero_cost import ZeroCostEvaluator
+
+            data = getattr(self.evaluator, "dataset", None)
+            proxies = ZeroCostEvaluator(data, device="cpu")  # the CPU: the same scores on resume
+            self._prefilter_score = proxies.scorer(self.space, self.prefilter["proxy"], self.seed)
+        proxy, candidates = self.prefilter["proxy"], self.prefilter["candidates"]
+        return prefiltered(strategy, self._prefilter_score, candidates, metric=proxy)
 
     def new_scheduler(self) -> Scheduler | None:
         """A fresh scheduler bound to this search (``None`` without one)."""
@@ -152,6 +173,8 @@ class Experiment:
         if self.scheduler_name is not None:  # absent otherwise, so older records still match
             spec["scheduler"] = self.scheduler_name
             spec["scheduler_options"] = self.scheduler_options
+        if self.prefilter:
+            spec["prefilter"] = self.prefilter
         return spec
 
     def _open_record(self) -> ExperimentRecord:
@@ -325,6 +348,31 @@ def _scheduler_factory(
     if callable(scheduler):
         return getattr(scheduler, "name", "") or getattr(scheduler, "__name__", "custom"), scheduler
     raise ConfigError(f"scheduler must be a registered name or a factory, got {scheduler!r}")
+
+
+def _prefilter(prefilter: Mapping[str, Any] | None, evaluator: Evaluator) -> dict[str, Any]:
+    """Check the ``prefilter`` option; ``{}`` when there is none."""
+    if not prefilter:
+        return {}
+    if not isinstance(prefilter, Mapping):
+        raise ConfigError(
+            f"prefilter must be a mapping like {{'proxy': 'synflow'}}, got {prefilter!r}"
+        )
+    unknown = sorted(set(prefilter) - {"proxy", "candidates"})
+    if unknown:
+        raise ConfigError(f"prefilter has unknown key {unknown[0]!r}; allowed: proxy, candidates")
+    from nasforge.estimation.proxies import check_proxy_names
+
+    (proxy,) = check_proxy_names([prefilter.get("proxy", "synflow")], field="prefilter.proxy")
+    candidates = prefilter.get("candidates", 10)
+    if isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 1:
+        raise ConfigError(f"prefilter.candidates must be an integer >= 1, got {candidates!r}")
+    if getattr(evaluator, "dataset", None) is None:
+        raise ConfigError(
+            "prefilter needs an evaluator with training data (the 'train' evaluator) for its "
+            f"mini-batch; {type(evaluator).__name__} has none"
+        )
+    return {"proxy": proxy, "candidates": candidates}
 
 
 def _evaluator(
