@@ -8,9 +8,8 @@ over the whole search and over its last 20 pairs, where a surrogate is slowest),
 plot, and prints one JSON object as its last line, in the form ``run_nb201`` returns.
 
 A strategy whose overhead makes 50 seeds impractical on a 2-core machine runs fewer
-(``--repeats-for``; by default ``optuna:gp``, whose Gaussian process refits for seconds per ask
-by 200 trials, runs 3 seeds and ``bananas``, which retrains its predictor ensemble on every
-ask, 20); the ``seeds`` column and the ``runs`` field of the JSON cells say how many.
+(``--repeats-for``; by default ``optuna:gp``, whose Gaussian process refits on every ask, runs
+10 seeds); the ``seeds`` column and the ``runs`` field of the JSON cells say how many.
 
 Usage:
     python benchmarks/nb201_strategies.py                  # all, 50 seeds x 25/50/100/200
@@ -37,7 +36,7 @@ DEFAULT_PLOT = Path(__file__).resolve().parent / "nb201_strategies.png"
 QUICK_REPEATS, QUICK_QUERIES = 3, (25, 50)
 QUICK_STRATEGIES = ("random", "regularized-evolution")
 #: strategies too slow for the full number of seeds, and the seeds they get by default
-DEFAULT_REPEATS_FOR = {"optuna:gp": 3, "bananas": 20}
+DEFAULT_REPEATS_FOR = {"optuna:gp": 10}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -56,7 +55,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         nargs="+",
         default=None,
         metavar="NAME=SEEDS",
-        help="fewer seeds for slow strategies (default: optuna:gp=3 bananas=20)",
+        help="fewer seeds for slow strategies (default: optuna:gp=10)",
     )
     parser.add_argument(
         "--queries", nargs="+", type=int, default=list(DEFAULT_QUERIES), help="query counts"

@@ -25,16 +25,17 @@ class ProgressiveSearch(Strategy):
     level of its own; on any other space each dimension is a level, in order. Undecided
     dimensions hold a simple filler: ``fill`` on cell edges and ``dim.default`` elsewhere, so
     every partial arch is a real arch that can be evaluated. The default filler is
-    ``skip_connect`` when the cell has it (else its first operation): a prior from
-    NAS-Bench-201, where it turns a partial cell into a plain residual block. With
-    ``fill="auto"`` the search instead first asks the uniform cells (every edge one operation)
+    ``skip_connect`` when the cell has an operation of that name: a prior from NAS-Bench-201,
+    where it turns a partial cell into a plain residual block. Otherwise (or with
+    ``fill="auto"``) the search first asks the uniform cells (every edge one operation)
     and takes as filler the operation whose uniform cell scores in the middle: the best one
     would make every partial cell nearly complete, the worst (``none``) breaks it. The rule
     reads scores, not names, so it finds NAS-Bench-201's ``skip_connect`` on the CIFAR-10 table
     and whatever plays its part on a table whose operations are named differently; but it costs
-    the probe queries and changes what the surrogate first learns: on the CIFAR-10 table (20
-    seeds) it scored 94.04 at 50 queries against 94.24 for the default (beam 8; BENCHMARKS.md),
-    so it is an option, not the default.
+    the probe's queries (the uniform cells are then kept out of the beam and the surrogate's
+    data): on the CIFAR-10 table (50 queries, 20 seeds) it scored 94.18 against 94.29 for the
+    ``skip_connect`` prior, and 94.36 against 94.09 on a copy of that table whose operation
+    names were permuted (where the prior is wrong).
 
     Level 0 asks every choice of the first level (up to ``max(beam_size, 32)``, a random sample
     of a larger one). When every arch of a level has been told, an ensemble of ``n_models``
@@ -78,7 +79,7 @@ class ProgressiveSearch(Strategy):
         numeric_samples: values tried for a ``Float`` or a dimension of more than 16 values.
         fill: the operation of undecided cell edges: ``"auto"`` (chosen from the uniform
             cells, see above), an operation of the cell, or ``None`` for ``skip_connect`` if the
-            cell has it, else its first operation.
+            cell has it, else ``"auto"``.
         epochs: training steps of the surrogate per level.
     """
 
@@ -103,7 +104,7 @@ class ProgressiveSearch(Strategy):
         self.epochs = positive_int(self.name, "epochs", epochs, 1)
         if isinstance(space, CellSpace):
             if fill is None:
-                fill = "skip_connect" if "skip_connect" in space.ops else space.ops[0]
+                fill = "skip_connect" if "skip_connect" in space.ops else "auto"
             if fill != "auto" and fill not in space.ops:
                 raise ConfigError(
                     f"strategy {self.name!r}: fill must be 'auto' or one of the cell's "
@@ -121,6 +122,7 @@ class ProgressiveSearch(Strategy):
         self.fill = fill
         #: the filler in use; ``None`` while ``fill="auto"`` is still probing
         self.fill_: str | None = None if fill == "auto" else fill
+        self.probe_: set[Arch] = set()  # the uniform cells asked to choose the filler
         self.encode_, _ = make_encoder(space, "path")
         self.level_ = -1  # the level being evaluated; len(levels_) and more: refinement rounds
         self.beam_: list[dict[str, Any]] = [{}]
@@ -152,6 +154,7 @@ class ProgressiveSearch(Strategy):
                 self._probe_fills()
                 return
             self.fill_ = self._pick_fill(scores)
+            scores = self._scores()  # now without the probe
         if self.level_ >= 0:
             ranked = sorted(self.batch_, key=lambda a: -scores.get(a, -math.inf))
             beam = [a for a in ranked if a in scores][: self.beam_size]
@@ -183,6 +186,7 @@ class ProgressiveSearch(Strategy):
     def _probe_fills(self) -> None:
         """Queue the uniform cells (every edge one operation) to choose the filler from."""
         cells = list(self._uniform_cells().values())
+        self.probe_ = set(cells)
         self.batch_ = cells
         self._queue = deque(a for a in cells if a not in self.seen_)
 
@@ -244,9 +248,13 @@ class ProgressiveSearch(Strategy):
     # ---- surrogate ---------------------------------------------------------------------------
 
     def _scores(self) -> dict[Arch, float]:
+        """Mean score of each told arch, except the filler probe once the filler is chosen (the
+        uniform cells answer that one question; kept out of the beam and the surrogate, the
+        search then runs as it would have with that filler given)."""
         told: dict[Arch, list[float]] = {}
+        skip = self.probe_ if self.fill_ is not None else set()
         for trial in self.history_:
-            if trial.score is not None:
+            if trial.score is not None and trial.arch not in skip:
                 told.setdefault(trial.arch, []).append(trial.score)
         return {a: float(np.mean(v)) for a, v in told.items()}
 

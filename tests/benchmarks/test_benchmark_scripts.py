@@ -79,6 +79,14 @@ def test_nb201_tables_quick_compares_the_strategy_with_tpe_on_each_table() -> No
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert list(result) == ["cifar10", "synthetic-1"]
     for row in result.values():
-        assert set(row) == {"pnas@10", "optuna:tpe@20", "random@10", "random@20", "optimum"}
+        assert set(row) == {
+            "pnas@10",
+            "optuna:tpe@20",
+            "random@10",
+            "random@20",
+            "optimum",
+            "best_by_val",
+        }
+        assert 0 < row["pnas@10"]["val_acc_12"] <= 100
         assert row["random@20"]["mean"] <= row["optimum"]["mean"]
     assert result["synthetic-1"]["optimum"]["mean"] != result["cifar10"]["optimum"]["mean"]
