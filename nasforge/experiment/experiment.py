@@ -321,16 +321,7 @@ def _space(space: Space | str, options: Mapping[str, Any]) -> Space:
 def _strategy_factory(
     strategy: str | Callable[..., Strategy],
 ) -> tuple[str, Callable[..., Strategy]]:
-    if isinstance(strategy, str):
-        return strategy, STRATEGIES.get(strategy)
-    if isinstance(strategy, Strategy):
-        raise ConfigError(
-            "strategy must be a name or a factory (e.g. the class), not an instance: a resumed "
-            "experiment builds a fresh one and replays the stored trials into it"
-        )
-    if callable(strategy):
-        return getattr(strategy, "name", "") or getattr(strategy, "__name__", "custom"), strategy
-    raise ConfigError(f"strategy must be a registered name or a factory, got {strategy!r}")
+    return _factory("strategy", strategy, Strategy, STRATEGIES.get)
 
 
 def _scheduler_factory(
@@ -338,16 +329,23 @@ def _scheduler_factory(
 ) -> tuple[str | None, Callable[..., Scheduler] | None]:
     if scheduler is None:
         return None, None
-    if isinstance(scheduler, str):
-        return scheduler, SCHEDULERS.get(scheduler)
-    if isinstance(scheduler, Scheduler):
+    return _factory("scheduler", scheduler, Scheduler, SCHEDULERS.get)
+
+
+def _factory(
+    kind: str, value: Any, base: type, lookup: Callable[[str], Any]
+) -> tuple[str, Callable[..., Any]]:
+    """``(name, factory)`` of a registered name or a user's factory (a class works)."""
+    if isinstance(value, str):
+        return value, lookup(value)
+    if isinstance(value, base):
         raise ConfigError(
-            "scheduler must be a name or a factory (e.g. the class), not an instance: a resumed "
+            f"{kind} must be a name or a factory (e.g. the class), not an instance: a resumed "
             "experiment builds a fresh one and replays the stored trials into it"
         )
-    if callable(scheduler):
-        return getattr(scheduler, "name", "") or getattr(scheduler, "__name__", "custom"), scheduler
-    raise ConfigError(f"scheduler must be a registered name or a factory, got {scheduler!r}")
+    if callable(value):
+        return getattr(value, "name", "") or getattr(value, "__name__", "custom"), value
+    raise ConfigError(f"{kind} must be a registered name or a factory, got {value!r}")
 
 
 def _prefilter(prefilter: Mapping[str, Any] | None, evaluator: Evaluator) -> dict[str, Any]:

@@ -6,7 +6,26 @@ from nasforge.errors import ConfigError
 from nasforge.estimation.schedulers.base import Scheduler, check_int
 
 
-class SuccessiveHalving(Scheduler):
+class RungScheduler(Scheduler):
+    """Base of the schedulers with rungs at ``min_step * reduction_factor**k`` (ASHA, Hyperband):
+    their two options and the check that the first rung lies below the full step."""
+
+    def __init__(
+        self, min_step: int = 1, reduction_factor: int = 3, max_step: int | None = None
+    ) -> None:
+        self.min_step = check_int(self.name, "min_step", min_step, 1)
+        self.reduction_factor = check_int(self.name, "reduction_factor", reduction_factor, 2)
+        super().__init__(max_step)
+
+    def check_options(self) -> None:
+        if self.min_step >= self.max_step_:
+            raise ConfigError(
+                f"scheduler {self.name!r}: min_step={self.min_step} must be below "
+                f"max_step={self.max_step_}"
+            )
+
+
+class SuccessiveHalving(RungScheduler):
     """Asynchronous successive halving: at each rung only the top ``1/eta`` go on.
 
     Li et al. 2020, "A System for Massively Parallel Hyperparameter Tuning" (ASHA): rungs sit at
@@ -39,20 +58,6 @@ class SuccessiveHalving(Scheduler):
     """
 
     name = "asha"
-
-    def __init__(
-        self, min_step: int = 1, reduction_factor: int = 3, max_step: int | None = None
-    ) -> None:
-        self.min_step = check_int(self.name, "min_step", min_step, 1)
-        self.reduction_factor = check_int(self.name, "reduction_factor", reduction_factor, 2)
-        super().__init__(max_step)
-
-    def check_options(self) -> None:
-        if self.min_step >= self.max_step_:
-            raise ConfigError(
-                f"scheduler {self.name!r}: min_step={self.min_step} must be below "
-                f"max_step={self.max_step_}"
-            )
 
     def reset(self) -> None:
         super().reset()

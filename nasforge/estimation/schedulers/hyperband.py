@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import math
 
-from nasforge.errors import ConfigError
-from nasforge.estimation.schedulers.asha import judge_rungs, rung_steps
-from nasforge.estimation.schedulers.base import Scheduler, check_int
+from nasforge.estimation.schedulers.asha import RungScheduler, judge_rungs, rung_steps
 
 
-class Hyperband(Scheduler):
+class Hyperband(RungScheduler):
     """Several successive-halving brackets with different first rungs; each trial joins one.
 
     Li et al. 2018, "Hyperband: A Novel Bandit-Based Approach to Hyperparameter Optimization":
@@ -40,20 +38,6 @@ class Hyperband(Scheduler):
     """
 
     name = "hyperband"
-
-    def __init__(
-        self, min_step: int = 1, reduction_factor: int = 3, max_step: int | None = None
-    ) -> None:
-        self.min_step = check_int(self.name, "min_step", min_step, 1)
-        self.reduction_factor = check_int(self.name, "reduction_factor", reduction_factor, 2)
-        super().__init__(max_step)
-
-    def check_options(self) -> None:
-        if self.min_step >= self.max_step_:
-            raise ConfigError(
-                f"scheduler {self.name!r}: min_step={self.min_step} must be below "
-                f"max_step={self.max_step_}"
-            )
 
     def reset(self) -> None:
         super().reset()
