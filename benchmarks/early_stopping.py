@@ -156,7 +156,8 @@ def report_lines(runs: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) 
             lines.append(
                 f"    predictor ({row.get('kind', 'next')}) trained on {row['trained_on']} "
                 f"curves, step {row['step']}: "
-                f"R² {_num(row['r2'])}, Spearman {_num(row['spearman'])} on {row['n']} trials"
+                f"R² {_num(row['r2'])}, Spearman {_num(row['spearman'])}, "
+                f"RMSE {_num(row.get('rmse'))} on {row['n']} trials"
             )
     base = summary.get("none")
     for name, cell in summary.items():

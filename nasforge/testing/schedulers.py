@@ -228,14 +228,59 @@ def learning_curve_oracle(
     value: float,
     finals: Mapping[int, float],
 ) -> bool:
-    """On :func:`two_class_curves`: once enough trials completed, exactly the bad ones stop."""
+    """Baker et al.'s rule with held-out uncertainty, refitted from the history at each report.
+
+    The completed trials (by number) give one row per curve: its first ``step`` values, their
+    first and second differences; target its final value. ``n_models`` ``NuSVR`` on bootstrap
+    samples (generator seeded ``[seed, step, n]``) predict the reporting trial's final value;
+    each completed curve is also predicted by the models that left it out of their sample. Stop
+    when a Gaussian with the ensemble mean and ``sqrt(spread² + out-of-bag MSE)`` puts less than
+    ``delta`` probability above the best completed final.
+    """
+    from scipy.stats import norm
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import NuSVR
+
     if step >= max_step or step < options.get("min_step", 1):
         return False
-    done = _completed(history)
+    done = sorted(_completed(history))
     if len(done) < options.get("min_trials", 10):
         return False
-    best = max(finals[n] for n in done)
-    return finals[number] < best - 10.0
+    curves = _curves(history)
+
+    def row(values: list[float]) -> list[float]:
+        v = np.array(values)
+        return [*v, *np.diff(v), *np.diff(v, n=2)]
+
+    x = np.array([row([curves[n][s] for s in range(1, step + 1)]) for n in done])
+    y = np.array([finals[n] for n in done])
+    mine = [v for s, v in sorted(curves.get(number, {}).items()) if s < step] + [value]
+    x_scale, y_scale = StandardScaler().fit(x), StandardScaler().fit(y[:, None])
+    xs, ys = x_scale.transform(x), y_scale.transform(y[:, None])[:, 0]
+    rng = np.random.default_rng([options.get("seed", 0), step, len(y)])
+    point: list[float] = []
+    held: dict[int, list[float]] = {i: [] for i in range(len(y))}
+    for _ in range(options.get("n_models", 10)):
+        sample = rng.integers(0, len(y), size=len(y))
+        svr = NuSVR(nu=options.get("nu", 0.5), C=options.get("C", 1.0)).fit(xs[sample], ys[sample])
+        point.append(svr.predict(x_scale.transform([row(mine)]))[0])
+        for i in set(range(len(y))) - set(sample.tolist()):
+            held[i].append(svr.predict(xs[i : i + 1])[0])
+
+    def back(z: Sequence[float]) -> np.ndarray:
+        return y_scale.inverse_transform(np.reshape(z, (-1, 1)))[:, 0]
+
+    predicted = back(point)
+    out = [i for i in held if held[i]]
+    if len(out) >= 2:
+        error2 = float(np.mean((y[out] - back([float(np.mean(held[i])) for i in out])) ** 2))
+    else:
+        error2 = float(np.var(y))
+    std = math.sqrt(float(np.var(predicted)) + error2)
+    best = max(y)
+    if std == 0:
+        return not predicted.mean() > best
+    return float(norm.sf(best, loc=predicted.mean(), scale=std)) < options.get("delta", 0.05)
 
 
 ORACLES: dict[str, Oracle] = {

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
+from nasforge.errors import ConfigError
 from nasforge.estimation.schedulers import create_scheduler
 from nasforge.estimation.schedulers.learning_curve import LearningCurveScheduler, Prediction
 from nasforge.space import Arch, Categorical, Space
@@ -66,15 +69,70 @@ def test_predictor_learns_final_values_from_early_curves_and_logs_its_accuracy()
 
 
 def test_stops_when_beating_the_best_is_unlikely_and_not_before_min_trials() -> None:
-    lc = create_scheduler("learning-curve", min_trials=5, delta=0.05).bind(None, MAX_STEP)
-    levels = [60.0, 70.0, 80.0, 90.0]
-    for number, q in enumerate(levels):
+    lc = create_scheduler("learning-curve", min_trials=10, delta=0.05).bind(None, MAX_STEP)
+    levels = np.linspace(55.0, 90.0, 10)
+    for number, q in enumerate(levels[:-1]):
         lc.replay_trial(trial(number, curve_of(q, 20.0)))
-    assert lc.should_stop(10, 1, 40.0) is False  # four completed: too few to judge
-    lc.replay_trial(trial(4, curve_of(75.0, 20.0)))
+    assert lc.should_stop(10, 1, 40.0) is False  # nine completed: too few to judge
+    lc.replay_trial(trial(9, curve_of(levels[-1], 20.0)))
     assert lc.should_stop(11, 1, 40.0) is True  # a 60-level start cannot reach 90
     assert lc.should_stop(12, 1, 70.0) is False  # the best trial's own start goes on
     assert lc.should_stop(12, MAX_STEP, 0.0) is False
+
+
+def noise_curve(rng: np.random.Generator) -> list[float]:
+    """Early values that say nothing about the final one (as MNIST-1D's first epochs)."""
+    return [*rng.uniform(20.0, 60.0, size=MAX_STEP - 1), float(rng.uniform(95.0, 99.0))]
+
+
+def test_an_uninformative_predictor_gets_a_wide_std_and_stops_almost_nothing() -> None:
+    stopped, predictions = {}, {}
+    for uncertainty in ("ensemble", "held-out"):
+        rng = np.random.default_rng(0)
+        lc = LearningCurveScheduler(min_trials=10, uncertainty=uncertainty).bind(None, MAX_STEP)
+        for number in range(12):
+            lc.replay_trial(trial(number, noise_curve(rng)))
+        best = max(lc.finals_.values())
+        mine = [lc.predict(noise_curve(rng)[:2], None) for _ in range(40)]
+        predictions[uncertainty] = [p for p in mine if p is not None]
+        stopped[uncertainty] = sum(p.prob_above(best) < 0.05 for p in predictions[uncertainty])
+    finals_sd = float(np.std(list(lc.finals_.values())))  # about 1.07
+    for spread_only, held in zip(predictions["ensemble"], predictions["held-out"], strict=True):
+        assert spread_only.held_out_error == 0.0 and spread_only.mean == held.mean
+        assert held.std == pytest.approx(math.hypot(spread_only.std, held.held_out_error))
+        assert held.held_out_error > 0.9 * finals_sd > 1.5 * spread_only.std
+    # the bootstrap spread alone (about 0.35) is sure of a predictor that has no skill: it
+    # stops all 40 typical trials; with the out-of-bag error it stops at most one
+    assert len(predictions["held-out"]) == 40
+    assert stopped["ensemble"] == 40
+    assert stopped["held-out"] <= 1
+
+
+def test_held_out_error_is_small_when_the_curve_predicts_and_spares_a_better_trial() -> None:
+    verdicts = {}
+    for uncertainty in ("ensemble", "held-out"):
+        rng = np.random.default_rng(0)
+        lc = LearningCurveScheduler(min_trials=10, uncertainty=uncertainty).bind(None, MAX_STEP)
+        for number in range(20):
+            lc.replay_trial(trial(number, curve_of(rng.uniform(50, 95), 20.0)))
+        best = max(lc.finals_.values())  # about 89.6
+        verdict = []
+        for q in (60.0, 80.0, 92.0):
+            p = lc.predict(curve_of(q, 20.0)[:2], None)
+            assert p is not None
+            verdict.append(p.prob_above(best) < 0.05)
+            if uncertainty == "held-out":
+                assert 0.5 < p.held_out_error < 2.0  # a few points on a 45-point range
+        verdicts[uncertainty] = verdict
+    # both stop the clearly worse curves; the SVR shrinks extremes towards the mean, and only
+    # the measured error keeps the spread-only rule from stopping a trial that beats the best
+    assert verdicts["held-out"] == [True, True, False]
+    assert verdicts["ensemble"] == [True, True, True]
+
+
+def test_uncertainty_option_is_checked() -> None:
+    with pytest.raises(ConfigError, match="uncertainty='bayes'; use one of held-out, ensemble"):
+        LearningCurveScheduler(uncertainty="bayes")
 
 
 def test_replay_rebuilds_the_same_predictions_and_accuracy_log() -> None:
