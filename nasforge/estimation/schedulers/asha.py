@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from nasforge.errors import ConfigError
 from nasforge.estimation.schedulers.base import Scheduler, check_int
 
 
@@ -18,11 +17,7 @@ class RungScheduler(Scheduler):
         super().__init__(max_step)
 
     def check_options(self) -> None:
-        if self.min_step >= self.max_step_:
-            raise ConfigError(
-                f"scheduler {self.name!r}: min_step={self.min_step} must be below "
-                f"max_step={self.max_step_}"
-            )
+        self.check_below_max_step("min_step", self.min_step)
 
 
 class SuccessiveHalving(RungScheduler):

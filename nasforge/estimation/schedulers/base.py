@@ -89,6 +89,13 @@ class Scheduler(ABC):
     def check_options(self) -> None:  # noqa: B027 - optional hook
         """Refuse options that do not fit ``max_step_`` with a :class:`ConfigError`."""
 
+    def check_below_max_step(self, option: str, value: int) -> None:
+        """Refuse a step option at or past the full step (nothing would be left to judge)."""
+        if value >= self.max_step_:
+            raise ConfigError(
+                f"scheduler {self.name!r}: {option}={value} must be below max_step={self.max_step_}"
+            )
+
     def reset(self) -> None:
         """Forget every report and completion."""
         self.curves_: dict[int, dict[int, float]] = {}

@@ -135,11 +135,7 @@ class LearningCurveScheduler(Scheduler):
         super().__init__(max_step)
 
     def check_options(self) -> None:
-        if self.min_step >= self.max_step_:
-            raise ConfigError(
-                f"scheduler {self.name!r}: min_step={self.min_step} must be below "
-                f"max_step={self.max_step_}"
-            )
+        self.check_below_max_step("min_step", self.min_step)
 
     def reset(self) -> None:
         super().reset()
