@@ -1,31 +1,24 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from nasforge.space import CellSpace
 
-ROOT = Path(__file__).resolve().parents[2]
-NB201_SCRIPT = ROOT / "benchmarks" / "nb201_strategies.py"
+if TYPE_CHECKING:
+    from tests.benchmarks.conftest import RunBenchmark
+
+NB201_SCRIPT = "nb201_strategies.py"
 
 
-def run_script(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(NB201_SCRIPT), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-
-
-def test_nb201_strategies_quick_prints_the_bench_json_last(tmp_path: Path) -> None:
+def test_nb201_strategies_quick_prints_the_bench_json_last(
+    tmp_path: Path, run_benchmark: RunBenchmark
+) -> None:
     plot = tmp_path / "plot.png"
-    done = run_script("--quick", "--plot", str(plot))
+    done = run_benchmark(NB201_SCRIPT, "--quick", "--plot", str(plot), timeout=120)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     result = json.loads(lines[-1])
@@ -39,7 +32,7 @@ def test_nb201_strategies_quick_prints_the_bench_json_last(tmp_path: Path) -> No
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_nb201_strategies_on_a_user_table(tmp_path: Path) -> None:
+def test_nb201_strategies_on_a_user_table(tmp_path: Path, run_benchmark: RunBenchmark) -> None:
     lines = ["arch,val_acc_12,test_acc_12,val_acc_200,test_acc_200,params_m"]
     for i, arch in enumerate(CellSpace(3, ["x", "y"]).enumerate()):
         lines.append(f"{arch.key},{i},{i},{i},{10 + i},1")
@@ -47,7 +40,8 @@ def test_nb201_strategies_on_a_user_table(tmp_path: Path) -> None:
     table.write_text("\n".join(lines))
     plot = tmp_path / "mine.png"
     args = ["--table", str(table), "--repeats", "2", "--queries", "4", "8", "--plot", str(plot)]
-    done = run_script(*args, "--strategies", "random,regularized-evolution")
+    strategies = ["--strategies", "random,regularized-evolution"]
+    done = run_benchmark(NB201_SCRIPT, *args, *strategies, timeout=120)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["random"]["8"] == {"mean": 17.0, "std": 0.0, "runs": 2}
@@ -61,20 +55,19 @@ def test_nb201_strategies_on_a_user_table(tmp_path: Path) -> None:
         (["--strategies", "nope"], "unknown strategy"),
     ],
 )
-def test_nb201_strategies_user_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
-    done = run_script("--quick", "--plot", str(tmp_path / "p.png"), *args)
+def test_nb201_strategies_user_errors_exit_2(
+    tmp_path: Path, run_benchmark: RunBenchmark, args: list[str], message: str
+) -> None:
+    plot = ["--plot", str(tmp_path / "p.png")]
+    done = run_benchmark(NB201_SCRIPT, "--quick", *plot, *args, timeout=120)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
 
 
-def test_nb201_tables_quick_compares_the_strategy_with_tpe_on_each_table() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "nb201_tables.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
+def test_nb201_tables_quick_compares_the_strategy_with_tpe_on_each_table(
+    run_benchmark: RunBenchmark,
+) -> None:
+    done = run_benchmark("nb201_tables.py", "--quick", timeout=300)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert list(result) == ["cifar10", "synthetic-1"]

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "benchmarks" / "early_stopping.py"
+if TYPE_CHECKING:
+    from tests.benchmarks.conftest import RunBenchmark
 
 
-def test_early_stopping_quick_prints_one_json_object_last(tmp_path: Path) -> None:
+def test_early_stopping_quick_prints_one_json_object_last(
+    tmp_path: Path, run_benchmark: RunBenchmark
+) -> None:
     results = tmp_path / "runs.jsonl"
     args = ["--quick", "--schedulers", "none,asha", "--results", str(results)]
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=ROOT, timeout=300
-    )
+    done = run_benchmark("early_stopping.py", *args, timeout=300)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert list(summary) == ["none", "asha"]

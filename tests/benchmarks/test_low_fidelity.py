@@ -1,21 +1,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-ROOT = Path(__file__).resolve().parents[2]
+if TYPE_CHECKING:
+    from tests.benchmarks.conftest import RunBenchmark
 
 
-def test_low_fidelity_quick_prints_one_json_object_last() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "low_fidelity.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
+def test_low_fidelity_quick_prints_one_json_object_last(run_benchmark: RunBenchmark) -> None:
+    done = run_benchmark("low_fidelity.py", "--quick", timeout=120)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert list(result) == ["full", "train_fraction=0.25", "channels=4", "epochs=1", "n_archs"]

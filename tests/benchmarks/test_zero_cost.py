@@ -1,24 +1,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nasforge.estimation.proxies import list_proxies
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "benchmarks" / "zero_cost.py"
+if TYPE_CHECKING:
+    from tests.benchmarks.conftest import RunBenchmark
 
 
-def test_zero_cost_quick_prints_spearman_per_proxy_last() -> None:
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--prefilter"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
+def test_zero_cost_quick_prints_spearman_per_proxy_last(run_benchmark: RunBenchmark) -> None:
+    done = run_benchmark("zero_cost.py", "--quick", "--prefilter", timeout=600)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     result = json.loads(lines[-1])
