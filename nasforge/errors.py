@@ -37,6 +37,10 @@ class TableError(NasforgeError):
     """A benchmark table is missing, malformed or does not cover an architecture."""
 
 
+class ExecutionError(NasforgeError):
+    """Workers could not start or run (e.g. the evaluator cannot be loaded in a worker)."""
+
+
 class StorageError(NasforgeError):
     """The store cannot be opened or does not hold what was asked for."""
 

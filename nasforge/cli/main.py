@@ -37,6 +37,8 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(no_args_is_help=True, help="Measure strategies on benchmark tables.")
 app.add_typer(bench_app, name="bench")
+storage_app = typer.Typer(no_args_is_help=True, help="Look after a store.")
+app.add_typer(storage_app, name="storage")
 
 StorageOpt = Annotated[
     str, typer.Option("--storage", help="SQLAlchemy URL or SQLite file of the store.")
@@ -79,11 +81,22 @@ def search(
             help="Early-stopping scheduler, e.g. asha (overrides the file's; 'none': off)."
         ),
     ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Trials at once (>1 alone means --executor processes).")
+    ] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="local (in-process), processes or ray.")
+    ] = None,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster to use (implies --executor ray).")
+    ] = None,
+    devices: Annotated[
+        str | None, typer.Option(help="Worker devices, round-robin, e.g. cuda:0,cuda:1.")
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Run (or resume) the search a YAML file describes; Ctrl-C stops it, rerun to resume."""
-    from nasforge.experiment import Experiment
-    from nasforge.experiment.config import load_config
+    from nasforge.experiment.config import build_experiment, load_config
 
     cfg = load_config(config)
     updates = {"storage": storage, "name": name, "seed": seed}
@@ -93,6 +106,7 @@ def search(
 
         chosen = None if scheduler == "none" else Component(name=scheduler)
         cfg = cfg.model_copy(update={"scheduler": chosen})
+    execution = _execution(cfg.execution, workers, executor, ray_address, devices)
     budget = cfg.budget.model_copy(
         update={k: v for k, v in {"max_trials": max_trials, "max_time": max_time}.items() if v}
     )
@@ -100,32 +114,19 @@ def search(
         raise ConfigError(
             f"{config}: budget: give budget.max_trials or budget.max_time (or --max-trials)"
         )
-    exp = Experiment(
-        space=cfg.space.name,
-        space_options=cfg.space.options,
-        strategy=cfg.strategy.name,
-        strategy_options=cfg.strategy.options,
-        evaluator=cfg.evaluator.name,
-        evaluator_options=cfg.evaluator.options,
-        objectives=cfg.objectives,
-        storage=cfg.storage,
-        name=cfg.name,
-        seed=cfg.seed,
-        device=cfg.device,
-        fidelity=cfg.fidelity,
-        max_retries=cfg.max_retries,
-        config=cfg.model_dump(mode="json"),
-        scheduler=cfg.scheduler.name if cfg.scheduler is not None else None,
-        scheduler_options=cfg.scheduler.options if cfg.scheduler is not None else None,
-        prefilter=cfg.prefilter.model_dump() if cfg.prefilter is not None else None,
-    )
+    exp = build_experiment(cfg)
     console = _out()
     stored = len(exp.trials())
     if stored:
         console.print(f"resuming experiment [bold]{exp.name}[/] ({stored} trials stored)")
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        exp.run(max_trials=budget.max_trials, max_time=budget.max_time, progress=not quiet)
+        exp.run(
+            max_trials=budget.max_trials,
+            max_time=budget.max_time,
+            progress=not quiet,
+            **execution.run_options(),
+        )
     except KeyboardInterrupt:
         done = sum(1 for t in exp.trials() if t.status.finished)
         Console(stderr=True).print(
@@ -237,6 +238,46 @@ def strategies() -> None:
     print_registry(_out(), STRATEGIES)
 
 
+@storage_app.command("upgrade")
+@user_errors
+def storage_upgrade(storage: StorageOpt = DEFAULT_STORAGE) -> None:
+    """Upgrade a store written by an older nasforge to this version's schema (back it up first)."""
+    from nasforge.storage import SCHEMA_VERSION, Storage
+
+    store = Storage(storage, create=False, upgrade=True)
+    if store.upgraded_from is None:
+        print(f"{store.url}: already at schema version {SCHEMA_VERSION}")
+    else:
+        print(
+            f"{store.url}: upgraded from schema version {store.upgraded_from} to {SCHEMA_VERSION}"
+        )
+
+
+def _execution(
+    execution: Any,
+    workers: int | None,
+    executor: str | None,
+    ray_address: str | None,
+    devices: str | None,
+) -> Any:
+    """The file's ``execution`` block with the command line's options on top."""
+    from nasforge.execution import EXECUTORS
+
+    if executor is not None and executor not in EXECUTORS:
+        raise ConfigError(f"--executor: unknown executor {executor!r}; use local, processes or ray")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {workers}")
+    if ray_address is not None and executor is None:
+        executor = "ray"
+    updates = {
+        "workers": workers,
+        "executor": executor,
+        "ray_address": ray_address,
+        "devices": devices.split(",") if devices else None,
+    }
+    return execution.model_copy(update={k: v for k, v in updates.items() if v is not None})
+
+
 def _split(text: str, option: str, kind: type) -> list[Any]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts:
@@ -251,6 +292,16 @@ def _split(text: str, option: str, kind: type) -> list[Any]:
 
 def _raise_interrupt(_signum: int, _frame: FrameType | None) -> NoReturn:
     raise KeyboardInterrupt
+
+
+def _register_commands() -> None:
+    from nasforge.cli import ship, viz
+
+    ship.register(app)  # retrain, export
+    viz.register(app)  # plot, dashboard
+
+
+_register_commands()
 
 
 def main() -> None:

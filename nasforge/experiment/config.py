@@ -12,6 +12,7 @@ Example file::
     prefilter: {proxy: synflow, candidates: 10}              # optional zero-cost pre-filter
     objectives: {val_acc: max}
     budget: {max_trials: 20, max_time: 600}
+    execution: {executor: processes, workers: 4}             # optional; default: in-process
 
 ``space``, ``strategy``, ``evaluator`` and ``scheduler`` may also be a bare name. Every key is
 checked: an unknown key, an unknown name or a value of the wrong type raises a
@@ -52,6 +53,29 @@ class Prefilter(_Strict):
     candidates: int = Field(default=10, ge=1)
 
 
+class Execution(_Strict):
+    """Where trials run; not part of the search's identity (a resume may use more workers)."""
+
+    executor: Literal["local", "processes", "ray"] = "local"
+    workers: int = Field(default=1, ge=1)
+    devices: list[str] | None = None
+    ray_address: str | None = None
+    gpus_per_trial: float = Field(default=0.0, ge=0)
+
+    def run_options(self) -> dict[str, Any]:
+        """Keyword options of ``Experiment.run``; ``workers > 1`` alone means processes."""
+        executor = self.executor
+        if executor == "local" and self.workers > 1:
+            executor = "processes"
+        return {
+            "executor": executor,
+            "workers": self.workers,
+            "devices": self.devices,
+            "ray_address": self.ray_address,
+            "gpus_per_trial": self.gpus_per_trial,
+        }
+
+
 class Budget(_Strict):
     max_trials: int | None = Field(default=None, ge=1)
     max_time: float | None = Field(default=None, gt=0)
@@ -75,6 +99,7 @@ class SearchConfig(_Strict):
     prefilter: Prefilter | None = None
     objectives: dict[str, Literal["max", "min"]] = Field(default_factory=_default_objectives)
     budget: Budget = Field(default_factory=Budget)
+    execution: Execution = Field(default_factory=Execution)
     fidelity: dict[str, Any] = Field(default_factory=dict)
     max_retries: int = Field(default=2, ge=0)
 
@@ -130,6 +155,35 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> SearchConfi
                 f"known: {', '.join(PROXIES)}"
             )
     return config
+
+
+def build_experiment(config: SearchConfig, storage: Any = None) -> Any:
+    """The :class:`~nasforge.Experiment` a checked config describes (resumed if it is stored).
+
+    ``storage`` (a URL or a ``Storage``) replaces the config's store, e.g. when the experiment
+    was read back from another URL than the one it was written with.
+    """
+    from nasforge.experiment.experiment import Experiment
+
+    return Experiment(
+        space=config.space.name,
+        space_options=config.space.options,
+        strategy=config.strategy.name,
+        strategy_options=config.strategy.options,
+        evaluator=config.evaluator.name,
+        evaluator_options=config.evaluator.options,
+        objectives=config.objectives,
+        storage=config.storage if storage is None else storage,
+        name=config.name,
+        seed=config.seed,
+        device=config.device,
+        fidelity=config.fidelity,
+        max_retries=config.max_retries,
+        config=config.model_dump(mode="json"),
+        scheduler=config.scheduler.name if config.scheduler is not None else None,
+        scheduler_options=config.scheduler.options if config.scheduler is not None else None,
+        prefilter=config.prefilter.model_dump() if config.prefilter is not None else None,
+    )
 
 
 def check_options(

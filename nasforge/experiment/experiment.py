@@ -6,16 +6,19 @@ import math
 import platform
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nasforge.errors import ConfigError, StorageError
 from nasforge.estimation import Evaluator, FunctionEvaluator, create_evaluator
 from nasforge.estimation.schedulers import SCHEDULERS, Scheduler
-from nasforge.experiment._loop import Callback, SearchLoop, replay
+from nasforge.experiment._loop import Callback, SearchLoop, reclaim_running, replay
 from nasforge.space import Space
 from nasforge.storage import DEFAULT_STORAGE, ExperimentRecord, Storage
 from nasforge.strategies import STRATEGIES, Strategy
 from nasforge.trial import Trial, TrialStatus
+
+if TYPE_CHECKING:
+    from nasforge.execution import Executor
 
 DIRECTIONS = ("max", "min")
 #: spec keys present only when a scheduler is set; a resume must agree on them either way
@@ -186,7 +189,7 @@ class Experiment:
                 self.seed,
                 self.objectives,
                 {**spec, "config": self.config},
-                versions=_versions(),
+                versions={**_versions(), **_data_record(self.evaluator)},
             )
         for key in [*spec, *(k for k in _SCHEDULER_KEYS if k not in spec)]:
             value, stored = spec.get(key), record.spec.get(key)
@@ -206,11 +209,32 @@ class Experiment:
         max_time: float | None = None,
         progress: bool = True,
         callbacks: Sequence[Callback] = (),
+        executor: str | Executor = "local",
+        workers: int = 1,
+        devices: Sequence[str] | str | None = None,
+        ray_address: str | None = None,
+        gpus_per_trial: float = 0.0,
+        heartbeat_s: float = 2.0,
+        stale_after: float = 30.0,
     ) -> list[Trial]:
         """Search until ``max_trials`` trials in total have finished or ``max_time`` seconds pass.
 
         ``max_trials`` counts the experiment's archs evaluated so far, resumed runs included;
-        ``max_time`` counts this call only. Returns the trials this call finished.
+        ``max_time`` counts this call only (trials running when it passes finish). Returns the
+        trials this call finished.
+
+        Execution: ``executor="local"`` evaluates one trial at a time in this process (the
+        default; the same seed gives the same search). ``"processes"`` runs ``workers`` local
+        worker processes (``devices`` such as ``"cuda:0,cuda:1"`` round-robin over them; CPU
+        threads split between CPU workers); ``"ray"`` runs each trial as a Ray task on the
+        cluster at ``ray_address`` (``None``: a local Ray for this run), ``gpus_per_trial``
+        (fractions allowed) each. An :class:`~nasforge.execution.Executor` instance works too.
+        With several workers the order in which results arrive depends on timing, so two runs
+        may differ; every finished trial is stored once and a resume replays them in order.
+
+        Faults: a trial left ``running`` by a driver that died is retried (its process is gone,
+        or its heartbeat, written every ``heartbeat_s`` seconds, is older than ``stale_after``);
+        a live driver of the same experiment elsewhere is refused with a message.
         """
         if max_trials is None and max_time is None:
             raise ConfigError("give max_trials or max_time (or both) so the search can end")
@@ -218,7 +242,8 @@ class Experiment:
             raise ConfigError(f"max_trials must be an integer >= 1, got {max_trials!r}")
         if max_time is not None and not max_time > 0:
             raise ConfigError(f"max_time must be a number of seconds > 0, got {max_time!r}")
-        self.storage.mark_interrupted(self.record.id)
+        runner = self._executor(executor, workers, devices, ray_address, gpus_per_trial)
+        reclaim_running(self, stale_after)
         strategy = self.new_strategy()
         stored = self.storage.trials(self.record.id)  # with curves: strategies and schedulers
         state = replay(strategy, stored, self.max_retries)  # learn from pruned trials' curves
@@ -228,12 +253,45 @@ class Experiment:
             scheduler.replay(stored)
         self.scheduler_ = scheduler
         loop = SearchLoop(self, strategy, state, scheduler)
+
+        def go(callbacks: Sequence[Callback], on_report: Any = None) -> list[Trial]:
+            if runner is None:
+                return loop.run(max_trials, max_time, callbacks, on_report, heartbeat_s)
+            return loop.run_parallel(
+                runner, max_trials, max_time, callbacks, on_report, heartbeat_s
+            )
+
         if not progress:
-            return loop.run(max_trials, max_time, callbacks)
+            return go(callbacks)
         from nasforge.experiment._progress import SearchProgress
 
         with SearchProgress(self, stored, max_trials) as bar:
-            return loop.run(max_trials, max_time, [*callbacks, bar.on_trial], bar.on_report)
+            return go([*callbacks, bar.on_trial], bar.on_report)
+
+    def _executor(
+        self,
+        executor: str | Executor,
+        workers: int,
+        devices: Sequence[str] | str | None,
+        ray_address: str | None,
+        gpus_per_trial: float,
+    ) -> Executor | None:
+        from nasforge.execution import Executor, create_executor
+
+        if isinstance(executor, Executor):
+            return executor
+        if executor == "local" and (devices or ray_address):
+            raise ConfigError("devices and ray_address need executor 'processes' or 'ray'")
+        if ray_address and executor != "ray":
+            raise ConfigError(f"ray_address needs executor 'ray', not {executor!r}")
+        return create_executor(
+            executor,
+            workers,
+            devices=devices,
+            ray_address=ray_address,
+            default_device=self.device,
+            gpus_per_trial=gpus_per_trial,
+        )
 
     # ---- results -----------------------------------------------------------------------------
 
@@ -268,17 +326,7 @@ class Experiment:
 
     def pareto_front(self) -> list[Trial]:
         """Complete trials no other complete trial beats on every objective."""
-        done = [t for t in self.storage.trials(self.record.id) if t.scores is not None]
-        front = []
-        for t in done:
-            dominated = any(
-                all(a >= b for a, b in zip(o.scores, t.scores, strict=True))  # type: ignore[arg-type]
-                and any(a > b for a, b in zip(o.scores, t.scores, strict=True))  # type: ignore[arg-type]
-                for o in done
-            )
-            if not dominated:
-                front.append(t)
-        return front
+        return pareto_trials(self.storage.trials(self.record.id, intermediate=False))
 
 
 def best_trial(trials: Sequence[Trial]) -> Trial | None:
@@ -287,6 +335,21 @@ def best_trial(trials: Sequence[Trial]) -> Trial | None:
     if not done:
         return None
     return min(done, key=lambda t: (-t.score, t.number))  # type: ignore[operator]
+
+
+def pareto_trials(trials: Sequence[Trial]) -> list[Trial]:
+    """The trials with scores that no other such trial beats on every objective, by number."""
+    done = [t for t in trials if t.scores is not None]
+    front = []
+    for t in done:
+        dominated = any(
+            all(a >= b for a, b in zip(o.scores, t.scores, strict=True))  # type: ignore[arg-type]
+            and any(a > b for a, b in zip(o.scores, t.scores, strict=True))  # type: ignore[arg-type]
+            for o in done
+        )
+        if not dominated:
+            front.append(t)
+    return front
 
 
 def _objectives(objectives: Mapping[str, str] | Sequence[str] | str | None) -> dict[str, str]:
@@ -392,11 +455,35 @@ def _json_number(x: float) -> float | int | str:
     return "inf" if isinstance(x, float) and math.isinf(x) else x
 
 
+def _data_record(evaluator: Evaluator) -> dict[str, str]:
+    """What the evaluator trains or looks up on: its name and a SHA-256 of the bytes.
+
+    Arrays of a training evaluator (train and test inputs and labels, in canonical form) or
+    the file of a benchmark table; nothing for a user's function.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    load = getattr(evaluator, "load_data", None)
+    table = getattr(evaluator, "table_", None)
+    if callable(load):
+        data = load()
+        for array in (data.x_train, data.y_train, data.x_test, data.y_test):
+            digest.update(str((array.dtype.str, array.shape)).encode())
+            digest.update(array.tobytes())
+        return {"data": str(data.name), "data_sha256": digest.hexdigest()}
+    path = getattr(table, "path", None)
+    if path is not None and Path(path).is_file():
+        digest.update(Path(path).read_bytes())
+        return {"data": str(path), "data_sha256": digest.hexdigest()}
+    return {}
+
+
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
-    for package in ("nasforge", "torch", "numpy"):
+    for package in ("nasforge", "torch", "numpy", "optuna", "sqlalchemy"):
         try:
             out[package] = version(package)
         except PackageNotFoundError:

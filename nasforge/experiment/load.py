@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nasforge.experiment.experiment import best_trial
+from nasforge.experiment.experiment import best_trial, pareto_trials
 from nasforge.storage import DEFAULT_STORAGE, ExperimentRecord, Storage
 from nasforge.trial import Trial
 
@@ -26,6 +26,10 @@ class StoredExperiment:
 
     def best(self) -> Trial | None:
         return best_trial(self.storage.trials(self.record.id, intermediate=False))
+
+    def pareto_front(self) -> list[Trial]:
+        """Trials no other finished trial beats on every objective."""
+        return pareto_trials(self.storage.trials(self.record.id, intermediate=False))
 
 
 def load_experiment(name: str, storage: str | Path | Storage = DEFAULT_STORAGE) -> StoredExperiment:

@@ -3,6 +3,19 @@
 from __future__ import annotations
 
 from nasforge.storage.models import SCHEMA_VERSION
-from nasforge.storage.store import DEFAULT_STORAGE, ExperimentRecord, Storage, normalize_url
+from nasforge.storage.store import (
+    DEFAULT_STORAGE,
+    ArtifactRecord,
+    ExperimentRecord,
+    Storage,
+    normalize_url,
+)
 
-__all__ = ["DEFAULT_STORAGE", "SCHEMA_VERSION", "ExperimentRecord", "Storage", "normalize_url"]
+__all__ = [
+    "DEFAULT_STORAGE",
+    "SCHEMA_VERSION",
+    "ArtifactRecord",
+    "ExperimentRecord",
+    "Storage",
+    "normalize_url",
+]

@@ -10,14 +10,16 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-#: bump when the tables change; a store written by another version is refused with a message
-SCHEMA_VERSION = 1
+#: bump when the tables change, and add the step to ``nasforge.storage.migrate.STEPS``;
+#: an older store is upgraded by ``nasforge storage upgrade``, a newer one is refused
+SCHEMA_VERSION = 2
 
 
 class Base(DeclarativeBase):
@@ -64,6 +66,7 @@ class TrialRow(Base):
     retry_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
     ask_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     tell_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # v2
     experiment: Mapped[ExperimentRow] = relationship(back_populates="trials")
     intermediate: Mapped[list[IntermediateRow]] = relationship(
         cascade="all, delete-orphan", order_by="IntermediateRow.step"
@@ -77,3 +80,18 @@ class IntermediateRow(Base):
     trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
     step: Mapped[int] = mapped_column(Integer)
     metrics: Mapped[dict] = mapped_column(JSON)
+
+
+class ArtifactRow(Base):
+    """Something made from a trial after the search (v2): e.g. retrained weights and scores."""
+
+    __tablename__ = "artifacts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"), index=True)
+    trial_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    seed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    info: Mapped[dict] = mapped_column(JSON, default=dict)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

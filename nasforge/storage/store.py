@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -19,6 +19,7 @@ from nasforge.errors import StorageError
 from nasforge.space import Arch
 from nasforge.storage.models import (
     SCHEMA_VERSION,
+    ArtifactRow,
     Base,
     ExperimentRow,
     IntermediateRow,
@@ -56,6 +57,21 @@ class ExperimentRecord:
     versions: dict[str, str]
 
 
+@dataclass(frozen=True)
+class ArtifactRecord:
+    """Something stored for a trial after the search (its bytes come from ``artifact_data``)."""
+
+    id: int
+    experiment_id: int
+    trial_number: int | None
+    kind: str
+    seed: int | None
+    metrics: dict[str, float]
+    info: dict[str, Any]
+    created_at: datetime
+    size: int
+
+
 class Storage:
     """Reads and writes experiments, trials and intermediate values.
 
@@ -63,6 +79,8 @@ class Storage:
     file path (a SQLite file); ``create=False`` refuses to create a missing SQLite file. SQLite
     runs in WAL mode with a busy timeout, so readers such as
     ``nasforge trials`` never block a running search; writes retry briefly when locked.
+    A store of an older schema is refused with a message naming ``nasforge storage upgrade``
+    unless ``upgrade=True``, which upgrades it in place; a newer one is always refused.
 
     Example:
         >>> store = Storage("sqlite:///:memory:")
@@ -70,7 +88,9 @@ class Storage:
         []
     """
 
-    def __init__(self, url: str | Path = DEFAULT_STORAGE, create: bool = True) -> None:
+    def __init__(
+        self, url: str | Path = DEFAULT_STORAGE, create: bool = True, upgrade: bool = False
+    ) -> None:
         self.url = normalize_url(url)
         path = _sqlite_path(self.url)
         if not create and path and not Path(path).expanduser().exists():
@@ -81,7 +101,8 @@ class Storage:
         except (ArgumentError, SQLAlchemyError, ImportError) as exc:
             raise StorageError(f"cannot open storage {self.url!r}: {_first_line(exc)}") from None
         self._session = sessionmaker(self.engine, expire_on_commit=False)
-        self._check_schema()
+        self.upgraded_from: int | None = None
+        self._check_schema(upgrade)
 
     def __repr__(self) -> str:
         return f"Storage({self.url!r})"
@@ -104,16 +125,31 @@ class Storage:
         with self._session() as session:
             return fn(session)
 
-    def _check_schema(self) -> None:
+    def _check_schema(self, upgrade: bool) -> None:
+        from nasforge.storage.migrate import STEPS
+
         def check(session: Session) -> None:
             row = session.get(MetaRow, "schema_version")
             if row is None:
                 session.add(MetaRow(key="schema_version", value=str(SCHEMA_VERSION)))
-            elif int(row.value) != SCHEMA_VERSION:
+                return
+            version = int(row.value)
+            if version > SCHEMA_VERSION:
                 raise StorageError(
-                    f"storage {self.url!r} has schema version {row.value}, this nasforge reads "
-                    f"version {SCHEMA_VERSION}; open it with a matching nasforge version"
+                    f"storage {self.url!r} has schema version {version}, written by a newer "
+                    f"nasforge; this one reads version {SCHEMA_VERSION}: upgrade nasforge"
                 )
+            if version < SCHEMA_VERSION and not upgrade:
+                raise StorageError(
+                    f"storage {self.url!r} has schema version {version}, this nasforge uses "
+                    f"{SCHEMA_VERSION}; back it up, then run: nasforge storage upgrade "
+                    f"--storage {self.url}"
+                )
+            if version < SCHEMA_VERSION:
+                for step in range(version, SCHEMA_VERSION):
+                    STEPS[step](session.connection())
+                row.value = str(SCHEMA_VERSION)
+                self.upgraded_from = version
 
         self._write(check)
 
@@ -238,7 +274,10 @@ class Storage:
         scores: Sequence[float] | None = None,
         error: str | None = None,
         tell_seq: int | None = None,
+        worker: str | None = None,
     ) -> None:
+        """Store how a trial ended (``worker``: where it ran, if not its driver)."""
+
         def finish(session: Session) -> None:
             row = session.get(TrialRow, trial_id)
             if row is None:  # pragma: no cover - ids come from start_trial
@@ -248,29 +287,158 @@ class Storage:
             row.scores = list(scores) if scores is not None else None
             row.error = error
             row.tell_seq = tell_seq
+            if worker is not None:
+                row.worker = worker
             row.finished_at = now()
             if row.started_at is not None:
                 row.duration_s = (row.finished_at - row.started_at).total_seconds()
 
         self._write(finish)
 
-    def mark_interrupted(self, experiment_id: int) -> list[int]:
-        """Mark every ``running`` trial of the experiment ``interrupted``; return their numbers."""
+    def heartbeat(self, trial_ids: Sequence[int]) -> None:
+        """Note that the workers of these ``running`` trials are alive."""
+        if not trial_ids:
+            return
+
+        def beat(session: Session) -> None:
+            session.execute(
+                update(TrialRow)
+                .where(TrialRow.id.in_(list(trial_ids)))
+                .where(TrialRow.status == TrialStatus.RUNNING.value)
+                .values(heartbeat_at=now())
+            )
+
+        self._write(beat)
+
+    def mark_interrupted(
+        self,
+        experiment_id: int,
+        trial_ids: Sequence[int] | None = None,
+        numbers: Sequence[int] | None = None,
+        reason: str = "the process running this trial stopped before it finished",
+    ) -> list[int]:
+        """Mark ``running`` trials of the experiment ``interrupted``; return their numbers.
+
+        All of them by default; only those with these row ids or trial numbers when given.
+        """
 
         def mark(session: Session) -> list[int]:
-            rows = session.scalars(
-                select(TrialRow).where(
+            query = select(TrialRow).where(
+                TrialRow.experiment_id == experiment_id,
+                TrialRow.status == TrialStatus.RUNNING.value,
+            )
+            if trial_ids is not None:
+                query = query.where(TrialRow.id.in_(list(trial_ids)))
+            if numbers is not None:
+                query = query.where(TrialRow.number.in_(list(numbers)))
+            rows = session.scalars(query).all()
+            for row in rows:
+                row.status = TrialStatus.INTERRUPTED.value
+                row.finished_at = now()
+                row.error = reason
+            return [r.number for r in rows]
+
+        return self._write(mark)
+
+    def running_trials(self, experiment_id: int) -> list[tuple[int, str | None, datetime | None]]:
+        """``(number, worker, last heartbeat or start)`` of each ``running`` trial."""
+
+        def load(session: Session) -> list[tuple[int, str | None, datetime | None]]:
+            rows = session.execute(
+                select(
+                    TrialRow.number, TrialRow.worker, TrialRow.heartbeat_at, TrialRow.started_at
+                ).where(
                     TrialRow.experiment_id == experiment_id,
                     TrialRow.status == TrialStatus.RUNNING.value,
                 )
             ).all()
-            for row in rows:
-                row.status = TrialStatus.INTERRUPTED.value
-                row.finished_at = now()
-                row.error = "the process running this trial stopped before it finished"
-            return [r.number for r in rows]
+            return [(n, worker, beat or started) for n, worker, beat, started in rows]
 
-        return self._write(mark)
+        return self._read(load)
+
+    # ---- artifacts ----------------------------------------------------------------------------
+
+    def add_artifact(
+        self,
+        experiment_id: int,
+        trial_number: int | None,
+        kind: str,
+        *,
+        seed: int | None = None,
+        metrics: Mapping[str, float] | None = None,
+        info: Mapping[str, Any] | None = None,
+        data: bytes | None = None,
+    ) -> int:
+        """Store something made from a trial (e.g. ``kind="retrain"``: weights and test
+        accuracy of one seed); returns its id."""
+
+        def add(session: Session) -> int:
+            row = ArtifactRow(
+                experiment_id=experiment_id,
+                trial_number=trial_number,
+                kind=kind,
+                seed=seed,
+                metrics=_clean(metrics or {}),
+                info=dict(info or {}),
+                data=data,
+                created_at=now(),
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+        return self._write(add)
+
+    def artifacts(
+        self, experiment_id: int, trial_number: int | None = None, kind: str | None = None
+    ) -> list[ArtifactRecord]:
+        """Stored artifacts of the experiment (optionally of one trial / kind), oldest first."""
+        from sqlalchemy import func
+
+        def load(session: Session) -> list[ArtifactRecord]:
+            query = select(
+                ArtifactRow.id,
+                ArtifactRow.experiment_id,
+                ArtifactRow.trial_number,
+                ArtifactRow.kind,
+                ArtifactRow.seed,
+                ArtifactRow.metrics,
+                ArtifactRow.info,
+                ArtifactRow.created_at,
+                func.coalesce(func.length(ArtifactRow.data), 0),
+            ).where(ArtifactRow.experiment_id == experiment_id)
+            if trial_number is not None:
+                query = query.where(ArtifactRow.trial_number == trial_number)
+            if kind is not None:
+                query = query.where(ArtifactRow.kind == kind)
+            rows = session.execute(query.order_by(ArtifactRow.id)).all()
+            return [
+                ArtifactRecord(
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    dict(r[5] or {}),
+                    dict(r[6] or {}),
+                    r[7],
+                    int(r[8]),
+                )
+                for r in rows
+            ]
+
+        return self._read(load)
+
+    def artifact_data(self, artifact_id: int) -> bytes:
+        """The bytes stored with an artifact (empty if it has none)."""
+
+        def load(session: Session) -> bytes:
+            row = session.get(ArtifactRow, artifact_id)
+            if row is None:
+                raise StorageError(f"no artifact with id {artifact_id} in {self.url!r}")
+            return bytes(row.data or b"")
+
+        return self._read(load)
 
     def trials(self, experiment_id: int, intermediate: bool = True) -> list[Trial]:
         """Every trial of the experiment, by number."""
