@@ -74,10 +74,10 @@ def _ray_trial(
     evaluator, space = payload
 
     def report(step: int, metrics: dict[str, float]) -> bool:
-        if not job.wait_decision:  # no scheduler: nothing to wait for
-            mailbox.report.remote(Report(job.trial_id, step, metrics, wait=False))
+        # delivered before the task can end, so the driver never sees a report after its result
+        ray.get(mailbox.report.remote(Report(job.trial_id, step, metrics, job.wait_decision)))
+        if not job.wait_decision:  # no scheduler: no answer to wait for
             return False
-        ray.get(mailbox.report.remote(Report(job.trial_id, step, metrics)))
         return bool(ray.get(mailbox.wait_decision.remote(job.trial_id)))
 
     name = f"ray:{socket.gethostname()}:{os.getpid()}"

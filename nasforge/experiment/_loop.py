@@ -442,7 +442,9 @@ class SearchLoop:
                 if not running:
                     break
                 for event in executor.poll(timeout=min(0.5, heartbeat_s)):
-                    run = running[event.trial_id]
+                    run = running.get(event.trial_id)
+                    if run is None:  # a late event of a trial already ended or lost
+                        continue
                     if isinstance(event, Report):
                         stop = self._on_report(run, event.step, event.metrics, on_report)
                         if event.wait:
