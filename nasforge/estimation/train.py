@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import nn
 
 from nasforge.data import DATASETS, ArrayDataset, load_dataset
 from nasforge.errors import ConfigError, UnknownNameError, one_of
@@ -32,7 +33,7 @@ from nasforge.estimation._train_loop import (
     seeded,
     train_epoch,
 )
-from nasforge.estimation.base import Evaluator, TrialContext
+from nasforge.estimation.base import Evaluator, Reporter, TrialContext
 from nasforge.space import Arch, Space
 
 #: the keys ``ctx.fidelity`` may carry for this evaluator
@@ -203,12 +204,37 @@ class TrainEvaluator(Evaluator):
         return {**self.__dict__, "_on_device": {}}
 
     def evaluate(self, arch: Arch, ctx: TrialContext) -> dict[str, float]:
+        return self._fit(arch, ctx, None)[1]
+
+    def fit(
+        self,
+        arch: Arch,
+        space: Space,
+        seed: int = 0,
+        epochs: int | None = None,
+        device: str | None = None,
+        on_epoch: Reporter | None = None,
+    ) -> tuple[nn.Module, dict[str, float]]:
+        """Train ``arch`` from scratch as a trial would and return the model with its metrics.
+
+        The same code path as :meth:`evaluate` (same seed, same metrics), for retraining a
+        found architecture: ``epochs`` replaces this evaluator's, ``device`` its device, and
+        ``on_epoch(epoch, {"val_acc", "train_loss"})`` is called after each epoch. The model is
+        returned on the training device, in eval mode.
+        """
+        fidelity = {} if epochs is None else {"epochs": epochs}
+        ctx = TrialContext(seed=seed, space=space, fidelity=fidelity, reporter=on_epoch)
+        return self._fit(arch, ctx, device)
+
+    def _fit(
+        self, arch: Arch, ctx: TrialContext, device: str | None
+    ) -> tuple[nn.Module, dict[str, float]]:
         if self.threads is None:
-            return self._evaluate(arch, ctx)
+            return self._evaluate(arch, ctx, device)
         previous = torch.get_num_threads()
         torch.set_num_threads(self.threads)
         try:
-            return self._evaluate(arch, ctx)
+            return self._evaluate(arch, ctx, device)
         finally:
             torch.set_num_threads(previous)
 
@@ -250,10 +276,14 @@ class TrainEvaluator(Evaluator):
             sizes=sizes,
         )
 
-    def _evaluate(self, arch: Arch, ctx: TrialContext) -> dict[str, float]:
+    def _evaluate(
+        self, arch: Arch, ctx: TrialContext, device_spec: str | None
+    ) -> tuple[nn.Module, dict[str, float]]:
         if ctx.space is None:
             raise ConfigError("TrainEvaluator needs the trial's space (ctx.space) to build a model")
-        device = resolve_device(self.device if self.device != "auto" else ctx.device)
+        if device_spec is None:
+            device_spec = self.device if self.device != "auto" else ctx.device
+        device = resolve_device(device_spec)
         settings = self._settings(arch, ctx)
         # The failure is raised only after the ``except`` block: the caught exception's traceback
         # holds the frames of ``_train`` and with them the model, optimizer and activations.
@@ -277,7 +307,7 @@ class TrainEvaluator(Evaluator):
         space: Space,
         device: torch.device,
         settings: _TrialSettings,
-    ) -> dict[str, float]:
+    ) -> tuple[nn.Module, dict[str, float]]:
         data = self._tensors(device)
         amp = self.amp is True or (self.amp == "auto" and device.type == "cuda")
         precision = Precision(device, amp)
@@ -311,7 +341,7 @@ class TrainEvaluator(Evaluator):
                 val_loss, val_acc = score(model, data.x_val, data.y_val, device, precision)
                 ctx.report(epoch, {"val_acc": val_acc, "train_loss": train_loss})
             _, test_acc = score(model, data.x_test, data.y_test, device, precision)
-        return {
+        return model, {
             "val_acc": val_acc,
             "test_acc": test_acc,
             "train_loss": train_loss,

@@ -1,0 +1,388 @@
+"""Export a trial's network: a nasforge file, TorchScript, ONNX or standalone Python source.
+
+Weights: the retrained ones when :func:`~nasforge.export.retrain` stored some for the trial
+(the seed with the best ``val_acc``, or the one asked for; never chosen by test accuracy),
+else the network as initialised with the trial's seed, **untrained**, and the result says so.
+Exporting never trains: training takes minutes to hours and belongs to ``retrain``, where its
+seeds and accuracies are recorded.
+
+Every format except ``pytorch`` is checked after it is written: the exported model is loaded
+back (TorchScript with ``torch.jit.load``, ONNX in ``onnxruntime``, the source file imported
+from disk) and run on a batch of real inputs from the experiment's test set; its logits must
+match the in-library model's within :data:`TOLERANCE` (max abs difference). The ``pytorch``
+file is checked the same way through :func:`load_model`.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nasforge.errors import ConfigError, NasforgeError, one_of
+from nasforge.estimation import Evaluator
+from nasforge.export.retrain import retrained
+from nasforge.export.source import ModelSpec, Source, open_source
+from nasforge.space import Space, Task
+from nasforge.storage import DEFAULT_STORAGE, ArtifactRecord, Storage
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import torch
+    from torch import nn
+
+FORMATS: tuple[str, ...] = ("pytorch", "torchscript", "onnx", "code")
+
+#: largest allowed max abs difference between exported and in-library logits (float32)
+TOLERANCE = 1e-4
+
+#: samples in the batch of real inputs the checks run on
+CHECK_BATCH = 64
+
+#: marks a file written by ``format="pytorch"`` (and its layout version)
+_MAGIC = "nasforge-model"
+_VERSION = 1
+
+
+class ExportError(NasforgeError):
+    """An export could not be written (the message names the format and the cause)."""
+
+
+@dataclass(frozen=True)
+class ParityCheck:
+    """How closely an exported model reproduced the in-library one."""
+
+    max_abs_diff: float
+    tolerance: float
+    samples: int
+    inputs: str
+    same_argmax: float
+
+    @property
+    def passed(self) -> bool:
+        return math.isfinite(self.max_abs_diff) and self.max_abs_diff <= self.tolerance
+
+    def line(self) -> str:
+        verdict = "passed" if self.passed else "FAILED"
+        return (
+            f"check {verdict}: max |exported - nasforge| = {self.max_abs_diff:.2e} "
+            f"(tolerance {self.tolerance:.0e}) on {self.samples} {self.inputs}; "
+            f"same predicted class on {100 * self.same_argmax:.0f}%"
+        )
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What was written, with which weights, and the parity check's result."""
+
+    format: str
+    paths: list[Path]
+    experiment: str
+    trial: int
+    arch: str
+    weights: str
+    trained: bool
+    check: ParityCheck
+
+
+def export_model(
+    name: str,
+    storage: str | Path | Storage = DEFAULT_STORAGE,
+    *,
+    format: str = "pytorch",
+    out: str | Path,
+    trial: int | None = None,
+    seed: int | None = None,
+    space: Space | None = None,
+    evaluator: Evaluator | None = None,
+    task: Task | None = None,
+) -> ExportResult:
+    """Write trial ``trial`` (default: the best) of experiment ``name`` to ``out``.
+
+    Args:
+        format: ``"pytorch"`` (state dict, arch and space in one file for :func:`load_model`),
+            ``"torchscript"`` (traced), ``"onnx"`` (batch axis dynamic) or ``"code"`` (a
+            standalone ``.py`` file and its weights as a sibling ``.pt`` state dict).
+        out: the file to write.
+        trial: the trial number; ``None`` takes the best complete trial.
+        seed: which retrained seed's weights to use (default: the best ``val_acc``).
+        space, evaluator, task: for an experiment made from Python: its space, the evaluator
+            whose test data the checks run on (else random inputs) and the task (input shape
+            and classes) when there is no evaluator with data.
+
+    Raises:
+        NasforgeError: unknown experiment or trial, a format not supported for the space, a
+            seed that was not retrained.
+    """
+    if format not in FORMATS:
+        raise ConfigError(f"format={format!r}; allowed: {one_of(FORMATS)}")
+    source = open_source(name, storage, trial, space, evaluator)
+    artifact = _choose_weights(source, seed)
+    if artifact is not None:
+        spec = ModelSpec.from_json(artifact.info)
+        state = _load_state(source.storage.artifact_data(artifact.id))
+        epochs = artifact.info.get("epochs")
+        weights = (
+            f"retrained seed {artifact.seed} (epochs={epochs}, test_acc "
+            f"{artifact.metrics.get('test_acc', math.nan):.2f})"
+        )
+    else:
+        spec = source.model_spec(task)
+        state = None
+        weights = f"UNTRAINED: initialised with the trial's seed {source.trial.seed}"
+    model = spec.build(source.space, seed=source.trial.seed)
+    if state is not None:
+        model.load_state_dict(state)
+    hint = artifact.info.get("dataset") if artifact is not None else None
+    inputs, described = check_inputs(source, spec, hint)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    writer = {
+        "pytorch": _write_pytorch,
+        "torchscript": _write_torchscript,
+        "onnx": _write_onnx,
+        "code": _write_code,
+    }[format]
+    paths, exported = writer(model, spec, source, out, inputs, weights)
+    check = compare(model, exported, inputs, described)
+    return ExportResult(
+        format, paths, name, source.trial.number, spec.arch, weights, state is not None, check
+    )
+
+
+def load_model(path: str | Path, space: Space | None = None, device: str = "cpu") -> nn.Module:
+    """The network saved by ``export_model(..., format="pytorch")``, in eval mode.
+
+    ``space`` is needed only when the file's space is not a registered one.
+
+    Example:
+        >>> model = load_model("best.pt")  # doctest: +SKIP
+    """
+    payload = read_export(path)
+    spec = ModelSpec.from_json(payload)
+    model = spec.build(space)
+    model.load_state_dict(payload["state_dict"])
+    return model.to(device).eval()
+
+
+def read_export(path: str | Path) -> dict[str, Any]:
+    """The contents of a ``pytorch`` export: spec fields, ``state_dict`` and ``source``."""
+    import torch
+
+    try:
+        payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ConfigError(f"path={str(path)!r}: no such file") from None
+    except Exception as exc:  # a pickle error, a zip error, ...: not a file we wrote
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+        raise ConfigError(
+            f"path={str(path)!r} is not a nasforge pytorch export ({first})"
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != _MAGIC:
+        raise ConfigError(
+            f"path={str(path)!r} is not a nasforge pytorch export; allowed: a file written by "
+            "'nasforge export --format pytorch'"
+        )
+    return payload
+
+
+def check_inputs(
+    source: Source, spec: ModelSpec, dataset: str | None = None
+) -> tuple[torch.Tensor, str]:
+    """The first :data:`CHECK_BATCH` test inputs of the experiment's data (else of the named
+    registered ``dataset`` the weights were retrained on), else seeded noise."""
+    import torch
+
+    data = source.dataset()
+    if data is None and dataset is not None:
+        from nasforge.data import DATASETS, load_dataset
+
+        data = load_dataset(dataset) if dataset in DATASETS else None
+    if data is not None and tuple(data.task.input_shape) == spec.input_shape:
+        x = torch.as_tensor(data.x_test[:CHECK_BATCH], dtype=torch.float32)
+        return x, f"real test inputs ({data.name})"
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(CHECK_BATCH, *spec.input_shape, generator=generator)
+    return x, "random inputs (no dataset for this experiment)"
+
+
+def compare(model: nn.Module, exported: Any, inputs: torch.Tensor, described: str) -> ParityCheck:
+    """Run both on ``inputs``; ``exported`` maps a float32 tensor to logits (tensor or array)."""
+    import numpy as np
+    import torch
+
+    with torch.inference_mode():
+        expected = model(inputs).float().numpy()
+    got = np.asarray(exported(inputs), dtype=np.float32)
+    if got.shape != expected.shape:
+        return ParityCheck(math.inf, TOLERANCE, len(inputs), described, 0.0)
+    diff = float(np.abs(got - expected).max())
+    same = float((got.argmax(axis=1) == expected.argmax(axis=1)).mean())
+    return ParityCheck(diff, TOLERANCE, len(inputs), described, same)
+
+
+def _choose_weights(source: Source, seed: int | None) -> ArtifactRecord | None:
+    found = [
+        r
+        for r in retrained(source.storage, source.record.id, source.trial.number)
+        if r.size > 0 and r.seed is not None
+    ]
+    if seed is not None:
+        chosen = [r for r in found if r.seed == seed]
+        if not chosen:
+            have = sorted({r.seed for r in found if r.seed is not None})
+            raise ConfigError(
+                f"seed={seed}: trial {source.trial.number} of experiment "
+                f"{source.record.name!r} was not retrained with it; retrained seeds: "
+                f"{', '.join(map(str, have)) or 'none'}"
+            )
+        return chosen[-1]
+    if not found:
+        return None
+    # best validation accuracy (the test set must not pick the model), then the newest
+    return max(found, key=lambda r: (_finite(r.metrics.get("val_acc")), r.id))
+
+
+def _finite(value: float | None) -> float:
+    return value if value is not None and math.isfinite(value) else -math.inf
+
+
+def _load_state(data: bytes) -> dict[str, Any]:
+    import torch
+
+    state: dict[str, Any] = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    return state
+
+
+# ---- writers: each returns the files written and a function running the exported model ----
+
+
+def _write_pytorch(
+    model: nn.Module, spec: ModelSpec, source: Source, out: Path, inputs: Any, weights: str
+) -> tuple[list[Path], Any]:
+    import torch
+
+    payload = {
+        "format": _MAGIC,
+        "version": _VERSION,
+        **spec.to_json(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "source": {
+            "experiment": source.record.name,
+            "trial": source.trial.number,
+            "weights": weights,
+        },
+    }
+    torch.save(payload, out)
+    loaded = load_model(out, space=source.space)
+    return [out], _torch_runner(loaded)
+
+
+def _write_torchscript(
+    model: nn.Module, spec: ModelSpec, source: Source, out: Path, inputs: Any, weights: str
+) -> tuple[list[Path], Any]:
+    import warnings
+
+    import torch
+
+    # Traced, not scripted: the cell's plan is fixed when the model is built, so the trace is
+    # exact, and tracing accepts any module a space builds. torch 2.10+ marks torch.jit as
+    # deprecated in favour of torch.export; the format is still what many runtimes load.
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            traced = torch.jit.trace(model, inputs[:2], check_trace=False)
+            torch.jit.save(traced, str(out))
+            loaded = torch.jit.load(str(out), map_location="cpu")
+    except Exception as exc:
+        raise ExportError(f"format='torchscript' failed for {spec.arch!r}: {_first(exc)}") from exc
+    loaded.eval()
+    return [out], _torch_runner(loaded)
+
+
+def _write_onnx(
+    model: nn.Module, spec: ModelSpec, source: Source, out: Path, inputs: Any, weights: str
+) -> tuple[list[Path], Any]:
+    import contextlib
+    import logging
+    import warnings
+
+    import torch
+
+    batch = torch.export.Dim("batch")
+    quiet = logging.getLogger("torch.onnx")
+    level = quiet.level
+    try:
+        quiet.setLevel(logging.ERROR)
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                model,
+                (inputs[:2],),
+                str(out),
+                input_names=["x"],
+                output_names=["logits"],
+                dynamic_shapes=({0: batch},),  # by position: forward's argument may have any name
+                dynamo=True,
+                external_data=False,
+            )
+    except Exception as exc:
+        raise ExportError(f"format='onnx' failed for {spec.arch!r}: {_first(exc)}") from exc
+    finally:
+        quiet.setLevel(level)
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+
+    def run(x: torch.Tensor) -> Any:
+        return session.run(None, {"x": x.numpy()})[0]
+
+    return [out], run
+
+
+def _write_code(
+    model: nn.Module, spec: ModelSpec, source: Source, out: Path, inputs: Any, weights: str
+) -> tuple[list[Path], Any]:
+    import importlib.util
+
+    import torch
+
+    from nasforge.export.codegen import generate_code
+
+    if out.suffix != ".py":
+        raise ConfigError(
+            f"out={str(out)!r}: format 'code' writes Python source; allowed: a .py path"
+        )
+    weights_path = out.with_suffix(".pt")
+    text = generate_code(source.space, spec, weights_path.name, weights)
+    out.write_text(text)
+    # Import the file just written (as a user would) to learn which weights it keeps: edges
+    # that never reach the output are left out of the source, so their keys are dropped here.
+    module_spec = importlib.util.spec_from_file_location(f"_nasforge_export_{out.stem}", out)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    network = module.Network()
+    state = model.state_dict()
+    kept = {k: state[k].detach().cpu() for k in network.state_dict()}
+    torch.save(kept, weights_path)
+    loaded = module.load_model(weights_path)
+    return [out, weights_path], _torch_runner(loaded)
+
+
+def _torch_runner(model: Any) -> Any:
+    import torch
+
+    def run(x: torch.Tensor) -> Any:
+        with torch.inference_mode():
+            return model(x).float().numpy()
+
+    return run
+
+
+def _first(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

@@ -1,0 +1,262 @@
+"""Which trial to retrain or export, and what it takes to build its network again.
+
+A stored experiment holds the arch of every trial, but a model also needs its space, the
+network-size options of the evaluator that trained it and the task (input shape, classes).
+An experiment made by ``nasforge search`` stores its YAML config, from which all of them are
+rebuilt; one made from Python needs the caller to pass ``space=`` (and ``evaluator=`` to train
+or to check exports on real inputs).
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nasforge.errors import ConfigError, NasforgeError
+from nasforge.estimation import Evaluator
+from nasforge.experiment.experiment import best_trial
+from nasforge.space import Arch, Space, Task
+from nasforge.storage import DEFAULT_STORAGE, ExperimentRecord, Storage
+from nasforge.trial import Trial, TrialStatus
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; torch is imported when a model is built
+    from torch import nn
+
+#: evaluator options that change the network a space builds (``space.build(..., **options)``)
+BUILD_KEYS: tuple[str, ...] = ("n_cells", "channels")
+
+#: trial states whose arch may be retrained or exported: they ran to an end with a score
+#: (pruned trials were stopped early, but their arch is as valid as any other)
+USABLE: tuple[TrialStatus, ...] = (TrialStatus.COMPLETE, TrialStatus.PRUNED)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything needed to build the network of one arch again, as plain JSON values.
+
+    ``space_options`` is ``None`` when the space is not a registered one whose options could be
+    read back; building then needs the space object.
+    """
+
+    space: str
+    space_options: dict[str, Any] | None
+    arch: str
+    input_shape: tuple[int, ...]
+    num_classes: int
+    build_options: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "space": self.space,
+            "space_options": self.space_options,
+            "arch": self.arch,
+            "input_shape": list(self.input_shape),
+            "num_classes": self.num_classes,
+            "build_options": dict(self.build_options),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ModelSpec:
+        return cls(
+            space=str(data["space"]),
+            space_options=data.get("space_options"),
+            arch=str(data["arch"]),
+            input_shape=tuple(int(n) for n in data["input_shape"]),
+            num_classes=int(data["num_classes"]),
+            build_options={k: int(v) for k, v in (data.get("build_options") or {}).items()},
+        )
+
+    @property
+    def task(self) -> Task:
+        return Task(input_shape=self.input_shape, num_classes=self.num_classes)
+
+    def make_space(self, space: Space | None = None) -> Space:
+        """``space`` when given, else the registered space rebuilt from its options."""
+        if space is not None:
+            return space
+        if self.space_options is None:
+            raise ConfigError(
+                f"space={self.space!r}: its options were not stored (not a registered space, "
+                "or one whose options cannot be read back); pass space= the space object"
+            )
+        from nasforge.spaces import create_space
+
+        return create_space(self.space, **self.space_options)
+
+    def build(self, space: Space | None = None, seed: int | None = None) -> nn.Module:
+        """The network, in eval mode; ``seed`` fixes its initial weights as a trial's seed does."""
+        import torch
+
+        from nasforge.estimation._train_loop import build_model, seeded
+
+        space = self.make_space(space)
+        arch = space.parse(self.arch)
+        sizes = {key: (value, key) for key, value in self.build_options.items()}
+        if seed is None:
+            model = build_model(space, arch, self.task, sizes)
+        else:
+            with seeded(seed, torch.device("cpu")):
+                model = build_model(space, arch, self.task, sizes)
+        return model.eval()
+
+
+@dataclass(frozen=True)
+class Source:
+    """One usable trial of a stored experiment, with the objects that rebuild and train it."""
+
+    storage: Storage
+    record: ExperimentRecord
+    trial: Trial
+    space: Space
+    evaluator: Evaluator | None
+    device: str = "auto"
+
+    @property
+    def arch(self) -> Arch:
+        return self.space.validate(self.trial.arch)
+
+    def model_spec(self, task: Task | None = None) -> ModelSpec:
+        """How to build this trial's network (``task`` defaults to the evaluator's data)."""
+        if task is None:
+            task = self.task()
+        return ModelSpec(
+            space=self.space.name,
+            space_options=space_options(self.space, self.record),
+            arch=self.arch.key,
+            input_shape=tuple(task.input_shape),
+            num_classes=task.num_classes,
+            build_options=build_options(self.evaluator),
+        )
+
+    def task(self) -> Task:
+        data = self.dataset()
+        if data is None:
+            raise ConfigError(
+                f"experiment {self.record.name!r}: the input shape and classes of its data are "
+                "unknown (its evaluator has no dataset); give one (CLI: --dataset NAME; "
+                "Python: evaluator=TrainEvaluator(...) or task=Task(...))"
+            )
+        return data.task
+
+    def dataset(self) -> Any:
+        """The evaluator's :class:`~nasforge.data.ArrayDataset`, or ``None`` without one."""
+        load = getattr(self.evaluator, "load_data", None)
+        return load() if callable(load) else None
+
+
+def open_source(
+    name: str,
+    storage: str | Path | Storage = DEFAULT_STORAGE,
+    trial: int | None = None,
+    space: Space | None = None,
+    evaluator: Evaluator | None = None,
+) -> Source:
+    """The stored experiment ``name`` and its trial ``trial`` (default: the best complete one).
+
+    Raises:
+        StorageError: no such store or experiment (the message lists the experiments).
+        ConfigError: no such trial, one that did not finish, or an experiment made from Python
+            whose space was not passed.
+    """
+    store = storage if isinstance(storage, Storage) else Storage(storage, create=False)
+    record = store.get_experiment(name)
+    chosen = pick_trial(record, store.trials(record.id, intermediate=False), trial)
+    config = record.spec.get("config") or {}
+    device = str(config.get("device", "auto"))
+    if space is None or (evaluator is None and config):
+        if not config:
+            raise ConfigError(
+                f"experiment {name!r} was made from Python, not by 'nasforge search', so its "
+                "space is not stored; in Python pass space= (and evaluator= to train)"
+            )
+        from nasforge.experiment.config import parse_config
+
+        cfg = parse_config(config, source=f"experiment {name!r} config")
+        if space is None:
+            from nasforge.spaces import create_space
+
+            space = create_space(cfg.space.name, **cfg.space.options)
+        if evaluator is None:
+            from nasforge.estimation import create_evaluator
+
+            evaluator = create_evaluator(cfg.evaluator.name, **cfg.evaluator.options)
+    return Source(store, record, chosen, space, evaluator, device)
+
+
+def pick_trial(record: ExperimentRecord, trials: list[Trial], number: int | None) -> Trial:
+    """Trial ``number``, or the best complete one; errors list the usable trials."""
+    usable = [t.number for t in trials if t.status in USABLE]
+    listed = ranges(usable) or "none"
+    if number is None:
+        best = best_trial(trials)
+        if best is None:
+            raise NasforgeError(
+                f"experiment {record.name!r} has no complete trial yet; usable trials: {listed}"
+            )
+        return best
+    by_number = {t.number: t for t in trials}
+    if number not in by_number:
+        span = f"0..{len(trials) - 1}" if trials else "none"
+        raise ConfigError(
+            f"trial={number}: experiment {record.name!r} has no such trial (trials: {span}); "
+            f"complete or pruned: {listed}"
+        )
+    found = by_number[number]
+    if found.status not in USABLE:
+        raise ConfigError(
+            f"trial={number} of experiment {record.name!r} is {found.status.value}, not "
+            f"complete or pruned; allowed: {listed}"
+        )
+    return found
+
+
+def ranges(numbers: list[int]) -> str:
+    """``[0, 1, 2, 5]`` as ``'0-2, 5'``."""
+    parts: list[str] = []
+    for n in sorted(numbers):
+        if parts and parts[-1].split("-")[-1] == str(n - 1):
+            parts[-1] = f"{parts[-1].split('-')[0]}-{n}"
+        else:
+            parts.append(str(n))
+    return ", ".join(parts)
+
+
+def space_options(space: Space, record: ExperimentRecord | None = None) -> dict[str, Any] | None:
+    """The keyword options that rebuild ``space`` with ``create_space(space.name, ...)``.
+
+    From the experiment's config when it has one for this space; else read back from the
+    attributes named like the factory's parameters (scikit-learn's ``get_params`` habit);
+    ``None`` when the space is not registered or an option is not kept as an attribute.
+    """
+    config = (record.spec.get("config") or {}) if record is not None else {}
+    stored = config.get("space")
+    if isinstance(stored, dict) and stored.get("name") == space.name:
+        return dict(stored.get("options") or {})
+    from nasforge.spaces import SPACES
+
+    if space.name not in SPACES.names():
+        return None
+    factory = SPACES.get(space.name)
+    if not isinstance(space, factory if inspect.isclass(factory) else ()):
+        return None
+    options: dict[str, Any] = {}
+    for param in inspect.signature(factory).parameters.values():
+        if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+            return None
+        if not hasattr(space, param.name):
+            return None
+        value = getattr(space, param.name)
+        options[param.name] = list(value) if isinstance(value, tuple) else value
+    return options
+
+
+def build_options(evaluator: Evaluator | None) -> dict[str, int]:
+    """The evaluator's network-size options (``n_cells``, ``channels``) that are set."""
+    out: dict[str, int] = {}
+    for key in BUILD_KEYS:
+        value = getattr(evaluator, key, None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            out[key] = value
+    return out

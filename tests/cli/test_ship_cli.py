@@ -1,0 +1,160 @@
+"""``nasforge search`` -> ``retrain`` -> ``export`` (every format), and their one-line errors."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nasforge.cli.main import app
+from nasforge.export import load_model
+from nasforge.storage import Storage
+
+CONFIG = """\
+name: tiny
+seed: 0
+storage: sqlite:///{db}
+space: {{name: nb201, options: {{n_cells: 1, channels: 8}}}}
+strategy: random
+evaluator: {{name: train, options: {{dataset: digits, epochs: 1, threads: 1}}}}
+budget: {{max_trials: 2}}
+"""
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    done = CliRunner().invoke(app, list(args))
+    return done.exit_code, done.stdout, done.stderr
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+def test_search_retrain_and_export_every_format(tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    (tmp_path / "search.yaml").write_text(CONFIG.format(db=db))
+    code, out, err = run("search", str(tmp_path / "search.yaml"), "--quiet")
+    assert code == 0, err
+    store = Storage(db)
+    record = store.get_experiment("tiny")
+    trials = store.trials(record.id)
+    best = max(trials, key=lambda t: (t.metrics["val_acc"], -t.number))
+
+    # before any retrain: the export says its weights are untrained
+    code, out, err = run(
+        "export",
+        "tiny",
+        "--storage",
+        str(db),
+        "--format",
+        "pytorch",
+        "--out",
+        str(tmp_path / "a.pt"),
+    )
+    assert code == 0, err
+    assert f"for trial {best.number}: {best.arch.key}" in out
+    assert "UNTRAINED: initialised with the trial's seed" in out and "nasforge retrain" in out
+
+    code, out, err = run("retrain", "tiny", "--storage", str(db), "--seeds", "0,1", "--quiet")
+    assert code == 0, err
+    per_seed = re.findall(r"seed (\d): test_acc ([\d.]+)  val_acc ([\d.]+)", out)
+    assert [s for s, _, _ in per_seed] == ["0", "1"]
+    artifacts = store.artifacts(record.id, best.number, kind="retrain")
+    assert [a.seed for a in artifacts] == [0, 1]
+    accs = [a.metrics["test_acc"] for a in artifacts]
+    assert [float(t) for _, t, _ in per_seed] == [round(a, 2) for a in accs]
+    mean, std = (accs[0] + accs[1]) / 2, abs(accs[0] - accs[1]) / 2  # population std
+    assert f"trial {best.number}: test_acc {mean:.2f} ± {std:.2f} over seeds 0, 1" in out
+
+    winner = max(artifacts, key=lambda a: (a.metrics["val_acc"], a.id))
+    for fmt, name in [("pytorch", "m.pt"), ("torchscript", "m.ts"), ("onnx", "m.onnx")]:
+        code, out, err = run(
+            "export", "tiny", "--storage", str(db), "--format", fmt, "--out", str(tmp_path / name)
+        )
+        assert code == 0, err
+        assert f"weights: retrained seed {winner.seed} (epochs=1" in out
+        diff = re.search(
+            r"check passed: max \|exported - nasforge\| = (\S+) \(tolerance 1e-04\)", out
+        )
+        assert diff is not None and float(diff.group(1)) <= 1e-4, out
+        assert "on 64 real test inputs (digits)" in out
+    model = load_model(tmp_path / "m.pt")
+    assert sum(p.numel() for p in model.parameters()) == best.metrics["params"]
+
+    other = next(t for t in trials if t.number != best.number)
+    code, out, err = run(
+        "export",
+        "tiny",
+        "--storage",
+        str(db),
+        "--trial",
+        str(other.number),
+        "--format",
+        "code",
+        "--out",
+        str(tmp_path / "net.py"),
+    )
+    assert code == 0, err
+    assert "UNTRAINED" in out and "check passed" in out
+    # the file a user pastes runs on its own with plain torch (its __main__ prints the shape)
+    ran = subprocess.run(
+        [sys.executable, "-I", str(tmp_path / "net.py")], capture_output=True, text=True
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == f"{other.arch.key} -> (2, 10)"
+
+
+def test_bad_input_is_one_line_with_exit_status_2(tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    (tmp_path / "search.yaml").write_text(CONFIG.format(db=db))
+    assert run("search", str(tmp_path / "search.yaml"), "--quiet", "--max-trials", "1")[0] == 0
+    out = str(tmp_path / "m.pt")
+    cases = [
+        (["retrain", "nope", "--storage", str(db)], "no experiment 'nope'", "experiments: 'tiny'"),
+        (["retrain", "tiny", "--storage", str(db), "--trial", "3"], "trial=3", "trials: 0..0"),
+        (["retrain", "tiny", "--storage", str(db), "--seeds", "0,a"], "--seeds", "'0,a'"),
+        (["export", "tiny", "--storage", str(db), "--format", "tf", "--out", out], "'tf'", "onnx"),
+        (
+            [
+                "export",
+                "tiny",
+                "--storage",
+                str(tmp_path / "x.db"),
+                "--format",
+                "onnx",
+                "--out",
+                out,
+            ],
+            "no store",
+            "does not exist",
+        ),
+    ]
+    for args, *parts in cases:
+        code, _, err = run(*args)
+        assert code == 2, (args, err)
+        assert err.startswith("error: ") and err.count("\n") == 1, err
+        assert all(part in err for part in parts), err
+
+
+def test_a_search_on_a_benchmark_table_is_retrained_on_a_dataset_given_by_name(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "runs.db"
+    config = CONFIG.format(db=db).replace(
+        "{name: train, options: {dataset: digits, epochs: 1, threads: 1}}", "tabular"
+    )
+    (tmp_path / "search.yaml").write_text(config)
+    assert run("search", str(tmp_path / "search.yaml"), "--quiet")[0] == 0
+    code, _, err = run("retrain", "tiny", "--storage", str(db))
+    assert code == 2 and "cannot be retrained with it" in err and "--dataset NAME" in err
+    args = ["retrain", "tiny", "--storage", str(db), "--dataset", "digits", "--epochs", "1"]
+    code, out, err = run(*args, "--seeds", "0")
+    assert code == 0, err
+    assert "(epochs=1, seeds 0)" in out and "over seeds 0 (epochs=1)" in out
+    # the retrained weights remember their dataset: the check runs on its real inputs
+    code, out, err = run(
+        "export", "tiny", "--storage", str(db), "--format", "code", "--out", str(tmp_path / "n.py")
+    )
+    assert code == 0, err
+    assert "weights: retrained seed 0 (epochs=1" in out and "real test inputs (digits)" in out
