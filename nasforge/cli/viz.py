@@ -1,9 +1,78 @@
-"""CLI commands registered on the main app (owned by the viz work; filled in by it)."""
+"""``nasforge plot`` and ``nasforge dashboard``: look at a stored search."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from nasforge.storage import DEFAULT_STORAGE
+
+StorageOpt = Annotated[
+    str, typer.Option("--storage", help="SQLAlchemy URL or SQLite file of the store.")
+]
+
+
+def plot(
+    name: Annotated[str, typer.Argument(help="Experiment name.")],
+    kind: Annotated[
+        str, typer.Option("--kind", help="history, curves, ops, pareto or cell.")
+    ] = "history",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Image file (.png, .svg, .pdf); default NAME-KIND.png"),
+    ] = None,
+    storage: StorageOpt = DEFAULT_STORAGE,
+    top: Annotated[int, typer.Option("--top", help="ops: how many best trials to count.")] = 10,
+    trial: Annotated[
+        int | None, typer.Option("--trial", help="cell: draw this trial (default: the best).")
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option("--metric", help="history, curves: metric (default: first objective)."),
+    ] = None,
+) -> None:
+    """Plot a stored experiment to an image file."""
+    from nasforge.errors import ConfigError
+    from nasforge.experiment import load_experiment
+    from nasforge.viz import PLOT_KINDS, plot
+
+    if kind not in PLOT_KINDS:
+        raise ConfigError(f"--kind: unknown plot {kind!r}; allowed: {', '.join(PLOT_KINDS)}")
+    exp = load_experiment(name, storage)
+    options: dict[str, object] = {}
+    if kind == "ops":
+        options["top_k"] = top
+    if kind == "cell":
+        options["trial"] = trial
+    if kind in ("history", "curves") and metric is not None:
+        options["metric"] = metric
+    path = out or Path(f"{name}-{kind}.png")
+    plot(exp, kind, out=path, **options)
+    typer.echo(f"wrote {path}")
+
+
+def dashboard(
+    storage: StorageOpt = DEFAULT_STORAGE,
+    port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8000,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (0.0.0.0: every interface).")
+    ] = "127.0.0.1",
+) -> None:
+    """Serve a live web dashboard of the store's experiments (Ctrl-C stops it)."""
+    from nasforge.viz.dashboard import create_app
+
+    app = create_app(storage)  # a missing or unreadable store fails here, in one line
+    import uvicorn
+
+    typer.echo(f"nasforge dashboard on http://{host}:{port}/ (store {app.state.storage.url})")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    from nasforge.cli.main import user_errors
+
+    app.command("plot")(user_errors(plot))
+    app.command("dashboard")(user_errors(dashboard))

@@ -428,11 +428,11 @@ class SearchLoop:
                     work = self._next_work(max_trials)
                     if work is None:
                         break
-                    run = self._start(work)
-                    running[run.trial_id] = run
+                    started = self._start(work)
+                    running[started.trial_id] = started
                     job = Job(
-                        run.trial_id,
-                        run.number,
+                        started.trial_id,
+                        started.number,
                         work.arch.to_dict(),
                         work.seed,
                         fidelity=dict(self.exp.fidelity),

@@ -79,6 +79,8 @@ class Storage:
     file path (a SQLite file); ``create=False`` refuses to create a missing SQLite file. SQLite
     runs in WAL mode with a busy timeout, so readers such as
     ``nasforge trials`` never block a running search; writes retry briefly when locked.
+    ``read_only=True`` opens an existing store without writing anything (not even the schema
+    check): what a dashboard or a report beside a running search should use.
     A store of an older schema is refused with a message naming ``nasforge storage upgrade``
     unless ``upgrade=True``, which upgrades it in place; a newer one is always refused.
 
@@ -89,20 +91,29 @@ class Storage:
     """
 
     def __init__(
-        self, url: str | Path = DEFAULT_STORAGE, create: bool = True, upgrade: bool = False
+        self,
+        url: str | Path = DEFAULT_STORAGE,
+        create: bool = True,
+        upgrade: bool = False,
+        read_only: bool = False,
     ) -> None:
         self.url = normalize_url(url)
+        self.read_only = read_only
         path = _sqlite_path(self.url)
-        if not create and path and not Path(path).expanduser().exists():
+        if (not create or read_only) and path and not Path(path).expanduser().exists():
             raise StorageError(f"no store at {self.url!r}: the file {path!r} does not exist")
         try:
             self.engine: Engine = _make_engine(self.url)
-            Base.metadata.create_all(self.engine)
+            if not read_only:
+                Base.metadata.create_all(self.engine)
         except (ArgumentError, SQLAlchemyError, ImportError) as exc:
             raise StorageError(f"cannot open storage {self.url!r}: {_first_line(exc)}") from None
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         self.upgraded_from: int | None = None
-        self._check_schema(upgrade)
+        if read_only:
+            self._check_schema_read_only()
+        else:
+            self._check_schema(upgrade)
 
     def __repr__(self) -> str:
         return f"Storage({self.url!r})"
@@ -111,6 +122,8 @@ class Storage:
 
     def _write(self, fn: Callable[[Session], T], attempts: int = 20) -> T:
         """Run ``fn`` in a transaction, retrying while another writer holds the lock."""
+        if self.read_only:
+            raise StorageError(f"storage {self.url!r} was opened read-only")
         for attempt in range(attempts):
             try:
                 with self._session.begin() as session:
@@ -124,6 +137,22 @@ class Storage:
     def _read(self, fn: Callable[[Session], T]) -> T:
         with self._session() as session:
             return fn(session)
+
+    def _check_schema_read_only(self) -> None:
+        def check(session: Session) -> None:
+            try:
+                row = session.get(MetaRow, "schema_version")
+            except SQLAlchemyError:
+                row = None
+            if row is None:
+                raise StorageError(f"{self.url!r} is not a nasforge store (no schema version)")
+            if int(row.value) != SCHEMA_VERSION:
+                raise StorageError(
+                    f"storage {self.url!r} has schema version {row.value}, this nasforge reads "
+                    f"{SCHEMA_VERSION}; run: nasforge storage upgrade --storage {self.url}"
+                )
+
+        self._read(check)
 
     def _check_schema(self, upgrade: bool) -> None:
         from nasforge.storage.migrate import STEPS

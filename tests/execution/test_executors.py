@@ -185,3 +185,19 @@ def test_a_newer_store_is_refused(tmp_path):
         conn.execute("UPDATE nasforge_meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(StorageError, match="schema version 99, written by a newer nasforge"):
         Storage(f"sqlite:///{path}", upgrade=True)
+
+
+def test_a_read_only_store_reads_and_refuses_writes(tmp_path):
+    path = tmp_path / "ro.db"
+    exp = nf.Experiment(
+        SPACE, "random", FaultyEvaluator(), {"val_acc": "max"}, storage=f"sqlite:///{path}"
+    )
+    exp.run(max_trials=2, progress=False)
+    before = path.stat().st_mtime_ns, (tmp_path / "ro.db-wal").stat().st_size
+    store = Storage(f"sqlite:///{path}", read_only=True)
+    assert [t.number for t in store.trials(exp.record.id)] == [0, 1]
+    with pytest.raises(StorageError, match="opened read-only"):
+        store.create_experiment("x", 0, {"val_acc": "max"}, {})
+    assert (path.stat().st_mtime_ns, (tmp_path / "ro.db-wal").stat().st_size) == before
+    with pytest.raises(StorageError, match="does not exist"):
+        Storage(f"sqlite:///{tmp_path / 'missing.db'}", read_only=True)

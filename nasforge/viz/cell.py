@@ -1,0 +1,239 @@
+"""A cell architecture drawn as a graph: nodes ``0..n-1`` left to right, one arc per edge.
+
+The cell is NAS-Bench-201's (Dong & Yang, ICLR 2020): node ``j`` sums its incoming edges
+``i -> j`` (``i < j``), each of which applies one operation. Edges whose operation is ``none``
+(the zero operation) carry nothing and are left out of the drawing, as in the paper's figures.
+The layout is computed once (:func:`cell_layout`) and drawn either with matplotlib
+(:func:`draw_cell`) or as a standalone SVG string (:func:`cell_svg`, used by the dashboard);
+networkx is not needed for a graph this small and regular.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nasforge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+_EDGE = re.compile(r"^edge_(\d+)_(\d+)$")
+_NODE_SPACING, _NODE_RADIUS, _ARC_RISE, _LABEL_LIFT = 170.0, 20.0, 46.0, 14.0
+#: one colour per operation, in order of first appearance in a drawing
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One drawn edge: from ``src`` into ``dst`` with ``op``; ``control`` bends the arc and
+    ``label_at`` is the arc's midpoint (all in drawing units, y pointing up)."""
+
+    src: int
+    dst: int
+    op: str
+    start: tuple[float, float]
+    end: tuple[float, float]
+    control: tuple[float, float]
+    label_at: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class CellLayout:
+    """Node centres and edges of one cell drawing."""
+
+    nodes: list[tuple[float, float]]
+    edges: list[Edge]
+    width: float
+    height: float
+
+
+def cell_edges(arch: Mapping[str, Any] | str) -> tuple[int, list[tuple[int, int, str]]]:
+    """The number of nodes and the ``(src, dst, op)`` edges of a cell arch.
+
+    ``arch`` is an :class:`~nasforge.space.Arch` of a cell space (dimensions ``edge_<dst>_<src>``)
+    or a NAS-Bench-201 string ``|op~0|+|op~0|op~1|+...``.
+    """
+    edges: list[tuple[int, int, str]] = []
+    if isinstance(arch, str):
+        cell = arch.partition(",")[0]
+        nodes = cell.split("+")
+        for dst, node in enumerate(nodes, start=1):
+            entries = node.strip("|").split("|") if node.startswith("|") else []
+            for entry in entries:
+                op, sep, src = entry.partition("~")
+                if not sep or not src.isdigit() or not op:
+                    raise ConfigError(
+                        f"arch {arch!r} is not a cell string like '|op~0|+|op~0|op~1|'"
+                    )
+                edges.append((int(src), dst, op))
+        if not edges:
+            raise ConfigError(f"arch {arch!r} is not a cell string like '|op~0|+|op~0|op~1|'")
+    else:
+        for name, value in arch.items():
+            match = _EDGE.match(name)
+            if match:
+                edges.append((int(match.group(2)), int(match.group(1)), str(value)))
+        if not edges:
+            dims = ", ".join(arch) or "none"
+            raise ConfigError(
+                "arch has no cell edges (dimensions named edge_<dst>_<src>); "
+                f"its dimensions: {dims}"
+            )
+    edges.sort(key=lambda e: (e[1], e[0]))
+    return max(dst for _, dst, _ in edges) + 1, edges
+
+
+def cell_layout(arch: Mapping[str, Any] | str, omit: tuple[str, ...] = ("none",)) -> CellLayout:
+    """Positions of the nodes and the arcs of the edges whose op is not in ``omit``.
+
+    Neighbouring nodes are joined by a straight line; an edge that skips ``k`` nodes bows
+    above (odd source) or below (even source) the row by a height growing with ``k``, so arcs
+    between the same span never overlap.
+    """
+    n_nodes, edges = cell_edges(arch)
+    nodes = [(i * _NODE_SPACING, 0.0) for i in range(n_nodes)]
+    drawn = []
+    rise_max = 0.0
+    for src, dst, op in edges:
+        if op in omit:
+            continue
+        span = dst - src
+        side = 1.0 if (src % 2 == 0) else -1.0
+        rise = 0.0 if span == 1 else side * _ARC_RISE * (span - 1) * 1.6
+        rise_max = max(rise_max, abs(rise))
+        (x0, _), (x1, _) = nodes[src], nodes[dst]
+        control = ((x0 + x1) / 2, 2 * rise)  # a quadratic Bezier's midpoint is half the control
+        label_y = rise if rise else _LABEL_LIFT  # above a straight line, not on top of it
+        drawn.append(Edge(src, dst, op, (x0, 0.0), (x1, 0.0), control, ((x0 + x1) / 2, label_y)))
+    width = (n_nodes - 1) * _NODE_SPACING
+    return CellLayout(nodes, drawn, width, 2 * (rise_max + 2 * _NODE_RADIUS))
+
+
+def op_colors(layout: CellLayout) -> dict[str, str]:
+    """A colour per operation in the drawing, in alphabetical order of the ops."""
+    ops = sorted({e.op for e in layout.edges})
+    return {op: PALETTE[i % len(PALETTE)] for i, op in enumerate(ops)}
+
+
+def draw_cell(ax: Axes, arch: Mapping[str, Any] | str, title: str | None = None) -> CellLayout:
+    """Draw the cell of ``arch`` on a matplotlib ``ax``; returns the layout it drew."""
+    from matplotlib.patches import Circle, FancyArrowPatch
+
+    layout = cell_layout(arch)
+    colors = op_colors(layout)
+    for e in layout.edges:
+        rad = 0.0
+        if e.control[1] != 0.0:  # arc3's rad is the bend relative to the chord, signed
+            rad = -e.control[1] / (e.end[0] - e.start[0])
+        ax.add_patch(
+            FancyArrowPatch(
+                e.start,
+                e.end,
+                connectionstyle=f"arc3,rad={rad:.4f}",
+                arrowstyle="-|>",
+                mutation_scale=14,
+                shrinkA=_NODE_RADIUS,
+                shrinkB=_NODE_RADIUS,
+                color=colors[e.op],
+                linewidth=2,
+                gid=f"edge {e.src}->{e.dst}",
+            )
+        )
+        ax.text(
+            *e.label_at,
+            e.op,
+            ha="center",
+            va="center",
+            fontsize=8,
+            color=colors[e.op],
+            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": colors[e.op], "lw": 0.8},
+            gid="edge-label",
+        )
+    for i, (x, y) in enumerate(layout.nodes):
+        ax.add_patch(Circle((x, y), _NODE_RADIUS, fc="#f0f0f0", ec="black", zorder=3, gid="node"))
+        ax.text(x, y, str(i), ha="center", va="center", zorder=4, fontsize=11, gid="node-label")
+    pad = 2 * _NODE_RADIUS
+    ax.set_xlim(-pad, layout.width + pad)
+    ax.set_ylim(-layout.height / 2 - pad / 2, layout.height / 2 + pad / 2)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return layout
+
+
+def cell_svg(arch: Mapping[str, Any] | str, title: str | None = None) -> str:
+    """The cell of ``arch`` as a standalone ``<svg>`` element (no script, no external refs)."""
+    layout = cell_layout(arch)
+    colors = op_colors(layout)
+    pad = 2 * _NODE_RADIUS
+    top = layout.height / 2 + pad
+    width, height = layout.width + 2 * pad, layout.height + 2 * pad
+    title_h = 18.0 if title else 0.0
+
+    def at(point: tuple[float, float]) -> str:  # drawing units (y up) to SVG (y down)
+        return f"{point[0] + pad:.1f},{top - point[1] + title_h:.1f}"
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="cell-graph" '
+        f'viewBox="0 0 {width:.0f} {height + title_h:.0f}" width="{width:.0f}" '
+        f'height="{height + title_h:.0f}" role="img">',
+        "<defs>",
+    ]
+    for op, color in colors.items():
+        parts.append(
+            f'<marker id="arrow-{_ident(op)}" viewBox="0 0 10 10" refX="10" refY="5" '
+            f'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
+            f'<path d="M0,0 L10,5 L0,10 z" fill="{color}"/></marker>'
+        )
+    parts.append("</defs>")
+    if title:
+        parts.append(
+            f'<text x="{width / 2:.1f}" y="13" text-anchor="middle" font-size="12" '
+            f'font-family="sans-serif">{html.escape(title)}</text>'
+        )
+    for e in layout.edges:
+        start, end = _trim(e, _NODE_RADIUS)
+        parts.append(
+            f'<path class="edge" data-src="{e.src}" data-dst="{e.dst}" '
+            f'data-op="{html.escape(e.op)}" '
+            f'd="M{at(start)} Q{at(e.control)} {at(end)}" fill="none" stroke="{colors[e.op]}" '
+            f'stroke-width="2" marker-end="url(#arrow-{_ident(e.op)})"/>'
+        )
+    for e in layout.edges:
+        x, y = at(e.label_at).split(",")
+        parts.append(
+            f'<text class="edge-label" x="{x}" y="{y}" text-anchor="middle" '
+            f'dominant-baseline="middle" font-size="11" font-family="sans-serif" '
+            f'fill="{colors[e.op]}" stroke="white" stroke-width="3" paint-order="stroke">'
+            f"{html.escape(e.op)}</text>"
+        )
+    for i, node in enumerate(layout.nodes):
+        x, y = at(node).split(",")
+        parts.append(
+            f'<circle class="node" cx="{x}" cy="{y}" r="{_NODE_RADIUS:.0f}" fill="#f0f0f0" '
+            f'stroke="black"/><text x="{x}" y="{y}" text-anchor="middle" '
+            f'dominant-baseline="central" font-size="13" font-family="sans-serif">{i}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _trim(edge: Edge, radius: float) -> tuple[tuple[float, float], tuple[float, float]]:
+    """End points moved ``radius`` along the curve's tangents, so arrows stop at the circles."""
+    import math
+
+    def toward(p: tuple[float, float], q: tuple[float, float]) -> tuple[float, float]:
+        dx, dy = q[0] - p[0], q[1] - p[1]
+        norm = math.hypot(dx, dy) or 1.0
+        return p[0] + radius * dx / norm, p[1] + radius * dy / norm
+
+    return toward(edge.start, edge.control), toward(edge.end, edge.control)
+
+
+def _ident(op: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", op)

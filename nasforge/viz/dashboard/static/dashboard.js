@@ -1,0 +1,295 @@
+// nasforge dashboard: polls the JSON API and redraws what changed. No framework, no CDN.
+"use strict";
+
+(function () {
+  const POLL_MS = Number(new URLSearchParams(location.search).get("poll")) || 2000;
+  const STATUS_COLORS = {
+    complete: "#1f77b4", pruned: "#ff7f0e", failed: "#d62728", running: "#17becf",
+    interrupted: "#9467bd",
+  };
+  const PLOT_CONFIG = { displaylogo: false, responsive: true };
+
+  function fmt(v) {
+    if (v === null || v === undefined) return "–";
+    if (Number.isInteger(v)) return String(v);
+    return String(parseFloat(v.toPrecision(5)));
+  }
+
+  async function getJSON(url) {
+    const response = await fetch(url, { cache: "no-store" });
+    if (!response.ok) {
+      let detail = response.statusText;
+      try { detail = (await response.json()).detail; } catch (_) { /* not JSON */ }
+      throw new Error(detail);
+    }
+    return response.json();
+  }
+
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    Object.assign(node, props || {});
+    for (const child of children) {
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function setText(id, text) {
+    const node = document.getElementById(id);
+    if (node && node.textContent !== text) node.textContent = text;
+  }
+
+  function showError(message) {
+    const node = document.getElementById("error");
+    node.hidden = !message;
+    node.textContent = message || "";
+    document.getElementById("live").classList.toggle("stale", Boolean(message));
+  }
+
+  // Run fn now and every POLL_MS; one request at a time, errors shown but never fatal.
+  function poll(fn) {
+    const tick = async () => {
+      try { await fn(); showError(""); } catch (err) { showError(err.message); }
+      setTimeout(tick, POLL_MS);
+    };
+    tick();
+  }
+
+  function plot(id, traces, layout) {
+    const node = document.getElementById(id);
+    if (!window.Plotly) { node.textContent = "Plotly is not available"; return; }
+    node.querySelectorAll(":scope > p.muted").forEach((note) => note.remove());
+    const base = {
+      margin: { l: 55, r: 15, t: 30, b: 45 }, font: { size: 11 },
+      legend: { orientation: "h", y: -0.22 }, hovermode: "closest",
+    };
+    window.Plotly.react(node, traces, Object.assign(base, layout), PLOT_CONFIG);
+  }
+
+  // ---- the list of experiments --------------------------------------------------------------
+
+  let shownIndex = null;
+
+  async function indexTick() {
+    const rows = await getJSON("/api/experiments");
+    const signature = JSON.stringify(rows);
+    if (signature === shownIndex) return; // redraw only on change: links stay clickable
+    shownIndex = signature;
+    const body = document.querySelector("#experiments tbody");
+    body.replaceChildren(...rows.map((r) => {
+      const counts = Object.entries(r.counts).filter(([, n]) => n > 0)
+        .map(([s, n]) => `${n} ${s}`).join(", ");
+      const objectives = Object.entries(r.objectives).map(([m, d]) => `${m} (${d})`).join(", ");
+      const link = el("a", { href: `/experiments/${encodeURIComponent(r.name)}` }, r.name);
+      return el("tr", { className: "experiment-row" },
+        el("td", {}, link), el("td", {}, objectives),
+        el("td", { className: "num trials" }, r.n_trials), el("td", {}, counts || "–"),
+        el("td", { className: "num best" }, fmt(r.best && r.best.value)),
+        el("td", { className: "num" }, r.best ? r.best.number : "–"),
+        el("td", {}, (r.created_at || "").replace("T", " ").replace("Z", "")));
+    }));
+    document.getElementById("empty").hidden = rows.length > 0;
+  }
+
+  // ---- one experiment -----------------------------------------------------------------------
+
+  const state = { revision: null, trials: [], summary: null, sortKey: "number", sortDir: 1 };
+
+  function experimentName() {
+    const parts = location.pathname.split("/");
+    return decodeURIComponent(parts[parts.length - 1]);
+  }
+
+  function updateCards(s) {
+    setText("exp-name", s.name);
+    setText("crumb-name", s.name);
+    document.title = `${s.name} · nasforge`;
+    const objectives = Object.entries(s.objectives).map(([m, d]) => `${m} (${d})`).join(", ");
+    const spec = s.spec || {};
+    setText("exp-info", `objectives: ${objectives} · space: ${spec.space || "?"} · strategy: `
+      + `${spec.strategy || "?"} · seed ${spec.seed ?? "?"} · created ${s.created_at || "?"}`);
+    setText("trial-count", String(s.n_trials));
+    for (const status of ["complete", "running", "pruned", "failed"]) {
+      setText(`count-${status}`, String(s.counts[status] || 0));
+    }
+    setText("best-metric", `${s.metric} (${s.direction})`);
+    setText("best-value", fmt(s.best && s.best.value));
+    setText("best-trial", s.best ? String(s.best.number) : "–");
+    setText("updated", new Date().toLocaleTimeString());
+  }
+
+  function historyPlots(s) {
+    const h = s.history;
+    const values = h.value.filter((v) => v !== null);
+    const floor = values.length ? Math.min(...values) : 0;
+    const byStatus = (xs) => ["complete", "pruned", "failed"].map((status) => {
+      const idx = h.status.map((st, i) => (st === status ? i : -1)).filter((i) => i >= 0);
+      return {
+        type: "scatter", mode: "markers", name: `${status} (${idx.length})`,
+        x: idx.map((i) => xs[i]), y: idx.map((i) => (h.value[i] === null ? floor : h.value[i])),
+        text: idx.map((i) => `trial ${h.number[i]}`),
+        marker: { color: STATUS_COLORS[status], symbol: { complete: "circle", pruned: "x", failed: "triangle-down" }[status], size: 7 },
+      };
+    });
+    const bestIdx = h.best.map((b, i) => (b === null ? -1 : i)).filter((i) => i >= 0);
+    const bestLine = {
+      type: "scatter", mode: "lines", name: "best so far", line: { shape: "hv", color: "black" },
+      x: bestIdx.map((i) => h.number[i]), y: bestIdx.map((i) => h.best[i]),
+    };
+    plot("plot-history", [...byStatus(h.number), bestLine],
+      { xaxis: { title: { text: "trial number" } }, yaxis: { title: { text: s.metric } } });
+    const timed = {
+      type: "scatter", mode: "lines", name: "best so far", line: { shape: "hv", color: "black" },
+      x: s.best_over_time.elapsed_s, y: s.best_over_time.best,
+    };
+    plot("plot-history-time", [...byStatus(h.elapsed_s), timed],
+      { xaxis: { title: { text: "seconds since the first trial started" } }, yaxis: { title: { text: s.metric } } });
+  }
+
+  function curvesPlot(data) {
+    const seen = new Set();
+    const traces = data.curves.map((c) => {
+      const best = c.number === data.best_number;
+      const group = best ? "best" : c.status;
+      const trace = {
+        type: "scatter", mode: "lines", x: c.steps, y: c.values, name: best ? `best (trial ${c.number})` : c.status,
+        legendgroup: group, showlegend: !seen.has(group), text: `trial ${c.number}`,
+        line: {
+          color: best ? "black" : (STATUS_COLORS[c.status] || "grey"), width: best ? 3 : 1,
+          dash: c.status === "pruned" ? "dash" : "solid",
+        },
+        opacity: best ? 1 : 0.6,
+      };
+      seen.add(group);
+      return trace;
+    });
+    const node = document.getElementById("plot-curves");
+    if (!traces.length) {
+      if (window.Plotly) window.Plotly.purge(node);
+      node.replaceChildren(el("p", { className: "muted" },
+        "No trial reported intermediate values (an evaluator reports them with ctx.report)."));
+      return;
+    }
+    plot("plot-curves", traces,
+      { xaxis: { title: { text: "step (epoch)" } }, yaxis: { title: { text: data.metric } } });
+  }
+
+  function opsPlot(data) {
+    const ops = [...new Set(data.dimensions.flatMap((d) => Object.keys(data.counts[d])))].sort();
+    const traces = ops.map((op) => ({
+      type: "bar", name: op, x: data.labels, y: data.dimensions.map((d) => data.counts[d][op] || 0),
+    }));
+    plot("plot-ops", traces, {
+      barmode: "stack", yaxis: { title: { text: `count among the top ${data.top_k}` } },
+      xaxis: { title: { text: "edge (from→to)" } },
+    });
+  }
+
+  function paretoPlot(s) {
+    const panel = document.getElementById("pareto-panel");
+    panel.hidden = !s.pareto;
+    if (!s.pareto) return;
+    const p = s.pareto;
+    const at = new Map(p.numbers.map((n, i) => [n, i]));
+    plot("plot-pareto", [
+      { type: "scatter", mode: "markers", name: `trials (${p.x.length})`, x: p.x, y: p.y,
+        text: p.numbers.map((n) => `trial ${n}`), marker: { color: "#9ab" } },
+      { type: "scatter", mode: "lines+markers", name: `Pareto front (${p.front.length})`,
+        x: p.front.map((n) => p.x[at.get(n)]), y: p.front.map((n) => p.y[at.get(n)]),
+        text: p.front.map((n) => `trial ${n}`), line: { shape: "hv", color: "#d62728" },
+        marker: { color: "#d62728", size: 9 } },
+    ], {
+      xaxis: { title: { text: `${p.x_metric} (${s.objectives[p.x_metric]})` } },
+      yaxis: { title: { text: `${p.y_metric} (${s.objectives[p.y_metric]})` } },
+    });
+  }
+
+  function bestCell(s) {
+    const node = document.getElementById("best-cell");
+    // The SVG is generated by the server from the stored arch, with every op name escaped.
+    node.innerHTML = s.best_cell_svg || "<p class='muted'>no complete cell trial yet</p>";
+    setText("best-arch", s.best ? s.best.arch : "");
+  }
+
+  function columns() {
+    const s = state.summary;
+    const cols = [{ key: "number", label: "#", num: true }, { key: "status", label: "status" }];
+    for (const m of Object.keys(s.objectives)) cols.push({ key: `m:${m}`, label: m, num: true });
+    cols.push({ key: "duration_s", label: "seconds", num: true }, { key: "arch", label: "arch" });
+    return cols;
+  }
+
+  function cellValue(t, key) {
+    if (key.startsWith("m:")) {
+      const v = t.metrics[key.slice(2)];
+      return v === undefined ? null : v;
+    }
+    return t[key];
+  }
+
+  function renderTable() {
+    if (!state.summary) return;
+    const cols = columns();
+    const head = document.querySelector("#trials thead tr");
+    head.replaceChildren(...cols.map((c) => {
+      const th = el("th", { className: c.num ? "num" : "" }, c.label);
+      th.dataset.key = c.key;
+      if (c.key === state.sortKey) th.classList.add(state.sortDir > 0 ? "sorted-asc" : "sorted-desc");
+      th.addEventListener("click", () => {
+        state.sortDir = state.sortKey === c.key ? -state.sortDir : (c.num ? -1 : 1);
+        state.sortKey = c.key;
+        renderTable();
+      });
+      return th;
+    }));
+    const filter = document.getElementById("status-filter").value;
+    const rows = state.trials.filter((t) => filter === "all" || t.status === filter);
+    rows.sort((a, b) => {
+      const x = cellValue(a, state.sortKey), y = cellValue(b, state.sortKey);
+      if (x === y) return a.number - b.number;
+      if (x === null || x === undefined) return 1;
+      if (y === null || y === undefined) return -1;
+      return (x < y ? -1 : 1) * state.sortDir;
+    });
+    const body = document.querySelector("#trials tbody");
+    body.replaceChildren(...rows.map((t) => el("tr", { className: `trial-row ${t.status}` },
+      ...cols.map((c) => {
+        const v = cellValue(t, c.key);
+        if (c.key === "status") {
+          const badge = el("span", { className: `status ${t.status}`, title: t.error || "" }, t.status);
+          return el("td", {}, badge);
+        }
+        if (c.key === "arch") return el("td", { className: "arch-cell" }, v);
+        return el("td", { className: c.num ? "num" : "" }, c.key === "number" ? v : fmt(v));
+      }))));
+    setText("shown-count", String(rows.length));
+  }
+
+  async function experimentTick() {
+    const name = encodeURIComponent(experimentName());
+    const s = await getJSON(`/api/experiments/${name}`);
+    state.summary = s;
+    updateCards(s);
+    if (s.revision === state.revision) return;
+    const [trials, curves, ops] = await Promise.all([
+      getJSON(`/api/experiments/${name}/trials`),
+      getJSON(`/api/experiments/${name}/curves`),
+      getJSON(`/api/experiments/${name}/ops?top_k=10`),
+    ]);
+    state.trials = trials;
+    state.revision = s.revision;
+    renderTable();
+    historyPlots(s);
+    curvesPlot(curves);
+    opsPlot(ops);
+    paretoPlot(s);
+    bestCell(s);
+  }
+
+  const page = document.body.dataset.page;
+  if (page === "index") poll(indexTick);
+  if (page === "experiment") {
+    document.getElementById("status-filter").addEventListener("change", renderTable);
+    poll(experimentTick);
+  }
+})();

@@ -1,0 +1,305 @@
+"""Matplotlib plots of a search: history, learning curves, operation frequency, Pareto front, cell.
+
+Each ``plot_*`` takes an :class:`~nasforge.Experiment`, a stored experiment
+(:func:`~nasforge.experiment.load_experiment`) or a list of :class:`~nasforge.trial.Trial`,
+returns a :class:`matplotlib.figure.Figure` and, with ``out=``, also writes it (PNG, SVG or PDF
+by the file's suffix). Figures are made without ``pyplot``, so no global figure state is
+touched and nothing needs a display.
+
+Example:
+    >>> import nasforge as nf
+    >>> from nasforge.viz import plot_history
+    >>> space = nf.CellSpace(4, ["skip_connect", "nor_conv_3x3"])
+    >>> exp = nf.Experiment(space, "random", lambda a: {"convs": a.key.count("conv")},
+    ...                     objectives={"convs": "max"}, storage="sqlite:///:memory:")
+    >>> _ = exp.run(max_trials=5, progress=False)
+    >>> fig = plot_history(exp)
+    >>> len(fig.axes)
+    2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nasforge.errors import ConfigError
+from nasforge.trial import Trial, TrialStatus
+from nasforge.viz import _data
+from nasforge.viz.cell import draw_cell
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+STATUS_STYLE: dict[str, dict[str, Any]] = {
+    "complete": {"color": "#1f77b4", "marker": "o"},
+    "pruned": {"color": "#ff7f0e", "marker": "x"},
+    "failed": {"color": "#d62728", "marker": "v"},
+}
+PLOT_KINDS = ("history", "curves", "ops", "pareto", "cell")
+
+
+def _figure(width: float, height: float, ncols: int = 1) -> Figure:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    fig.subplots(1, ncols)
+    return fig
+
+
+def _finish(fig: Figure, out: str | Path | None) -> Figure:
+    if out is not None:
+        path = Path(out)
+        if path.parent and not path.parent.exists():
+            raise ConfigError(f"out: folder {str(path.parent)!r} does not exist")
+        fig.savefig(path, dpi=120)
+    return fig
+
+
+def plot_history(
+    source: Any,
+    metric: str | None = None,
+    objectives: Mapping[str, str] | None = None,
+    out: str | Path | None = None,
+) -> Figure:
+    """Each finished trial's value and the best so far, against trial number and wall time.
+
+    Complete trials are dots, pruned trials crosses at the last value they reported, failed
+    trials triangles on the lower edge (they have no value); the step line is the best value
+    among complete trials so far (``max`` or ``min`` as the objective says).
+    """
+    src = _data.resolve(source, objectives)
+    metric = metric or src.metric
+    direction = src.objectives.get(metric, "max")
+    points = _data.history(src, metric)
+    fig = _figure(11, 4, ncols=2)
+    by_number, by_time = fig.axes
+    values = [p.value for p in points if p.value is not None]
+    floor = min(values) if values else 0.0
+    for ax, xs in (
+        (by_number, [p.number for p in points]),
+        (by_time, [p.elapsed_s for p in points]),
+    ):
+        for status, style in STATUS_STYLE.items():
+            chosen = [
+                (x, p.value if p.value is not None else floor)
+                for x, p in zip(xs, points, strict=True)
+                if p.status == status and x is not None
+            ]
+            if chosen:
+                ax.scatter(
+                    [c[0] for c in chosen],
+                    [c[1] for c in chosen],
+                    label=f"{status} ({len(chosen)})",
+                    s=22,
+                    alpha=0.8,
+                    gid=f"trials-{status}",
+                    **style,
+                )
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    best = [(p.number, p.best) for p in points if p.best is not None]
+    if best:
+        by_number.step(
+            [b[0] for b in best],
+            [b[1] for b in best],
+            where="post",
+            color="black",
+            label="best so far",
+            gid="best-by-number",
+        )
+    timed = _data.best_over_time(points, direction)
+    if timed:
+        by_time.step(
+            [t[0] for t in timed],
+            [t[1] for t in timed],
+            where="post",
+            color="black",
+            label="best so far",
+            gid="best-by-time",
+        )
+    by_number.set_xlabel("trial number")
+    by_time.set_xlabel("wall time since the first trial started (s)")
+    by_number.legend(fontsize=8)
+    fig.suptitle(_title(src, f"{metric} ({direction})"))
+    return _finish(fig, out)
+
+
+def plot_curves(
+    source: Any,
+    metric: str | None = None,
+    objectives: Mapping[str, str] | None = None,
+    out: str | Path | None = None,
+) -> Figure:
+    """The intermediate values (learning curves) of every trial that reported any.
+
+    Complete trials are solid blue lines, the best one thick black; pruned trials are dashed
+    orange lines ending in a cross where they were stopped; others (failed, running) grey.
+    """
+    src = _data.resolve(source, objectives)
+    metric = metric or src.metric
+    best = _data.top_trials(src, 1)
+    best_number = best[0].number if best else None
+    fig = _figure(7, 4.5)
+    ax = fig.axes[0]
+    shown: set[str] = set()
+    for c in _data.curves(src, metric):
+        if c.number == best_number:
+            style: dict[str, Any] = {"color": "black", "lw": 2.2, "zorder": 5}
+            label = f"best (trial {c.number})"
+        elif c.status == "complete":
+            style, label = {"color": "#1f77b4", "lw": 1, "alpha": 0.6}, "complete"
+        elif c.status == "pruned":
+            style = {"color": "#ff7f0e", "lw": 1, "ls": "--", "alpha": 0.8}
+            label = "pruned"
+            ax.plot(c.steps[-1:], c.values[-1:], "x", color="#ff7f0e", gid=f"pruned-end-{c.number}")
+        else:
+            style, label = {"color": "grey", "lw": 1, "alpha": 0.6}, c.status
+        ax.plot(
+            c.steps,
+            c.values,
+            label=label if label not in shown else None,
+            gid=f"curve-{c.number}",
+            **style,
+        )
+        shown.add(label)
+    ax.set_xlabel("step (epoch)")
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+    if shown:
+        ax.legend(fontsize=8)
+    else:
+        ax.text(
+            0.5, 0.5, "no trial reported intermediate values", ha="center", transform=ax.transAxes
+        )
+    fig.suptitle(_title(src, f"learning curves of {metric}"))
+    return _finish(fig, out)
+
+
+def plot_ops(
+    source: Any,
+    top_k: int = 10,
+    objectives: Mapping[str, str] | None = None,
+    out: str | Path | None = None,
+) -> Figure:
+    """How often the ``top_k`` best complete trials pick each operation on each edge (each
+    categorical dimension), as stacked bars; the bar heights are :func:`op_counts`'s."""
+    src = _data.resolve(source, objectives)
+    counts = _data.op_counts(src, top_k)
+    n_top = len(_data.top_trials(src, top_k))
+    if not counts:
+        raise ConfigError(
+            f"no complete trial with categorical choices to count in {src.name or 'the trials'}"
+        )
+    names = list(counts)
+    ops = sorted({op for c in counts.values() for op in c})
+    fig = _figure(max(6, 0.9 * len(names) + 3), 4.5)
+    ax = fig.axes[0]
+    bottom = [0] * len(names)
+    for i, op in enumerate(ops):
+        heights = [counts[n].get(op, 0) for n in names]
+        ax.bar(
+            [_data.edge_label(n) for n in names],
+            heights,
+            bottom=bottom,
+            label=op,
+            color=f"C{i}",
+            gid=f"op-{op}",
+        )
+        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    ax.set_ylabel(f"count among the top {n_top}")
+    ax.set_xlabel("edge (from→to node)" if names[0].startswith("edge_") else "dimension")
+    ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
+    fig.suptitle(_title(src, f"operations of the {n_top} best trials"))
+    return _finish(fig, out)
+
+
+def plot_pareto(
+    source: Any,
+    x: str | None = None,
+    y: str | None = None,
+    objectives: Mapping[str, str] | None = None,
+    out: str | Path | None = None,
+) -> Figure:
+    """Complete trials on two objectives (default: the first two) with their Pareto front."""
+    src = _data.resolve(source, objectives)
+    data = _data.pareto(src, x, y)
+    fig = _figure(6.5, 5)
+    ax = fig.axes[0]
+    ax.scatter(data.x, data.y, s=18, color="#9ab", label=f"trials ({len(data.x)})", gid="all")
+    where = {n: i for i, n in enumerate(data.numbers)}
+    fx = [data.x[where[n]] for n in data.front]
+    fy = [data.y[where[n]] for n in data.front]
+    ax.step(fx, fy, where="post", color="#d62728", lw=1, alpha=0.7)
+    ax.scatter(fx, fy, s=36, color="#d62728", label=f"Pareto front ({len(fx)})", gid="front")
+    for n, px, py in zip(data.front, fx, fy, strict=True):
+        ax.annotate(str(n), (px, py), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set_xlabel(f"{data.x_metric} ({src.objectives[data.x_metric]})")
+    ax.set_ylabel(f"{data.y_metric} ({src.objectives[data.y_metric]})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.suptitle(_title(src, "Pareto front"))
+    return _finish(fig, out)
+
+
+def plot_cell(
+    source: Any,
+    trial: int | None = None,
+    objectives: Mapping[str, str] | None = None,
+    out: str | Path | None = None,
+) -> Figure:
+    """The cell of the best complete trial (or of trial number ``trial``) as a graph.
+
+    ``source`` may also be a single :class:`~nasforge.space.Arch` or an arch key string.
+    """
+    if isinstance(source, str) or (isinstance(source, Mapping) and not hasattr(source, "trials")):
+        arch, title = source, "cell"
+    else:
+        src = _data.resolve(source, objectives)
+        chosen = pick_trial(src, trial)
+        arch = chosen.arch
+        value = _data.metric_value(chosen, src.metric)
+        title = f"trial {chosen.number}" + (f" ({value:.4g})" if value is not None else "")
+    fig = _figure(6.5, 3.6)
+    draw_cell(fig.axes[0], arch, title=title)
+    return _finish(fig, out)
+
+
+def pick_trial(src: _data.Source, number: int | None) -> Trial:
+    """Trial ``number``, or the best complete one; errors name what exists."""
+    if number is None:
+        best = _data.top_trials(src, 1)
+        if not best:
+            raise ConfigError(f"{_name(src)} has no complete trial yet")
+        return best[0]
+    for t in src.trials:
+        if t.number == number:
+            if t.status == TrialStatus.RUNNING:
+                raise ConfigError(f"trial {number} of {_name(src)} is still running")
+            return t
+    numbers = [t.number for t in src.trials]
+    have = f"{min(numbers)}..{max(numbers)}" if numbers else "none"
+    raise ConfigError(f"trial: {_name(src)} has no trial {number}; trials: {have}")
+
+
+def plot(source: Any, kind: str, out: str | Path | None = None, **options: Any) -> Figure:
+    """The plot ``kind`` (one of :data:`PLOT_KINDS`) of ``source``; ``options`` go to it."""
+    functions: dict[str, Callable[..., Figure]] = {
+        "history": plot_history,
+        "curves": plot_curves,
+        "ops": plot_ops,
+        "pareto": plot_pareto,
+        "cell": plot_cell,
+    }
+    if kind not in functions:
+        raise ConfigError(f"kind: unknown plot {kind!r}; allowed: {', '.join(PLOT_KINDS)}")
+    return functions[kind](source, out=out, **options)
+
+
+def _name(src: _data.Source) -> str:
+    return f"experiment {src.name!r}" if src.name else "these trials"
+
+
+def _title(src: _data.Source, what: str) -> str:
+    return f"{src.name}: {what}" if src.name else what

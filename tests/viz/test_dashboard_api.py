@@ -1,0 +1,170 @@
+"""The dashboard's JSON API on a store written by a real search."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from viz_trials import MakeExperiment
+
+from nasforge.errors import StorageError
+from nasforge.experiment import pareto_trials
+from nasforge.viz.dashboard import create_app, plotly_js_path
+
+with warnings.catch_warnings():  # starlette's TestClient warns about httpx; fine for tests
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+
+@pytest.fixture
+def client(make_experiment: MakeExperiment, tmp_path: Path) -> Iterator[TestClient]:
+    make_experiment("demo", trials=12)
+    make_experiment("single", trials=4, two_objectives=False, pruning=False, seed=1)
+    with TestClient(create_app(tmp_path / "store.db")) as client:
+        yield client
+
+
+def test_experiments_list_names_counts_and_best(
+    client: TestClient, make_experiment: MakeExperiment
+) -> None:
+    demo = make_experiment("demo", trials=12)  # resumes: nothing new to run
+    rows = {r["name"]: r for r in client.get("/api/experiments").json()}
+    assert list(rows) == ["demo", "single"]
+    row = rows["demo"]
+    stored = demo.trials()
+    assert row["n_trials"] == len(stored) == 12
+    assert row["counts"]["complete"] == sum(t.status.value == "complete" for t in stored)
+    assert row["counts"]["pruned"] == sum(t.status.value == "pruned" for t in stored) > 0
+    assert row["best"]["number"] == demo.best().number
+    assert row["best"]["value"] == demo.best().metrics["acc"]
+    assert row["objectives"] == {"acc": "max", "params": "min"}
+    assert row["created_at"].endswith("Z")
+
+
+def test_experiment_summary_holds_history_pareto_and_cell(
+    client: TestClient, make_experiment: MakeExperiment
+) -> None:
+    demo = make_experiment("demo", trials=12)
+    s = client.get("/api/experiments/demo").json()
+    assert s["n_trials"] == 12 and s["metric"] == "acc" and s["direction"] == "max"
+    running_best, expected = None, []
+    for t in demo.trials():
+        if t.status.value == "complete":
+            value = t.metrics["acc"]
+            running_best = value if running_best is None else max(running_best, value)
+        expected.append(running_best)
+    assert s["history"]["number"] == list(range(12))
+    assert s["history"]["best"] == expected
+    front = sorted(pareto_trials(demo.trials()), key=lambda t: (t.metrics["acc"], t.number))
+    assert s["pareto"]["front"] == [t.number for t in front]
+    assert s["pareto"]["x_metric"] == "acc" and s["pareto"]["y_metric"] == "params"
+    assert (
+        s["best_cell_svg"].startswith("<svg")
+        and f"trial {demo.best().number}" in s["best_cell_svg"]
+    )
+    assert "config" not in s["spec"] and s["spec"]["strategy"] == "random"
+    single = client.get("/api/experiments/single").json()
+    assert single["pareto"] is None
+
+
+def test_trials_filter_by_status_and_carry_curves(
+    client: TestClient, make_experiment: MakeExperiment
+) -> None:
+    demo = make_experiment("demo", trials=12)
+    pruned = client.get("/api/experiments/demo/trials", params={"status": "pruned"}).json()
+    assert [t["number"] for t in pruned] == [t.number for t in demo.trials("pruned")]
+    everything = client.get("/api/experiments/demo/trials", params={"curves": True}).json()
+    assert len(everything) == 12
+    for row, t in zip(everything, demo.trials(), strict=True):
+        assert row["arch"] == t.arch.key and row["status"] == t.status.value
+        assert row["intermediate"] == {str(k): dict(v) for k, v in t.intermediate.items()}
+    one = client.get("/api/experiments/demo/trials/3").json()
+    assert one["number"] == 3 and one["value"] == demo.trials()[3].metrics["acc"]
+    bad = client.get("/api/experiments/demo/trials", params={"status": "done"})
+    assert bad.status_code == 400 and "allowed: running, complete" in bad.json()["detail"]
+
+
+def test_curves_ops_and_cell_svg(client: TestClient, make_experiment: MakeExperiment) -> None:
+    demo = make_experiment("demo", trials=12)
+    curves = client.get("/api/experiments/demo/curves").json()
+    assert curves["metric"] == "acc" and curves["best_number"] == demo.best().number
+    assert len(curves["curves"]) == 12  # every trial reported at least its first step
+    complete = [c for c in curves["curves"] if c["status"] == "complete"]
+    assert all(c["steps"] == [1, 2, 3] for c in complete)
+    ops = client.get("/api/experiments/demo/ops", params={"top_k": 3}).json()
+    assert ops["top_k"] == 3 and ops["labels"][0] == "0→1"
+    assert all(sum(c.values()) == 3 for c in ops["counts"].values())
+    svg = client.get("/api/experiments/demo/cell.svg", params={"trial": 0})
+    assert svg.headers["content-type"] == "image/svg+xml"
+    assert "trial 0" in svg.text
+
+
+def test_unknown_names_and_numbers_are_404s_listing_what_exists(client: TestClient) -> None:
+    for url in ("/api/experiments/nope", "/api/experiments/nope/trials"):
+        missing = client.get(url)
+        assert missing.status_code == 404
+        assert missing.json() == {
+            "detail": "no experiment 'nope'; experiments: 'demo', 'single'",
+            "experiments": ["demo", "single"],
+        }
+    trial = client.get("/api/experiments/demo/trials/40")
+    assert trial.status_code == 404
+    assert trial.json()["detail"] == "experiment 'demo' has no trial 40; trials: 0..11"
+    page = client.get("/experiments/nope")
+    assert page.status_code == 404 and "experiments: &#x27;demo&#x27;" in page.text
+
+
+def test_pages_and_local_plotly_are_served(client: TestClient) -> None:
+    assert 'data-page="index"' in client.get("/").text
+    page = client.get("/experiments/demo").text
+    assert '<script src="/vendor/plotly.min.js">' in page and "cdn" not in page.lower()
+    js = client.get("/vendor/plotly.min.js")
+    assert js.status_code == 200 and plotly_js_path() is not None
+    assert len(js.content) == plotly_js_path().stat().st_size > 1_000_000
+    assert client.get("/static/dashboard.js").status_code == 200
+
+
+def test_the_api_follows_a_search_that_goes_on(
+    client: TestClient, make_experiment: MakeExperiment
+) -> None:
+    before = client.get("/api/experiments/demo").json()
+    make_experiment("demo", trials=14)  # the same search resumed: two more trials
+    after = client.get("/api/experiments/demo").json()
+    assert (before["n_trials"], after["n_trials"]) == (12, 14)
+    assert before["revision"] != after["revision"]
+
+
+def test_a_missing_store_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="does not exist"):
+        create_app(tmp_path / "none.db")
+
+
+def test_reading_while_a_search_writes_neither_blocks_nor_breaks_it(
+    make_experiment: MakeExperiment, tmp_path: Path
+) -> None:
+    import threading
+
+    make_experiment("live", trials=2, pruning=False)
+    app = create_app(tmp_path / "store.db")
+    search = threading.Thread(target=make_experiment, args=("live", 40), kwargs={"pruning": False})
+    seen = []
+    with TestClient(app) as client:
+        search.start()
+        while search.is_alive():
+            summary = client.get("/api/experiments/live")
+            assert summary.status_code == 200
+            seen.append(summary.json()["n_trials"])
+            client.get("/api/experiments/live/trials", params={"curves": True}).raise_for_status()
+        search.join()
+        final = client.get("/api/experiments/live").json()
+    assert seen and seen == sorted(seen)  # each poll saw a consistent, growing store
+    assert final["n_trials"] == 40 and final["counts"]["complete"] == 40
+
+
+def test_an_in_memory_store_is_refused() -> None:
+    from nasforge.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="cannot read an in-memory store"):
+        create_app("sqlite:///:memory:")

@@ -1,0 +1,100 @@
+"""``nasforge plot`` and ``nasforge dashboard`` on a real store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+from viz_trials import MakeExperiment
+
+from nasforge.cli.main import app
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def store(make_experiment: MakeExperiment, tmp_path: Path) -> str:
+    make_experiment("demo", trials=8)
+    make_experiment("single", trials=3, two_objectives=False, pruning=False)
+    return str(tmp_path / "store.db")
+
+
+@pytest.mark.parametrize("kind", ["history", "curves", "ops", "pareto", "cell"])
+def test_plot_writes_each_kind(store: str, tmp_path: Path, kind: str) -> None:
+    out = tmp_path / f"{kind}.png"
+    done = CliRunner().invoke(
+        app, ["plot", "demo", "--kind", kind, "--out", str(out), "--storage", store, "--top", "3"]
+    )
+    assert done.exit_code == 0, done.output
+    assert f"wrote {out}" in done.output
+    assert out.read_bytes()[:8] == PNG
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["plot", "nope"],
+            "error: no experiment 'nope' in 'sqlite:///{store}'; experiments: 'demo', 'single'",
+        ),
+        (
+            ["plot", "single", "--kind", "pareto"],
+            "error: a Pareto front needs 2 objectives; the objectives of experiment 'single': acc",
+        ),
+        (
+            ["plot", "demo", "--kind", "bars"],
+            "error: --kind: unknown plot 'bars'; allowed: history, curves, ops, pareto, cell",
+        ),
+        (
+            ["plot", "demo", "--kind", "cell", "--trial", "99"],
+            "error: trial: experiment 'demo' has no trial 99; trials: 0..7",
+        ),
+        (
+            ["plot", "demo", "--kind", "ops", "--top", "0"],
+            "error: top_k must be an integer >= 1, got 0",
+        ),
+    ],
+)
+def test_plot_user_errors_are_one_line_with_status_2(
+    store: str, tmp_path: Path, args: list[str], message: str
+) -> None:
+    done = CliRunner().invoke(app, [*args, "--storage", store, "--out", str(tmp_path / "x.png")])
+    assert done.exit_code == 2
+    assert done.output.strip() == message.format(store=store)
+
+
+def test_dashboard_on_a_missing_store_fails_in_one_line(tmp_path: Path) -> None:
+    done = CliRunner().invoke(app, ["dashboard", "--storage", str(tmp_path / "none.db")])
+    assert done.exit_code == 2
+    assert done.output.startswith("error: no store at") and done.output.count("\n") == 1
+
+
+def test_dashboard_serves_the_store_until_stopped(store: str) -> None:
+    import json
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from nasforge.viz.dashboard.browser import free_port
+
+    port = free_port()
+    args = ["dashboard", "--storage", store, "--port", str(port)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nasforge", *args], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        deadline, rows = time.monotonic() + 60, None
+        while rows is None and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/experiments") as r:
+                    rows = json.load(r)
+            except OSError:
+                time.sleep(0.1)
+        assert rows is not None, "the dashboard did not answer"
+        assert [r["name"] for r in rows] == ["demo", "single"]
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert f"nasforge dashboard on http://127.0.0.1:{port}/" in out

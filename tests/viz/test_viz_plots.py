@@ -1,0 +1,161 @@
+"""The matplotlib plots draw the numbers the trials hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.collections import PathCollection
+from matplotlib.figure import Figure
+from viz_trials import MakeExperiment, key, trial
+
+from nasforge.errors import ConfigError
+from nasforge.experiment import load_experiment
+from nasforge.viz import (
+    op_counts,
+    plot,
+    plot_cell,
+    plot_curves,
+    plot_history,
+    plot_ops,
+    plot_pareto,
+)
+
+
+def artist(fig: Figure, gid: str, ax: int = 0) -> object:
+    found = [a for a in fig.axes[ax].get_children() if a.get_gid() == gid]
+    assert len(found) == 1, f"{gid}: {len(found)} artists"
+    return found[0]
+
+
+def offsets(fig: Figure, gid: str, ax: int = 0) -> np.ndarray:
+    collection = artist(fig, gid, ax)
+    assert isinstance(collection, PathCollection)
+    return np.asarray(collection.get_offsets())
+
+
+HISTORY = [
+    trial(0, "complete", 1.0),
+    trial(1, "pruned", 0.4, curve={1: 0.2, 2: 0.5}),
+    trial(2, "complete", 3.0),
+    trial(3, "failed"),
+    trial(4, "complete", 2.0),
+    trial(5, "running"),
+]
+
+
+def test_history_marks_each_status_and_steps_the_best_so_far() -> None:
+    fig = plot_history(HISTORY, objectives={"acc": "max"})
+    assert offsets(fig, "trials-complete").tolist() == [[0, 1.0], [2, 3.0], [4, 2.0]]
+    assert offsets(fig, "trials-pruned").tolist() == [[1, 0.5]]  # where it was stopped
+    assert offsets(fig, "trials-failed").tolist() == [[3, 0.5]]  # no value: on the floor
+    best = artist(fig, "best-by-number")
+    assert list(best.get_xdata()) == [0, 1, 2, 3, 4]  # running trial 5 is not drawn
+    assert list(best.get_ydata()) == [1.0, 1.0, 3.0, 3.0, 3.0]
+    timed = artist(fig, "best-by-time", ax=1)
+    assert list(timed.get_xdata()) == [10.0, 30.0, 50.0]  # seconds since trial 0 started
+    assert list(timed.get_ydata()) == [1.0, 3.0, 3.0]
+
+
+def test_history_of_a_minimised_metric_keeps_the_lowest() -> None:
+    trials = [trial(i, "complete", v) for i, v in enumerate([5.0, 7.0, 2.0, 4.0])]
+    fig = plot_history(trials, objectives={"acc": "min"})
+    assert list(artist(fig, "best-by-number").get_ydata()) == [5.0, 5.0, 2.0, 2.0]
+
+
+def test_history_of_a_real_search_matches_the_store(make_experiment: MakeExperiment) -> None:
+    exp = make_experiment(trials=10)
+    stored = load_experiment("demo", exp.storage)
+    fig = plot_history(stored, out=None)
+    finished = [t for t in exp.trials() if t.status.finished]
+    done = [t.metrics["acc"] for t in finished if t.status.value == "complete"]
+    assert len(offsets(fig, "trials-complete")) == len(done)
+    assert artist(fig, "best-by-number").get_ydata()[-1] == max(done) == exp.best().metrics["acc"]
+
+
+def test_curves_show_pruned_trials_dashed_and_the_best_in_black() -> None:
+    trials = [
+        trial(0, "complete", 0.6, curve={1: 0.2, 2: 0.4, 3: 0.6}),
+        trial(1, "pruned", 0.1, curve={1: 0.1}),
+        trial(2, "complete", 0.9, curve={1: 0.5, 2: 0.7, 3: 0.9}),
+        trial(3, "failed"),
+    ]
+    fig = plot_curves(trials, objectives={"acc": "max"})
+    best = artist(fig, "curve-2")
+    assert list(best.get_ydata()) == [0.5, 0.7, 0.9] and best.get_color() == "black"
+    pruned = artist(fig, "curve-1")
+    assert pruned.get_linestyle() == "--" and list(pruned.get_xdata()) == [1]
+    assert list(artist(fig, "pruned-end-1").get_ydata()) == [0.1]
+    assert artist(fig, "curve-0").get_linestyle() == "-"
+    assert not [a for a in fig.axes[0].get_children() if a.get_gid() == "curve-3"]
+
+
+def test_ops_counts_each_edge_among_the_top_trials() -> None:
+    conv, skip, pool, none = "nor_conv_3x3", "skip_connect", "avg_pool_3x3", "none"
+    trials = [
+        trial(0, "complete", 9.0, arch=key(conv, conv, skip, conv, none, pool)),
+        trial(1, "complete", 8.0, arch=key(conv, skip, skip, conv, none, pool)),
+        trial(2, "complete", 1.0, arch=key(pool, pool, pool, pool, pool, pool)),  # not top-2
+        trial(3, "pruned", 0.5, arch=key(pool, pool, pool, pool, pool, pool)),
+    ]
+    counts = op_counts(trials, top_k=2)
+    assert counts["edge_1_0"] == {conv: 2}
+    assert counts["edge_2_0"] == {conv: 1, skip: 1}
+    assert counts["edge_3_1"] == {"none": 2}
+    fig = plot_ops(trials, top_k=2)
+    heights = {
+        bar.get_label(): [p.get_height() for p in bar.patches] for bar in fig.axes[0].containers
+    }
+    # edges in arch order: 0→1, 0→2, 1→2, 0→3, 1→3, 2→3
+    assert heights[conv] == [2, 1, 0, 2, 0, 0]
+    assert heights[pool] == [0, 0, 0, 0, 0, 2]
+    assert heights["none"] == [0, 0, 0, 0, 2, 0]
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()][:2] == ["0→1", "0→2"]
+    with pytest.raises(ConfigError, match="top_k must be an integer >= 1, got 0"):
+        plot_ops(trials, top_k=0)
+
+
+def test_pareto_needs_two_objectives_and_finds_the_front() -> None:
+    trials = [
+        trial(0, "complete", 0.9, second=5.0),
+        trial(1, "complete", 0.8, second=2.0),
+        trial(2, "complete", 0.7, second=3.0),  # beaten by trial 1 on both
+        trial(3, "complete", 0.95, second=9.0),
+        trial(4, "failed"),
+    ]
+    fig = plot_pareto(trials, objectives={"acc": "max", "params": "min"})
+    assert len(offsets(fig, "all")) == 4
+    assert offsets(fig, "front").tolist() == [[0.8, 2.0], [0.9, 5.0], [0.95, 9.0]]
+    with pytest.raises(
+        ConfigError, match=r"needs 2 objectives; the objectives of these trials: acc$"
+    ) as err:
+        plot_pareto(trials, objectives={"acc": "max"})
+    assert "\n" not in str(err.value)
+
+
+def test_cell_draws_the_best_trial_without_none_edges(tmp_path: Path) -> None:
+    trials = [
+        trial(0, "complete", 1.0),
+        trial(1, "complete", 5.0, arch=key("nor_conv_3x3", "none", "skip_connect", *["none"] * 3)),
+    ]
+    out = tmp_path / "cell.png"
+    fig = plot_cell(trials, out=out)
+    texts = [t.get_text() for t in fig.axes[0].texts if t.get_gid() == "edge-label"]
+    assert sorted(texts) == ["nor_conv_3x3", "skip_connect"]
+    nodes = [t.get_text() for t in fig.axes[0].texts if t.get_gid() == "node-label"]
+    assert nodes == ["0", "1", "2", "3"]
+    assert fig.axes[0].get_title() == "trial 1 (5)"
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    six = plot_cell(trials, trial=0)
+    assert len([t for t in six.axes[0].texts if t.get_gid() == "edge-label"]) == 6
+    with pytest.raises(ConfigError, match=r"has no trial 7; trials: 0\.\.1"):
+        plot_cell(trials, trial=7)
+
+
+def test_plot_by_kind_rejects_unknown_kinds_and_missing_folders(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown plot 'bars'; allowed: history, curves, ops"):
+        plot(HISTORY, "bars")
+    with pytest.raises(ConfigError, match="does not exist"):
+        plot(HISTORY, "history", out=tmp_path / "missing" / "h.png")
+    assert isinstance(plot(HISTORY, "curves", objectives={"acc": "max"}), Figure)
