@@ -93,6 +93,9 @@ def search(
     devices: Annotated[
         str | None, typer.Option(help="Worker devices, round-robin, e.g. cuda:0,cuda:1.")
     ] = None,
+    gpus_per_trial: Annotated[
+        float | None, typer.Option(help="With Ray: GPUs per trial (0.5 packs two on a GPU).")
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Run (or resume) the search a YAML file describes; Ctrl-C stops it, rerun to resume."""
@@ -107,6 +110,10 @@ def search(
         chosen = None if scheduler == "none" else Component(name=scheduler)
         cfg = cfg.model_copy(update={"scheduler": chosen})
     execution = _execution(cfg.execution, workers, executor, ray_address, devices)
+    if gpus_per_trial is not None:
+        if gpus_per_trial < 0:
+            raise ConfigError(f"--gpus-per-trial must be >= 0, got {gpus_per_trial}")
+        execution = execution.model_copy(update={"gpus_per_trial": gpus_per_trial})
     budget = cfg.budget.model_copy(
         update={k: v for k, v in {"max_trials": max_trials, "max_time": max_time}.items() if v}
     )

@@ -152,10 +152,24 @@ class RayExecutor(Executor):
                 raise ConfigError(f"ray_address: cannot connect to {where}: {exc}") from None
             self._started_ray = True
         self._ray = ray
+        self._check_resources(ray)
         self._mailbox = ray.remote(num_cpus=0)(_Mailbox).remote()
         self._task = ray.remote(max_retries=0)(_ray_trial)
         self._payload = ray.put((evaluator, space))
         self._warm_up(ray)
+
+    def _check_resources(self, ray: Any) -> None:
+        """Refuse what no node of the cluster can give: such trials would wait forever."""
+        have = ray.cluster_resources()
+        for key, need in (("GPU", self.gpus_per_trial), ("CPU", self.cpus_per_trial)):
+            if need > 0 and have.get(key, 0.0) < need:
+                where = self.address or "the local Ray"
+                self.shutdown()
+                field = "gpus_per_trial" if key == "GPU" else "cpus_per_trial"
+                raise ConfigError(
+                    f"{field}={need:g} but the Ray cluster at {where} has "
+                    f"{have.get(key, 0.0):g} {key}s in all; lower it or add nodes"
+                )
 
     def _warm_up(self, ray: Any) -> None:
         """Start ``workers`` Ray workers with the evaluator loaded, so the first trials do not
@@ -223,7 +237,9 @@ class RayExecutor(Executor):
         for ref in list(self._refs):
             ray.cancel(ref, force=True)
         self._refs.clear()
-        ray.kill(self._mailbox)
+        if self._mailbox is not None:
+            ray.kill(self._mailbox)
+            self._mailbox = None
         if self._started_ray:
             ray.shutdown()
         self._ray = None

@@ -201,3 +201,24 @@ def test_a_read_only_store_reads_and_refuses_writes(tmp_path):
     assert (path.stat().st_mtime_ns, (tmp_path / "ro.db-wal").stat().st_size) == before
     with pytest.raises(StorageError, match="does not exist"):
         Storage(f"sqlite:///{tmp_path / 'missing.db'}", read_only=True)
+
+
+def test_ray_refuses_gpus_the_cluster_does_not_have(ray_cluster, tmp_path):
+    exp = nf.Experiment(
+        SPACE,
+        "random",
+        FaultyEvaluator(),
+        {"val_acc": "max"},
+        storage=f"sqlite:///{tmp_path / 's.db'}",
+    )
+    with pytest.raises(ConfigError, match=r"gpus_per_trial=0.5 but the Ray cluster at .* 0 GPUs"):
+        exp.run(
+            max_trials=2,
+            progress=False,
+            executor="ray",
+            ray_address=ray_cluster,
+            gpus_per_trial=0.5,
+        )
+    assert exp.trials() == []  # nothing started
+    exp.run(max_trials=2, progress=False, executor="ray", ray_address=ray_cluster, workers=2)
+    assert [t.status for t in exp.trials()] == [TrialStatus.COMPLETE] * 2
