@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from nasforge.bench import run_nb201
+from nasforge.bench import nb201_traces
 from nasforge.bench.tables import noisy_table, permuted_ops_table, synthetic_table, write_table
 from nasforge.errors import ConfigError
 from nasforge.estimation.tabular import load_table
@@ -76,7 +76,10 @@ def test_synthetic_table_is_seeded_and_looks_like_nas_bench_201(tmp_path: Path) 
 
 def test_the_protocol_runs_on_a_synthetic_table(tmp_path: Path) -> None:
     table = synthetic_table(tmp_path / "s.csv", seed=0, n_nodes=3)
-    result = run_nb201(["random", "pnas"], [10, 40], 2, table=table.path)
+    result = nb201_traces(["random", "pnas"], [10, 40], 2, table=table.path)
     for name in ("random", "pnas"):
-        assert result[name]["40"]["mean"] <= table.optimum
-        assert result[name]["40"]["mean"] >= result[name]["10"]["mean"]
+        assert result.values(name, 40).max() <= table.optimum
+        # the searched metric only grows; the test_acc_200 of the best arch by val_acc_12 need
+        # not (val_acc_12 is a noisy copy here: a better one can be a worse arch)
+        for trace in result.traces[name]:
+            assert trace.val_acc_12[:40].max() >= trace.val_acc_12[:10].max()

@@ -137,3 +137,23 @@ def test_auto_fill_reads_scores_not_names() -> None:
         strategy.ask()
         picked.append(strategy.fill_)
     assert picked[1] == rename[picked[0]]
+
+
+def test_defaults_read_scores_and_tell_edges_apart() -> None:
+    """No name prior by default, and the surrogate's features separate what paths conflate."""
+    space = nb201()
+    strategy = ProgressiveSearch(space, seed=0)
+    assert strategy.fill == "auto" and strategy.encoding == "path+onehot"
+    assert ProgressiveSearch(space, fill=None).fill == "auto"
+    # node 1 -> 3 and node 2 -> 3 make the same two-edge path (conv, skip) here
+    base = dict.fromkeys(space.edge_names, "none")
+    a = space.make({**base, "edge_1_0": "nor_conv_3x3", "edge_3_1": "skip_connect"})
+    b = space.make({**base, "edge_2_0": "nor_conv_3x3", "edge_3_2": "skip_connect"})
+    paths_only = ProgressiveSearch(space, seed=0, encoding="path")
+    assert np.array_equal(paths_only.encode_(a), paths_only.encode_(b))
+    assert not np.array_equal(strategy.encode_(a), strategy.encode_(b))
+
+
+def test_bad_encoding_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"'pnas'.*encoding.*path\+onehot.*'adjacency'"):
+        ProgressiveSearch(nb201(), encoding="adjacency")
