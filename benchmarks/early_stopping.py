@@ -15,6 +15,8 @@ and read back on the next call, so a long run can be split over several calls or
 Usage:
     python benchmarks/early_stopping.py                       # 60 trials x 20 epochs, seed 0
     python benchmarks/early_stopping.py --seeds 0 1 2 --schedulers none asha
+    python benchmarks/early_stopping.py --schedulers none learning-curve@delta=0.2   # a variant
+    python benchmarks/early_stopping.py --hyperparameters lr  # the learning rate searched too
     python benchmarks/early_stopping.py --quick               # digits, 4 trials x 2 epochs
 """
 
@@ -51,6 +53,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=20, help="epochs of a full trial")
     parser.add_argument("--dataset", default="mnist1d")
     parser.add_argument("--channels", type=int, default=16)
+    parser.add_argument(
+        "--hyperparameters",
+        nargs="*",
+        default=[],
+        help="searched with the cell, e.g. lr (the learning rate, 1e-3..0.5 log scale)",
+    )
     parser.add_argument("--results", type=Path, default=None, help="JSON-lines cache of runs")
     parser.add_argument(
         "--storage", type=Path, default=None, help="folder for one SQLite store per run (curves)"
@@ -64,6 +72,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def parse_variant(name: str) -> tuple[str, dict[str, Any]]:
+    """``"learning-curve@delta=0.2,min_trials=5"`` -> the scheduler and its option overrides."""
+    base, _, rest = name.partition("@")
+    overrides: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return base, overrides
+
+
 def run_search(
     scheduler: str,
     seed: int,
@@ -74,9 +95,13 @@ def run_search(
     options: Mapping[str, Any],
     progress: bool = False,
     storage: Path | None = None,
+    hyperparameters: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One search; returns the best trial's test accuracy, the epochs spent and the wall time."""
     import torch
+
+    label = scheduler + "".join(f"-{k}={v}" for k, v in sorted(options.items()))
+    label += "".join(f"+{h}" for h in hyperparameters)
 
     from nasforge import Experiment
     from nasforge.estimation.train import TrainEvaluator
@@ -87,11 +112,11 @@ def run_search(
     if scheduler != "none":
         kwargs = {"scheduler": scheduler, "scheduler_options": dict(options)}
     exp = Experiment(
-        NB201Space(n_cells=1, channels=channels),
+        NB201Space(n_cells=1, channels=channels, hyperparameters=tuple(hyperparameters)),
         "regularized-evolution",
         TrainEvaluator(dataset, epochs=epochs, threads=1),
         objectives={"val_acc": "max"},
-        storage="sqlite:///:memory:" if storage is None else storage / f"{scheduler}-{seed}.db",
+        storage="sqlite:///:memory:" if storage is None else storage / f"{label}-{seed}.db",
         name=f"early-stopping-{scheduler}-{seed}",
         seed=seed,
         strategy_options={"population_size": 10, "sample_size": 3},
@@ -109,6 +134,7 @@ def run_search(
         "trials": trials,
         "full_epochs": epochs,
         "dataset": dataset,
+        "hyperparameters": list(hyperparameters),
         "best_test_acc": None if best is None else best.metrics.get("test_acc"),
         "best_val_acc": None if best is None else best.metrics.get("val_acc"),
         "epochs": sum(len(t.intermediate) for t in stored),
@@ -183,16 +209,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if r["trials"] == args.trials
         and r["full_epochs"] == args.epochs
         and r.get("dataset") == args.dataset
+        and r.get("hyperparameters", []) == list(args.hyperparameters)
     ]
     for seed in args.seeds:
         for name in args.schedulers:
             if any(r["scheduler"] == name and r["seed"] == seed for r in runs):
                 continue
-            options = {**SCHEDULER_OPTIONS.get(name, {})}
+            base, overrides = parse_variant(name)
+            options = {**SCHEDULER_OPTIONS.get(base, {})}
             if args.quick:
-                options.update(QUICK_OPTIONS.get(name, {}))
+                options.update(QUICK_OPTIONS.get(base, {}))
+            options.update(overrides)
             result = run_search(
-                name,
+                base,
                 seed,
                 args.trials,
                 args.epochs,
@@ -201,7 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 options,
                 args.progress,
                 args.storage,
+                args.hyperparameters,
             )
+            result["scheduler"] = name  # the variant's label, options included
             runs.append(result)
             if args.results is not None:
                 with args.results.open("a") as f:
