@@ -105,6 +105,7 @@ class Storage:
         try:
             self.engine: Engine = _make_engine(self.url)
             if not read_only:
+                self._refuse_old_schema(upgrade)  # before create_all touches an old store
                 Base.metadata.create_all(self.engine)
         except (ArgumentError, SQLAlchemyError, ImportError) as exc:
             raise StorageError(f"cannot open storage {self.url!r}: {_first_line(exc)}") from None
@@ -137,6 +138,23 @@ class Storage:
     def _read(self, fn: Callable[[Session], T]) -> T:
         with self._session() as session:
             return fn(session)
+
+    def _refuse_old_schema(self, upgrade: bool) -> None:
+        """Refuse an older store before anything is written to it (unless upgrading)."""
+        from sqlalchemy import inspect
+
+        if upgrade or not inspect(self.engine).has_table(MetaRow.__tablename__):
+            return
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(MetaRow.value).where(MetaRow.key == "schema_version")
+            ).scalar_one_or_none()
+        if row is not None and int(row) < SCHEMA_VERSION:
+            raise StorageError(
+                f"storage {self.url!r} has schema version {row}, this nasforge uses "
+                f"{SCHEMA_VERSION}; back it up, then run: nasforge storage upgrade "
+                f"--storage {self.url}"
+            )
 
     def _check_schema_read_only(self) -> None:
         def check(session: Session) -> None:

@@ -165,6 +165,9 @@ def test_an_old_store_is_refused_with_the_upgrade_command_then_upgraded(tmp_path
     _make_v1_store(path)
     with pytest.raises(StorageError, match="schema version 1, this nasforge uses 2; back it up"):
         Storage(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:  # refused before anything was written to it
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "artifacts" not in tables
     result = CliRunner().invoke(app, ["storage", "upgrade", "--storage", f"sqlite:///{path}"])
     assert result.exit_code == 0, result.output
     assert f"from schema version 1 to {SCHEMA_VERSION}" in result.output
