@@ -104,17 +104,16 @@ class Storage:
             raise StorageError(f"no store at {self.url!r}: the file {path!r} does not exist")
         try:
             self.engine: Engine = _make_engine(self.url)
+            version = self._stored_version()
+            self._check_version(version, upgrade and not read_only)  # before anything is written
             if not read_only:
-                self._refuse_old_schema(upgrade)  # before create_all touches an old store
                 Base.metadata.create_all(self.engine)
         except (ArgumentError, SQLAlchemyError, ImportError) as exc:
             raise StorageError(f"cannot open storage {self.url!r}: {_first_line(exc)}") from None
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         self.upgraded_from: int | None = None
-        if read_only:
-            self._check_schema_read_only()
-        else:
-            self._check_schema(upgrade)
+        if not read_only:
+            self._stamp_or_upgrade()
 
     def __repr__(self) -> str:
         return f"Storage({self.url!r})"
@@ -139,66 +138,55 @@ class Storage:
         with self._session() as session:
             return fn(session)
 
-    def _refuse_old_schema(self, upgrade: bool) -> None:
-        """Refuse an older store before anything is written to it (unless upgrading)."""
+    def _stored_version(self) -> int | None:
+        """The schema version the store records; ``None`` when it has no nasforge tables yet."""
         from sqlalchemy import inspect
 
-        if upgrade or not inspect(self.engine).has_table(MetaRow.__tablename__):
-            return
+        if not inspect(self.engine).has_table(MetaRow.__tablename__):
+            return None
         with self.engine.connect() as conn:
-            row = conn.execute(
+            value = conn.execute(
                 select(MetaRow.value).where(MetaRow.key == "schema_version")
             ).scalar_one_or_none()
-        if row is not None and int(row) < SCHEMA_VERSION:
+        return None if value is None else int(value)
+
+    def _check_version(self, version: int | None, upgrade: bool) -> None:
+        """Refuse a store of a newer schema, an older one unless upgrading, and (read-only) a
+        database that is not a nasforge store."""
+        if version is None:
+            if self.read_only:
+                raise StorageError(f"{self.url!r} is not a nasforge store (no schema version)")
+            return
+        if version > SCHEMA_VERSION:
             raise StorageError(
-                f"storage {self.url!r} has schema version {row}, this nasforge uses "
+                f"storage {self.url!r} has schema version {version}, written by a newer "
+                f"nasforge; this one reads version {SCHEMA_VERSION}: upgrade nasforge"
+            )
+        if version < SCHEMA_VERSION and not upgrade:
+            raise StorageError(
+                f"storage {self.url!r} has schema version {version}, this nasforge uses "
                 f"{SCHEMA_VERSION}; back it up, then run: nasforge storage upgrade "
                 f"--storage {self.url}"
             )
 
-    def _check_schema_read_only(self) -> None:
-        def check(session: Session) -> None:
-            try:
-                row = session.get(MetaRow, "schema_version")
-            except SQLAlchemyError:
-                row = None
-            if row is None:
-                raise StorageError(f"{self.url!r} is not a nasforge store (no schema version)")
-            if int(row.value) != SCHEMA_VERSION:
-                raise StorageError(
-                    f"storage {self.url!r} has schema version {row.value}, this nasforge reads "
-                    f"{SCHEMA_VERSION}; run: nasforge storage upgrade --storage {self.url}"
-                )
-
-        self._read(check)
-
-    def _check_schema(self, upgrade: bool) -> None:
+    def _stamp_or_upgrade(self) -> None:
+        """Record the schema version in a new store, or run the upgrade steps on an old one
+        (``_check_version`` allowed it)."""
         from nasforge.storage.migrate import STEPS
 
-        def check(session: Session) -> None:
+        def stamp(session: Session) -> None:
             row = session.get(MetaRow, "schema_version")
             if row is None:
                 session.add(MetaRow(key="schema_version", value=str(SCHEMA_VERSION)))
                 return
             version = int(row.value)
-            if version > SCHEMA_VERSION:
-                raise StorageError(
-                    f"storage {self.url!r} has schema version {version}, written by a newer "
-                    f"nasforge; this one reads version {SCHEMA_VERSION}: upgrade nasforge"
-                )
-            if version < SCHEMA_VERSION and not upgrade:
-                raise StorageError(
-                    f"storage {self.url!r} has schema version {version}, this nasforge uses "
-                    f"{SCHEMA_VERSION}; back it up, then run: nasforge storage upgrade "
-                    f"--storage {self.url}"
-                )
+            for step in range(version, SCHEMA_VERSION):
+                STEPS[step](session.connection())
             if version < SCHEMA_VERSION:
-                for step in range(version, SCHEMA_VERSION):
-                    STEPS[step](session.connection())
                 row.value = str(SCHEMA_VERSION)
                 self.upgraded_from = version
 
-        self._write(check)
+        self._write(stamp)
 
     # ---- experiments --------------------------------------------------------------------------
 
