@@ -11,6 +11,7 @@ marks that trial ``interrupted`` and retries it.
 from __future__ import annotations
 
 import os
+import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -121,8 +122,6 @@ def run_job(
     Mirrors the serial loop: the evaluator's metrics on success, ``pruned`` when the driver
     stopped it, the exception and its traceback when it raised.
     """
-    import time
-
     started = time.monotonic()
 
     def reporter(step: int, metrics: Mapping[str, float]) -> None:

@@ -162,18 +162,11 @@ class ProcessExecutor(Executor):
         slot.jobs.put(job)
 
     def poll(self, timeout: float) -> list[Event]:
-        events: list[Event] = []
-        with contextlib.suppress(queue.Empty):
-            message = self._events.get(timeout=timeout)
-            if isinstance(message, tuple):
-                self._check_started(message)
-            else:
-                events.append(message)
-        events.extend(self._drain())
+        events = self._receive(timeout)
         for slot in self._slots:
             if slot.process.is_alive():
                 continue
-            events.extend(self._drain())  # what it sent before dying counts
+            events.extend(self._receive(0.0))  # what it sent before dying counts
             job = slot.job
             if job is not None and job.trial_id in self._by_trial:
                 code = slot.process.exitcode
@@ -184,14 +177,18 @@ class ProcessExecutor(Executor):
             self._spawn(slot)
         return [e for e in events if self._accept(e)]
 
-    def _drain(self) -> list[Event]:
+    def _receive(self, timeout: float) -> list[Event]:
+        """The events waiting, after up to ``timeout`` seconds for the first; a restarted
+        worker's ready (or failed) message is checked, not returned."""
         out: list[Event] = []
+        wait: float | None = timeout
         while True:
             try:
-                message = self._events.get_nowait()
+                message = self._events.get(timeout=wait) if wait else self._events.get_nowait()
             except queue.Empty:
                 return out
-            if isinstance(message, tuple):  # a restarted worker saying it is ready (or not)
+            wait = None
+            if isinstance(message, tuple):
                 self._check_started(message)
             else:
                 out.append(message)
