@@ -21,6 +21,11 @@ from nasforge.trial import TrialStatus
 SPACE = nf.CellSpace(4, ["skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"])
 
 
+def quick_experiment(storage):
+    """A random search of the quick fault-free evaluator in ``storage`` (a URL or a Storage)."""
+    return nf.Experiment(SPACE, "random", FaultyEvaluator(), {"val_acc": "max"}, storage=storage)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
@@ -44,13 +49,7 @@ def test_devices_round_robin_and_threads_split():
 
 
 def test_ray_address_needs_the_ray_executor(tmp_path):
-    exp = nf.Experiment(
-        SPACE,
-        "random",
-        FaultyEvaluator(),
-        {"val_acc": "max"},
-        storage=f"sqlite:///{tmp_path / 's.db'}",
-    )
+    exp = quick_experiment(f"sqlite:///{tmp_path / 's.db'}")
     with pytest.raises(ConfigError, match="ray_address needs executor 'ray'"):
         exp.run(max_trials=2, progress=False, executor="processes", ray_address="1.2.3.4:6379")
 
@@ -151,7 +150,7 @@ def test_record_holds_versions_and_a_hash_of_the_data(tmp_path):
 def _make_v1_store(path):
     """A store as nasforge with schema version 1 wrote it (no heartbeats, no artifacts)."""
     store = Storage(f"sqlite:///{path}")
-    exp = nf.Experiment(SPACE, "random", FaultyEvaluator(), {"val_acc": "max"}, storage=store)
+    exp = quick_experiment(store)
     exp.run(max_trials=3, progress=False)
     store.engine.dispose()
     with sqlite3.connect(path) as conn:
@@ -171,9 +170,7 @@ def test_an_old_store_is_refused_with_the_upgrade_command_then_upgraded(tmp_path
     result = CliRunner().invoke(app, ["storage", "upgrade", "--storage", f"sqlite:///{path}"])
     assert result.exit_code == 0, result.output
     assert f"from schema version 1 to {SCHEMA_VERSION}" in result.output
-    exp = nf.Experiment(
-        SPACE, "random", FaultyEvaluator(), {"val_acc": "max"}, storage=f"sqlite:///{path}"
-    )
+    exp = quick_experiment(f"sqlite:///{path}")
     assert len(exp.trials()) == 3  # kept; and the search goes on with heartbeats
     exp.run(max_trials=5, progress=False)
     assert [t.status for t in exp.trials()] == [TrialStatus.COMPLETE] * 5
@@ -192,9 +189,7 @@ def test_a_newer_store_is_refused(tmp_path):
 
 def test_a_read_only_store_reads_and_refuses_writes(tmp_path):
     path = tmp_path / "ro.db"
-    exp = nf.Experiment(
-        SPACE, "random", FaultyEvaluator(), {"val_acc": "max"}, storage=f"sqlite:///{path}"
-    )
+    exp = quick_experiment(f"sqlite:///{path}")
     exp.run(max_trials=2, progress=False)
     before = path.stat().st_mtime_ns, (tmp_path / "ro.db-wal").stat().st_size
     store = Storage(f"sqlite:///{path}", read_only=True)
@@ -207,13 +202,7 @@ def test_a_read_only_store_reads_and_refuses_writes(tmp_path):
 
 
 def test_ray_refuses_gpus_the_cluster_does_not_have(ray_cluster, tmp_path):
-    exp = nf.Experiment(
-        SPACE,
-        "random",
-        FaultyEvaluator(),
-        {"val_acc": "max"},
-        storage=f"sqlite:///{tmp_path / 's.db'}",
-    )
+    exp = quick_experiment(f"sqlite:///{tmp_path / 's.db'}")
     with pytest.raises(ConfigError, match=r"gpus_per_trial=0.5 but the Ray cluster at .* 0 GPUs"):
         exp.run(
             max_trials=2,
