@@ -7,6 +7,8 @@ Nothing registers itself by being imported somewhere a reader cannot follow: eac
 from __future__ import annotations
 
 import importlib
+import inspect
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -78,8 +80,51 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         return list(self._items)
 
+    def options_of(self, obj: object) -> tuple[str, dict[str, Any]] | None:
+        """The registered name and keyword options that rebuild ``obj``, or ``None``.
+
+        ``obj`` must be an instance of exactly a registered class (not a subclass), and every
+        constructor parameter must be kept as an attribute of the same name (scikit-learn's
+        ``get_params`` habit) with a JSON value (numbers, strings, lists, dicts). A class
+        registered by ``"module:attribute"`` is only looked at when its module is already
+        imported: ``obj`` could not be an instance of it otherwise.
+        """
+        for name, (registered, _) in self._items.items():
+            factory: Any = registered
+            if isinstance(registered, str):
+                module, _, attr = registered.partition(":")
+                if module not in sys.modules:
+                    continue
+                factory = getattr(sys.modules[module], attr, None)
+            if type(obj) is not factory:
+                continue
+            options: dict[str, Any] = {}
+            for param in inspect.signature(factory).parameters.values():
+                if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+                    return None
+                if not hasattr(obj, param.name):
+                    return None
+                value = getattr(obj, param.name)
+                value = list(value) if isinstance(value, tuple) else value
+                if not _is_json(value):
+                    return None
+                options[param.name] = value
+            return name, options
+        return None
+
     def __contains__(self, name: object) -> bool:
         return name in self._items
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
+
+
+def _is_json(value: Any) -> bool:
+    """Whether ``value`` is made only of JSON types (so a store can keep it as it is)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, list):
+        return all(_is_json(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
+    return False

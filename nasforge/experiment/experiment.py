@@ -180,15 +180,38 @@ class Experiment:
             spec["prefilter"] = self.prefilter
         return spec
 
+    def _rebuild_record(self) -> dict[str, Any]:
+        """How to rebuild the space and evaluator of an experiment made from Python.
+
+        The registered name and options of each, where they can be read back from the objects
+        (:meth:`~nasforge.registry.Registry.options_of`), so that ``nasforge retrain`` and
+        ``nasforge export`` work on it as on one made from a YAML file. Not compared on resume.
+        """
+        from nasforge.estimation import EVALUATORS
+        from nasforge.spaces import SPACES
+
+        record: dict[str, Any] = {"device": self.device}
+        for kind, registry, obj in (
+            ("space", SPACES, self.space),
+            ("evaluator", EVALUATORS, self.evaluator),
+        ):
+            found = registry.options_of(obj)
+            if found is not None:
+                record[kind] = {"name": found[0], "options": found[1]}
+        return record
+
     def _open_record(self) -> ExperimentRecord:
         spec = self.spec()
         record = self.storage.find_experiment(self.name)
         if record is None:
+            extra: dict[str, Any] = {"config": self.config}
+            if not self.config:
+                extra["rebuild"] = self._rebuild_record()
             return self.storage.create_experiment(
                 self.name,
                 self.seed,
                 self.objectives,
-                {**spec, "config": self.config},
+                {**spec, **extra},
                 versions={**_versions(), **_data_record(self.evaluator)},
             )
         for key in [*spec, *(k for k in _SCHEDULER_KEYS if k not in spec)]:

@@ -9,7 +9,6 @@ or to check exports on real inputs).
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -164,13 +163,10 @@ def open_source(
     record = store.get_experiment(name)
     chosen = pick_trial(record, store.trials(record.id, intermediate=False), trial)
     config = record.spec.get("config") or {}
-    device = str(config.get("device", "auto"))
-    if space is None or (evaluator is None and config):
-        if not config:
-            raise ConfigError(
-                f"experiment {name!r} was made from Python, not by 'nasforge search', so its "
-                "space is not stored; in Python pass space= (and evaluator= to train)"
-            )
+    device = str(config.get("device", (record.spec.get("rebuild") or {}).get("device", "auto")))
+    if not config:
+        space, evaluator = _rebuild(name, record, space, evaluator)
+    elif space is None or evaluator is None:
         from nasforge.experiment.config import parse_config
 
         cfg = parse_config(config, source=f"experiment {name!r} config")
@@ -183,6 +179,35 @@ def open_source(
 
             evaluator = create_evaluator(cfg.evaluator.name, **cfg.evaluator.options)
     return Source(store, record, chosen, space, evaluator, device)
+
+
+def _rebuild(
+    name: str, record: ExperimentRecord, space: Space | None, evaluator: Evaluator | None
+) -> tuple[Space, Evaluator | None]:
+    """The space and evaluator of an experiment made from Python, from its ``rebuild`` record.
+
+    :class:`~nasforge.Experiment` records the registered name and options of each when they
+    can be read back from the objects; a custom space must be passed, a custom evaluator only
+    to train (the evaluator stays ``None``).
+    """
+    rebuild = record.spec.get("rebuild") or {}
+    if space is None:
+        block = rebuild.get("space")
+        if not block:
+            raise ConfigError(
+                f"experiment {name!r} was made from Python with a space that is not a registered "
+                "one (or whose options cannot be read back), so it is not stored; in Python pass "
+                "space= (and evaluator= to train)"
+            )
+        from nasforge.spaces import create_space
+
+        space = create_space(block["name"], **block.get("options", {}))
+    if evaluator is None and rebuild.get("evaluator"):
+        from nasforge.estimation import create_evaluator
+
+        block = rebuild["evaluator"]
+        evaluator = create_evaluator(block["name"], **block.get("options", {}))
+    return space, evaluator
 
 
 def pick_trial(record: ExperimentRecord, trials: list[Trial], number: int | None) -> Trial:
@@ -226,30 +251,19 @@ def ranges(numbers: list[int]) -> str:
 def space_options(space: Space, record: ExperimentRecord | None = None) -> dict[str, Any] | None:
     """The keyword options that rebuild ``space`` with ``create_space(space.name, ...)``.
 
-    From the experiment's config when it has one for this space; else read back from the
-    attributes named like the factory's parameters (scikit-learn's ``get_params`` habit);
-    ``None`` when the space is not registered or an option is not kept as an attribute.
+    From the experiment's config (or, for an experiment made from Python, its ``rebuild``
+    record) when it has one for this space; else read back from the space's attributes
+    (:meth:`~nasforge.registry.Registry.options_of`); ``None`` when that cannot be done.
     """
-    config = (record.spec.get("config") or {}) if record is not None else {}
-    stored = config.get("space")
-    if isinstance(stored, dict) and stored.get("name") == space.name:
-        return dict(stored.get("options") or {})
+    if record is not None:
+        config = record.spec.get("config") or {}
+        for stored in (config.get("space"), (record.spec.get("rebuild") or {}).get("space")):
+            if isinstance(stored, dict) and stored.get("name") == space.name:
+                return dict(stored.get("options") or {})
     from nasforge.spaces import SPACES
 
-    if space.name not in SPACES.names():
-        return None
-    factory = SPACES.get(space.name)
-    if not isinstance(space, factory if inspect.isclass(factory) else ()):
-        return None
-    options: dict[str, Any] = {}
-    for param in inspect.signature(factory).parameters.values():
-        if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
-            return None
-        if not hasattr(space, param.name):
-            return None
-        value = getattr(space, param.name)
-        options[param.name] = list(value) if isinstance(value, tuple) else value
-    return options
+    found = SPACES.options_of(space)
+    return found[1] if found is not None and found[0] == space.name else None
 
 
 def build_options(evaluator: Evaluator | None) -> dict[str, int]:

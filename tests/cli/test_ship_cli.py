@@ -158,3 +158,49 @@ def test_a_search_on_a_benchmark_table_is_retrained_on_a_dataset_given_by_name(
     )
     assert code == 0, err
     assert "weights: retrained seed 0 (epochs=1" in out and "real test inputs (digits)" in out
+
+
+def test_an_experiment_made_from_python_is_retrained_and_exported_from_the_cli(
+    tmp_path: Path,
+) -> None:
+    from nasforge import Experiment
+    from nasforge.estimation.train import TrainEvaluator
+    from nasforge.spaces import NB201Space
+
+    db = tmp_path / "runs.db"
+    exp = Experiment(
+        NB201Space(n_cells=1, channels=8),
+        "random",
+        TrainEvaluator("digits", epochs=1, threads=1),
+        objectives={"val_acc": "max"},
+        storage=db,
+        name="py",
+        device="cpu",
+    )
+    exp.run(max_trials=2, progress=False)
+    rebuild = exp.record.spec["rebuild"]
+    assert rebuild["space"]["name"] == "nb201" and rebuild["device"] == "cpu"
+    assert NB201Space(**rebuild["space"]["options"]).size() == exp.space.size()
+    options = rebuild["evaluator"]["options"]
+    assert rebuild["evaluator"]["name"] == "train"
+    assert (options["dataset"], options["epochs"], options["threads"]) == ("digits", 1, 1)
+    code, out, err = run("retrain", "py", "--storage", str(db), "--seeds", "0", "--quiet")
+    assert code == 0, err
+    assert "over seeds 0 (epochs=1)" in out
+    code, out, err = run(
+        "export", "py", "--storage", str(db), "--format", "pytorch", "--out", str(tmp_path / "m.pt")
+    )
+    assert code == 0, err
+    assert "weights: retrained seed 0" in out and "check passed" in out
+    # a custom evaluator is not recorded: retraining it from the CLI says what to do
+    Experiment(
+        NB201Space(n_cells=1, channels=8),
+        "random",
+        lambda arch: {"val_acc": 1.0},
+        objectives={"val_acc": "max"},
+        storage=db,
+        name="custom",
+    ).run(max_trials=1, progress=False)
+    code, _, err = run("retrain", "custom", "--storage", str(db))
+    assert code == 2 and err.count("\n") == 1, err
+    assert "cannot be retrained with it" in err and "--dataset NAME" in err

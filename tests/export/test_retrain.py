@@ -139,7 +139,7 @@ def test_bad_trials_experiments_and_options_fail_in_one_line(
         "seeds=[0, 0] names a seed twice",
         "seeds=[]; allowed: a non-empty list of integers >= 0",
         "epochs=0; allowed: an integer >= 1",
-        "experiment 'exp' was made from Python, not by 'nasforge search'",
+        "experiment 'exp' was made from Python with a space that is not a registered one",
         "evaluator=FunctionEvaluator: experiment 'exp' cannot be retrained with it",
         "format='keras'; allowed: 'pytorch', 'torchscript', 'onnx' or 'code'",
         "format 'code' writes Python source; allowed: a .py path",
