@@ -228,13 +228,15 @@ def learning_curve_oracle(
     value: float,
     finals: Mapping[int, float],
 ) -> bool:
-    """Baker et al.'s rule with held-out uncertainty, refitted from the history at each report.
+    """Baker et al.'s rule with the default (residual) uncertainty, refitted at each report.
 
     The completed trials (by number) give one row per curve: its first ``step`` values, their
     first and second differences; target its final value. ``n_models`` ``NuSVR`` on bootstrap
     samples (generator seeded ``[seed, step, n]``) predict the reporting trial's final value;
-    each completed curve is also predicted by the models that left it out of their sample. Stop
-    when a Gaussian with the ensemble mean and ``sqrt(spread² + out-of-bag MSE)`` puts less than
+    each completed curve is also predicted by the models that left it out of their sample, and
+    its residual (final minus that prediction) kept. The final value is the ensemble mean plus
+    a residual drawn at random, blurred by a Gaussian of width ``hypot(ensemble spread,
+    0.9 · min(sd, IQR / 1.349) · n^-1/5)`` of the residuals. Stop when that puts less than
     ``delta`` probability above the best completed final.
     """
     from scipy.stats import norm
@@ -271,16 +273,21 @@ def learning_curve_oracle(
         return y_scale.inverse_transform(np.reshape(z, (-1, 1)))[:, 0]
 
     predicted = back(point)
-    out = [i for i in held if held[i]]
-    if len(out) >= 2:
-        error2 = float(np.mean((y[out] - back([float(np.mean(held[i])) for i in out])) ** 2))
-    else:
-        error2 = float(np.var(y))
-    std = math.sqrt(float(np.var(predicted)) + error2)
     best = max(y)
-    if std == 0:
-        return not predicted.mean() > best
-    return float(norm.sf(best, loc=predicted.mean(), scale=std)) < options.get("delta", 0.05)
+    out = [i for i in held if held[i]]
+    if len(out) < 2:  # nothing held out: a Gaussian as wide as the finals
+        std = math.hypot(float(np.std(predicted)), float(np.std(y)))
+        return float(norm.sf(best, loc=predicted.mean(), scale=std)) < options.get("delta", 0.05)
+    residuals = y[out] - back([float(np.mean(held[i])) for i in out])
+    iqr = float(np.subtract(*np.percentile(residuals, [75, 25])))
+    scale = min(float(np.std(residuals)), iqr / 1.349) or float(np.std(residuals))
+    width = math.hypot(float(np.std(predicted)), 0.9 * scale * len(residuals) ** -0.2)
+    centres = predicted.mean() + residuals
+    if width == 0:
+        above = float(np.mean(centres > best))
+    else:
+        above = float(np.mean(norm.sf(best, loc=centres, scale=width)))
+    return above < options.get("delta", 0.05)
 
 
 ORACLES: dict[str, Oracle] = {

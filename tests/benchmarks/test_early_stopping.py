@@ -26,3 +26,15 @@ def test_early_stopping_quick_prints_one_json_object_last(
     assert summary["asha"]["epochs"] < summary["none"]["epochs"]  # rung at epoch 1 of 2
     # each run is kept, so a later call reads it back instead of training again
     assert len(results.read_text().splitlines()) == 2
+
+
+def test_scheduler_variants_keep_their_commas() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from early_stopping import parse_variant, split_schedulers
+
+    names = split_schedulers(["none,asha", "learning-curve@delta=0.2,min_trials=5,median"])
+    assert names == ["none", "asha", "learning-curve@delta=0.2,min_trials=5", "median"]
+    assert parse_variant(names[2]) == ("learning-curve", {"delta": 0.2, "min_trials": 5})
+    assert parse_variant("learning-curve@uncertainty=ensemble")[1] == {"uncertainty": "ensemble"}

@@ -45,6 +45,36 @@ def test_prediction_probability_is_the_gaussian_tail() -> None:
     assert Prediction(90.0, 0.0).prob_above(89.0) == 1.0
 
 
+def test_residual_tail_ignores_diverged_trials_that_inflate_a_gaussian() -> None:
+    # out-of-bag residuals of 18 ordinary curves (about ±0.5) and two diverged ones (-80)
+    residuals = (*np.linspace(-0.5, 0.5, 18), -80.0, -85.0)
+    rms = float(np.sqrt(np.mean(np.square(residuals))))  # about 26
+    gaussian = Prediction(97.0, rms, rms)
+    empirical = Prediction(97.0, rms, rms, residuals, kernel=0.2)
+    # beating 98.5 needs a residual of +1.5: never seen; the Gaussian calls it likely
+    assert gaussian.prob_above(98.5) > 0.45
+    assert empirical.prob_above(98.5) < 1e-6
+    # the kernel-smoothed mixture is the mean of each residual's Gaussian tail
+    expected = np.mean([norm_sf(97.2 - (97.0 + r), 0.2) for r in residuals])
+    assert empirical.prob_above(97.2) == pytest.approx(expected)
+    assert Prediction(97.0, 1.0, 1.0, (-1.0, 0.0, 1.0)).prob_above(97.5) == pytest.approx(1 / 3)
+
+
+def norm_sf(x: float, scale: float) -> float:
+    return 0.5 * math.erfc(x / (scale * math.sqrt(2.0)))
+
+
+def test_default_uncertainty_uses_the_out_of_bag_residuals() -> None:
+    rng = np.random.default_rng(0)
+    lc = LearningCurveScheduler(min_trials=10).bind(None, MAX_STEP)
+    assert lc.uncertainty == "residuals"
+    for number in range(20):
+        lc.replay_trial(trial(number, curve_of(rng.uniform(50, 95), 20.0)))
+    p = lc.predict(curve_of(80.0, 20.0)[:2], None)
+    assert p is not None and 5 <= len(p.residuals) <= 20 and p.kernel > 0
+    assert p.held_out_error == pytest.approx(float(np.sqrt(np.mean(np.square(p.residuals)))))
+
+
 def test_predictor_learns_final_values_from_early_curves_and_logs_its_accuracy() -> None:
     rng = np.random.default_rng(0)
     lc = LearningCurveScheduler(min_trials=10, accuracy_window=5).bind(None, MAX_STEP)
@@ -131,7 +161,9 @@ def test_held_out_error_is_small_when_the_curve_predicts_and_spares_a_better_tri
 
 
 def test_uncertainty_option_is_checked() -> None:
-    with pytest.raises(ConfigError, match="uncertainty='bayes'; use one of held-out, ensemble"):
+    with pytest.raises(
+        ConfigError, match="uncertainty='bayes'; use one of residuals, held-out, ensemble"
+    ):
         LearningCurveScheduler(uncertainty="bayes")
 
 
