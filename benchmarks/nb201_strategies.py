@@ -15,15 +15,16 @@ Usage:
     python benchmarks/nb201_strategies.py                  # all, 50 seeds x 25/50/100/200
     python benchmarks/nb201_strategies.py --quick          # 3 seeds x 25/50 queries (smoke run)
     python benchmarks/nb201_strategies.py --strategies random,pnas --repeats 20 --plot out.png
+    python benchmarks/nb201_strategies.py --traces runs/traces   # reuse traces a run left there
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from nasforge.bench import NB201Result, NB201Trace, nb201_traces
@@ -66,6 +67,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help=f"smoke run: {QUICK_REPEATS} seeds x {'/'.join(map(str, QUICK_QUERIES))} queries",
     )
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT, help="PNG path to write")
+    parser.add_argument(
+        "--traces",
+        type=Path,
+        default=None,
+        help="folder caching each strategy's traces (JSON); a later run with the same table, "
+        "seeds and largest query count reads them back instead of searching again",
+    )
     parser.add_argument("--progress", action="store_true", help="progress bar on stderr")
     parser.add_argument(
         "--threads",
@@ -115,9 +123,53 @@ def run(args: argparse.Namespace) -> NB201Result:
     traces: dict[str, tuple[NB201Trace, ...]] = {}
     for name in names:
         repeats = min(args.repeats, args.repeats_for.get(name, args.repeats))
+        cached = _cached(args.traces, table, name, repeats, max(args.queries))
+        if cached is not None:
+            traces[name] = cached
+            continue
         part = nb201_traces([name], args.queries, repeats, table=table, progress=args.progress)
         traces.update(part.traces)
-    return replace(part, repeats=args.repeats, traces=traces)
+        _cache(args.traces, table, name, part.traces[name], max(args.queries))
+    return NB201Result(
+        table=str(table.path),
+        queries=tuple(args.queries),
+        repeats=args.repeats,
+        optimum=table.optimum,
+        best_by_val=table.best_by_val(),
+        traces=traces,
+    )
+
+
+def _cache_file(folder: Path, table: BenchmarkTable, name: str, repeats: int, top: int) -> Path:
+    safe = name.replace(":", "_").replace("/", "_")
+    return folder / f"{Path(str(table.path)).stem}-{safe}-{repeats}seeds-{top}q.json"
+
+
+def _cached(
+    folder: Path | None, table: BenchmarkTable, name: str, repeats: int, top: int
+) -> tuple[NB201Trace, ...] | None:
+    """The stored traces of ``name`` for this table, seeds and budget, if a run left them."""
+    if folder is None:
+        return None
+    path = _cache_file(folder, table, name, repeats, top)
+    if not path.exists():
+        return None
+    print(f"{name}: traces read from {path}")
+    return tuple(NB201Trace.from_json(t) for t in json.loads(path.read_text()))
+
+
+def _cache(
+    folder: Path | None,
+    table: BenchmarkTable,
+    name: str,
+    traces: Sequence[NB201Trace],
+    top: int,
+) -> None:
+    if folder is None:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    path = _cache_file(folder, table, name, len(traces), top)
+    path.write_text(json.dumps([t.to_json() for t in traces]))
 
 
 def report_lines(result: NB201Result, seconds: float) -> list[str]:

@@ -86,6 +86,30 @@ class NB201Trace:
         """Strategy overhead: seconds per ``ask`` + ``tell`` pair."""
         return self.strategy_seconds / max(self.asks, 1)
 
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict that :meth:`from_json` turns back into the same trace."""
+        return {
+            "strategy": self.strategy,
+            "seed": self.seed,
+            "keys": list(self.keys),
+            "val_acc_12": self.val_acc_12.tolist(),
+            "test_acc_200": self.test_acc_200.tolist(),
+            "result": self.result.tolist(),
+            "asks": self.asks,
+            "strategy_seconds": self.strategy_seconds,
+            "stop": self.stop,
+            "pair_seconds": self.pair_seconds.tolist(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> NB201Trace:
+        arrays = ("val_acc_12", "test_acc_200", "result", "pair_seconds")
+        return cls(
+            **{k: v for k, v in data.items() if k not in (*arrays, "keys")},
+            keys=tuple(data["keys"]),
+            **{k: np.asarray(data[k], dtype=np.float64) for k in arrays},
+        )
+
 
 @dataclass(frozen=True)
 class NB201Result:

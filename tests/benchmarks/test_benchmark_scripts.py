@@ -32,6 +32,19 @@ def test_nb201_strategies_quick_prints_the_bench_json_last(
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_nb201_strategies_traces_cache_is_read_back(
+    tmp_path: Path, run_benchmark: RunBenchmark
+) -> None:
+    args = ["--quick", "--plot", str(tmp_path / "p.png"), "--traces", str(tmp_path / "traces")]
+    first = run_benchmark(NB201_SCRIPT, *args, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert len(list((tmp_path / "traces").glob("*.json"))) == 2
+    again = run_benchmark(NB201_SCRIPT, *args, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("traces read from") == 2
+    assert again.stdout.splitlines()[-1] == first.stdout.splitlines()[-1]
+
+
 def test_nb201_strategies_on_a_user_table(tmp_path: Path, run_benchmark: RunBenchmark) -> None:
     lines = ["arch,val_acc_12,test_acc_12,val_acc_200,test_acc_200,params_m"]
     for i, arch in enumerate(CellSpace(3, ["x", "y"]).enumerate()):
