@@ -103,11 +103,20 @@ class NB201Trace:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> NB201Trace:
-        arrays = ("val_acc_12", "test_acc_200", "result", "pair_seconds")
+        def array(key: str) -> np.ndarray:
+            return np.asarray(data[key], dtype=np.float64)
+
         return cls(
-            **{k: v for k, v in data.items() if k not in (*arrays, "keys")},
+            strategy=str(data["strategy"]),
+            seed=int(data["seed"]),
             keys=tuple(data["keys"]),
-            **{k: np.asarray(data[k], dtype=np.float64) for k in arrays},
+            val_acc_12=array("val_acc_12"),
+            test_acc_200=array("test_acc_200"),
+            result=array("result"),
+            asks=int(data["asks"]),
+            strategy_seconds=float(data["strategy_seconds"]),
+            stop=str(data["stop"]),
+            pair_seconds=array("pair_seconds"),
         )
 
 
