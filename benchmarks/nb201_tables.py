@@ -55,7 +55,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--repeats", type=int, default=50, help="seeds per table (default 50)")
     parser.add_argument(
-        "--tables", nargs="+", default=list(TABLES), choices=list(TABLES), help="tables to run"
+        "--tables",
+        nargs="+",
+        default=list(TABLES),
+        help=f"tables to run: {', '.join(TABLES)}, or synthetic-K for any seed K >= 1",
     )
     parser.add_argument(
         "--quick", action="store_true", help="smoke run: 2 seeds, 2 tables, 10 and 20 queries"
@@ -70,7 +73,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.repeats, args.tables, args.at = 2, list(QUICK_TABLES), 10
+    for name in args.tables:
+        if make_table(name) is None:
+            parser.error(
+                f"--tables: unknown table {name!r}; use {', '.join(TABLES)} or synthetic-K"
+            )
     return args
+
+
+def make_table(name: str) -> Callable[[Path], BenchmarkTable] | None:
+    """How to write table ``name``: a named one, or ``synthetic-K`` (a landscape of seed K)."""
+    if name in TABLES:
+        return TABLES[name]
+    prefix, _, seed = name.rpartition("-")
+    if prefix == "synthetic" and seed.isdigit() and int(seed) >= 1:
+        return lambda folder: synthetic_table(folder / f"synthetic{seed}.csv", seed=int(seed))
+    return None
 
 
 def run(args: argparse.Namespace) -> dict[str, dict[str, dict[str, float]]]:
@@ -78,7 +96,7 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, dict[str, float]]]:
     twice = 2 * args.at
     with tempfile.TemporaryDirectory() as folder:
         for name in args.tables:
-            table = TABLES[name](Path(folder))
+            table = make_table(name)(Path(folder))  # type: ignore[misc]
             result = nb201_traces(
                 list(dict.fromkeys([args.strategy, args.baseline, "random"])),
                 [args.at, twice],

@@ -96,3 +96,14 @@ def test_nb201_tables_quick_compares_the_strategy_with_tpe_on_each_table(
         assert 0 < row["pnas@10"]["val_acc_12"] <= 100
         assert row["random@20"]["mean"] <= row["optimum"]["mean"]
     assert result["synthetic-1"]["optimum"]["mean"] != result["cifar10"]["optimum"]["mean"]
+
+
+def test_nb201_tables_takes_any_synthetic_seed() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from nb201_tables import TABLES, make_table
+
+    assert make_table("cifar10") is TABLES["cifar10"]
+    assert make_table("synthetic-7") is not None
+    assert make_table("synthetic-0") is None and make_table("nope") is None
