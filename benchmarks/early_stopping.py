@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
@@ -63,10 +64,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--storage", type=Path, default=None, help="folder for one SQLite store per run (curves)"
     )
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        help="PNG of best-so-far test_acc against epochs trained (needs --storage)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: digits, 4 x 2 epochs")
     parser.add_argument("--progress", action="store_true", help="progress bar on stderr")
     args = parser.parse_args(argv)
     args.schedulers = split_schedulers(args.schedulers)
+    if args.plot is not None and args.storage is None:
+        parser.error("--plot reads the runs' curves from their stores; give --storage DIR")
     if args.quick:
         args.trials, args.epochs, args.dataset, args.channels = 4, 2, "digits", 8
     return args
@@ -100,6 +109,81 @@ def parse_variant(name: str) -> tuple[str, dict[str, Any]]:
     return base, overrides
 
 
+def store_label(
+    scheduler: str, options: Mapping[str, Any], hyperparameters: Sequence[str] = ()
+) -> str:
+    """The name of a run's store in ``--storage`` (without ``-SEED.db``)."""
+    label = scheduler + "".join(f"-{k}={v}" for k, v in sorted(options.items()))
+    return label + "".join(f"+{h}" for h in hyperparameters)
+
+
+def scheduler_options(name: str, quick: bool = False) -> tuple[str, dict[str, Any]]:
+    """The scheduler of a ``--schedulers`` name and its options for this benchmark."""
+    base, overrides = parse_variant(name)
+    options = {**SCHEDULER_OPTIONS.get(base, {})}
+    if quick:
+        options.update(QUICK_OPTIONS.get(base, {}))
+    options.update(overrides)
+    return base, options
+
+
+def best_so_far(trials: Sequence[Any]) -> list[tuple[int, float]]:
+    """``(epochs trained so far, test_acc of the best-by-val_acc complete trial)`` per trial.
+
+    Trials in the order the strategy was told them; a trial counts the epochs it reported.
+    """
+    from nasforge.trial import TrialStatus
+
+    ordered = sorted(trials, key=lambda t: (t.tell_seq is None, t.tell_seq or 0, t.number))
+    points, epochs, best = [], 0, None
+    for t in ordered:
+        epochs += len(t.intermediate)
+        better = best is None or t.metrics.get("val_acc", -math.inf) > best[0]
+        if t.status == TrialStatus.COMPLETE and "val_acc" in t.metrics and better:
+            best = (t.metrics["val_acc"], t.metrics.get("test_acc", math.nan))
+        if best is not None:
+            points.append((epochs, best[1]))
+    return points
+
+
+def plot_runs(args: argparse.Namespace, path: Path) -> list[str]:
+    """Best-so-far test accuracy against epochs trained, one panel per seed; from the stores
+    in ``--storage``. Returns the stores it could not find."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nasforge.storage import Storage
+
+    missing = []
+    fig, axes = plt.subplots(
+        1, len(args.seeds), figsize=(4.2 * len(args.seeds), 3.6), sharey=True, squeeze=False
+    )
+    for ax, seed in zip(axes[0], args.seeds, strict=True):
+        for i, name in enumerate(args.schedulers):
+            base, options = scheduler_options(name, args.quick)
+            label = store_label(base, options, args.hyperparameters)
+            db = args.storage / f"{label}-{seed}.db"
+            if not db.exists():
+                missing.append(str(db))
+                continue
+            store = Storage(db, read_only=True)
+            (record,) = store.list_experiments()
+            points = best_so_far(store.trials(record.id))
+            width = 3.0 if i == 0 else 1.5  # the first (none) drawn wide: others overlap it
+            ax.step(*zip(*points, strict=True), where="post", label=name, lw=width, alpha=0.8)
+        ax.set_title(f"seed {seed}")
+        ax.set_xlabel("epochs trained")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("test_acc of the best-by-val trial (%)")
+    axes[0][-1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return missing
+
+
 def run_search(
     scheduler: str,
     seed: int,
@@ -115,8 +199,7 @@ def run_search(
     """One search; returns the best trial's test accuracy, the epochs spent and the wall time."""
     import torch
 
-    label = scheduler + "".join(f"-{k}={v}" for k, v in sorted(options.items()))
-    label += "".join(f"+{h}" for h in hyperparameters)
+    label = store_label(scheduler, options, hyperparameters)
 
     from nasforge import Experiment
     from nasforge.estimation.train import TrainEvaluator
@@ -230,11 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in args.schedulers:
             if any(r["scheduler"] == name and r["seed"] == seed for r in runs):
                 continue
-            base, overrides = parse_variant(name)
-            options = {**SCHEDULER_OPTIONS.get(base, {})}
-            if args.quick:
-                options.update(QUICK_OPTIONS.get(base, {}))
-            options.update(overrides)
+            base, options = scheduler_options(name, args.quick)
             result = run_search(
                 base,
                 seed,
@@ -258,6 +337,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = summarise(runs, args.schedulers)
     for line in report_lines(runs, summary):
         print(line)
+    if args.plot is not None:
+        for missing in plot_runs(args, args.plot):
+            print(f"not plotted (no store): {missing}")
+        print(f"plot written to {args.plot}")
     print(json.dumps(summary))
     return 0
 

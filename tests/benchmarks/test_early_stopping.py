@@ -38,3 +38,14 @@ def test_scheduler_variants_keep_their_commas() -> None:
     assert names == ["none", "asha", "learning-curve@delta=0.2,min_trials=5", "median"]
     assert parse_variant(names[2]) == ("learning-curve", {"delta": 0.2, "min_trials": 5})
     assert parse_variant("learning-curve@uncertainty=ensemble")[1] == {"uncertainty": "ensemble"}
+
+
+def test_early_stopping_plot_reads_the_stores(tmp_path: Path, run_benchmark: RunBenchmark) -> None:
+    plot = tmp_path / "es.png"
+    args = ["--quick", "--schedulers", "none,asha", "--storage", str(tmp_path), "--plot", str(plot)]
+    done = run_benchmark("early_stopping.py", *args, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"plot written to {plot}" in done.stdout and "not plotted" not in done.stdout
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    refused = run_benchmark("early_stopping.py", "--quick", "--plot", str(plot), timeout=60)
+    assert refused.returncode == 2 and "give --storage DIR" in refused.stderr
