@@ -13,6 +13,8 @@ Example file::
     objectives: {val_acc: max}
     budget: {max_trials: 20, max_time: 600}
     execution: {executor: processes, workers: 4}             # optional; default: in-process
+    # execution may also set heartbeat_s (2) and stale_after (30): how often running trials
+    # write a heartbeat, and how old one may be before a rerun takes the trial back
 
 ``space``, ``strategy``, ``evaluator`` and ``scheduler`` may also be a bare name. Every key is
 checked: an unknown key, an unknown name or a value of the wrong type raises a
@@ -61,6 +63,8 @@ class Execution(_Strict):
     devices: list[str] | None = None
     ray_address: str | None = None
     gpus_per_trial: float = Field(default=0.0, ge=0)
+    heartbeat_s: float = Field(default=2.0, gt=0)
+    stale_after: float = Field(default=30.0, gt=0)
 
     def run_options(self) -> dict[str, Any]:
         """Keyword options of ``Experiment.run``; ``workers > 1`` alone means processes."""
@@ -73,6 +77,8 @@ class Execution(_Strict):
             "devices": self.devices,
             "ray_address": self.ray_address,
             "gpus_per_trial": self.gpus_per_trial,
+            "heartbeat_s": self.heartbeat_s,
+            "stale_after": self.stale_after,
         }
 
 

@@ -265,6 +265,14 @@ class Experiment:
             raise ConfigError(f"max_trials must be an integer >= 1, got {max_trials!r}")
         if max_time is not None and not max_time > 0:
             raise ConfigError(f"max_time must be a number of seconds > 0, got {max_time!r}")
+        for field, value in (("heartbeat_s", heartbeat_s), ("stale_after", stale_after)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ConfigError(f"{field} must be a number of seconds > 0, got {value!r}")
+        if not stale_after > heartbeat_s:
+            raise ConfigError(
+                f"stale_after={stale_after!r} must be larger than heartbeat_s={heartbeat_s!r}, "
+                "or a live trial's heartbeat would look stale"
+            )
         runner = self._executor(executor, workers, devices, ray_address, gpus_per_trial)
         reclaim_running(self, stale_after)
         strategy = self.new_strategy()

@@ -119,6 +119,23 @@ def test_yaml_execution_block_and_cli_workers(tmp_path):
     path.write_text(yaml.safe_dump(config))
     result = CliRunner().invoke(app, ["search", str(path)])
     assert result.exit_code == 2 and "execution.workers" in result.output
+    config["execution"] = {"heartbeat_s": 0}
+    path.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(app, ["search", str(path)])
+    assert result.exit_code == 2 and "execution.heartbeat_s" in result.output
+    config["execution"] = {"heartbeat_s": 5, "stale_after": 3}
+    path.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(app, ["search", str(path)])
+    assert (
+        result.exit_code == 2
+        and "stale_after=3.0 must be larger than heartbeat_s=5.0" in result.output
+    )
+    config["execution"] = {"heartbeat_s": 0.5, "stale_after": 60}
+    config["budget"] = {"max_trials": 10}
+    path.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(app, ["search", str(path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert len(nf.load_experiment("par", config["storage"]).trials()) == 10
 
 
 def test_record_holds_versions_and_a_hash_of_the_data(tmp_path):
