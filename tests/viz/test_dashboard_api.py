@@ -168,3 +168,29 @@ def test_an_in_memory_store_is_refused() -> None:
 
     with pytest.raises(ConfigError, match="cannot read an in-memory store"):
         create_app("sqlite:///:memory:")
+
+
+def test_one_trial_carries_the_whole_traceback_of_a_failure(tmp_path: Path) -> None:
+    from viz_trials import SPACE
+
+    import nasforge as nf
+
+    def fails_on_pools(arch: object) -> dict[str, float]:
+        if "pool" in str(arch):
+            raise ValueError("pools are not allowed here")
+        return {"acc": 1.0}
+
+    exp = nf.Experiment(
+        SPACE, "random", fails_on_pools, objectives={"acc": "max"}, storage=tmp_path / "f.db"
+    )
+    exp.run(max_trials=8, progress=False)
+    failed = exp.trials("failed")
+    complete = exp.trials("complete")
+    assert failed and complete
+    with TestClient(create_app(tmp_path / "f.db")) as client:
+        bad = client.get(f"/api/experiments/nasforge/trials/{failed[0].number}").json()
+        good = client.get(f"/api/experiments/nasforge/trials/{complete[0].number}").json()
+    assert bad["status"] == "failed" and bad["traceback"] == failed[0].error
+    assert "Traceback" in bad["traceback"] and "pools are not allowed here" in bad["traceback"]
+    assert bad["error"] == failed[0].error.splitlines()[0]  # the table shows the first line
+    assert good["traceback"] is None

@@ -74,6 +74,26 @@ def test_the_dashboard_lists_opens_and_follows_an_experiment(
         acc = {t.number: t.metrics.get("acc", float("-inf")) for t in exp.trials()}
         assert acc[int(first)] == max(acc.values())
 
+        # clicking a row opens that trial: its cell, its metrics and its reported curve
+        def open_first_row() -> str:  # retried if a poll redrew the row under the click
+            row = page.find_element(By.CSS_SELECTOR, "#trials tbody tr")
+            number = str(row.find_element(By.CSS_SELECTOR, "td").text)
+            row.click()
+            return number
+
+        number = wait_for(open_first_row, timeout=WAIT)
+        wait_for(lambda: text("trial-number") == number, timeout=WAIT)
+        assert not page.find_element(By.ID, "trial-panel").get_attribute("hidden")
+        wait_for(lambda: page.find_elements(By.CSS_SELECTOR, "#trial-cell svg path.edge"), WAIT)
+        wait_for(lambda: page.find_elements(By.CSS_SELECTOR, "#plot-trial .main-svg"), WAIT)
+        chosen = next(t for t in exp.trials() if t.number == int(number))
+        assert text("trial-arch") == chosen.arch.key
+        assert text("trial-status") == chosen.status.value
+        metrics = text("trial-metrics")
+        assert f"acc {shown(chosen.metrics['acc'])}" in metrics
+        page.find_element(By.ID, "trial-close").click()
+        wait_for(lambda: page.find_element(By.ID, "trial-panel").get_attribute("hidden"), WAIT)
+
         # the search goes on: the page follows without a reload
         page.execute_script("window.__marker = 1")
         exp = make_experiment("demo", trials=8)

@@ -164,10 +164,11 @@ def create_app(storage: str | Path | Storage) -> FastAPI:
 
     @app.get("/api/experiments/{name}/trials/{number}")
     def get_trial(name: str, number: int) -> dict[str, Any]:
-        """One trial with its intermediate values."""
+        """One trial with its intermediate values and, if it failed, its whole traceback."""
         record = experiment(name)
         metric = next(iter(record.objectives))
-        return payloads.trial_json(_trial(trials_of(record), number, name), metric, curve=True)
+        trial = _trial(trials_of(record), number, name)
+        return {**payloads.trial_json(trial, metric, curve=True), "traceback": trial.error}
 
     @app.get("/api/experiments/{name}/curves")
     def get_curves(name: str, metric: str | None = None) -> dict[str, Any]:
