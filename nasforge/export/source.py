@@ -154,60 +154,54 @@ def open_source(
 ) -> Source:
     """The stored experiment ``name`` and its trial ``trial`` (default: the best complete one).
 
+    The space and evaluator not passed are rebuilt from the experiment's config (made by
+    ``nasforge search``) or ``rebuild`` record (made from Python: the built-in space and
+    evaluator it used); a custom space must be passed, a custom evaluator only to train (it
+    stays ``None``).
+
     Raises:
         StorageError: no such store or experiment (the message lists the experiments).
         ConfigError: no such trial, one that did not finish, or an experiment made from Python
-            whose space was not passed.
+            with a custom space that was not passed.
     """
     store = storage if isinstance(storage, Storage) else Storage(storage, create=False)
     record = store.get_experiment(name)
     chosen = pick_trial(record, store.trials(record.id, intermediate=False), trial)
     config = record.spec.get("config") or {}
-    device = str(config.get("device", (record.spec.get("rebuild") or {}).get("device", "auto")))
-    if not config:
-        space, evaluator = _rebuild(name, record, space, evaluator)
-    elif space is None or evaluator is None:
-        from nasforge.experiment.config import parse_config
-
-        cfg = parse_config(config, source=f"experiment {name!r} config")
+    rebuild = record.spec.get("rebuild") or {}
+    device = str(config.get("device", rebuild.get("device", "auto")))
+    if space is None or evaluator is None:
+        blocks = _config_blocks(name, config) if config else rebuild
         if space is None:
+            block = blocks.get("space")
+            if not block:
+                raise ConfigError(
+                    f"experiment {name!r} was made from Python with a space that is not a "
+                    "registered one (or whose options cannot be read back), so it is not "
+                    "stored; in Python pass space= (and evaluator= to train)"
+                )
             from nasforge.spaces import create_space
 
-            space = create_space(cfg.space.name, **cfg.space.options)
-        if evaluator is None:
+            space = create_space(block["name"], **block.get("options", {}))
+        if evaluator is None and blocks.get("evaluator"):
             from nasforge.estimation import create_evaluator
 
-            evaluator = create_evaluator(cfg.evaluator.name, **cfg.evaluator.options)
+            block = blocks["evaluator"]
+            evaluator = create_evaluator(block["name"], **block.get("options", {}))
     return Source(store, record, chosen, space, evaluator, device)
 
 
-def _rebuild(
-    name: str, record: ExperimentRecord, space: Space | None, evaluator: Evaluator | None
-) -> tuple[Space, Evaluator | None]:
-    """The space and evaluator of an experiment made from Python, from its ``rebuild`` record.
+def _config_blocks(name: str, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The space and evaluator of an experiment made by ``nasforge search``, read from its
+    config in the form an experiment made from Python records them (its ``rebuild`` record):
+    ``{"space": {"name", "options"}, "evaluator": {"name", "options"}}``."""
+    from nasforge.experiment.config import parse_config
 
-    :class:`~nasforge.Experiment` records the registered name and options of each when they
-    can be read back from the objects; a custom space must be passed, a custom evaluator only
-    to train (the evaluator stays ``None``).
-    """
-    rebuild = record.spec.get("rebuild") or {}
-    if space is None:
-        block = rebuild.get("space")
-        if not block:
-            raise ConfigError(
-                f"experiment {name!r} was made from Python with a space that is not a registered "
-                "one (or whose options cannot be read back), so it is not stored; in Python pass "
-                "space= (and evaluator= to train)"
-            )
-        from nasforge.spaces import create_space
-
-        space = create_space(block["name"], **block.get("options", {}))
-    if evaluator is None and rebuild.get("evaluator"):
-        from nasforge.estimation import create_evaluator
-
-        block = rebuild["evaluator"]
-        evaluator = create_evaluator(block["name"], **block.get("options", {}))
-    return space, evaluator
+    cfg = parse_config(config, source=f"experiment {name!r} config")
+    return {
+        kind: {"name": part.name, "options": dict(part.options)}
+        for kind, part in (("space", cfg.space), ("evaluator", cfg.evaluator))
+    }
 
 
 def pick_trial(record: ExperimentRecord, trials: list[Trial], number: int | None) -> Trial:
