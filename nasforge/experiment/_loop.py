@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 #: called after every finished trial with the experiment and the stored trial
 Callback = Callable[["Experiment", Trial], None]
+#: told ``(trial number, step, metrics)`` of every intermediate report (the progress bar)
+OnReport = Callable[[int, int, Mapping[str, float]], None] | None
 
 
 def trial_seed(experiment_seed: int, ask_index: int) -> int:
@@ -274,7 +276,7 @@ class SearchLoop:
         run: _Running,
         step: int,
         metrics: Mapping[str, float],
-        on_report: Callable[[int, int, Mapping[str, float]], None] | None,
+        on_report: OnReport,
     ) -> bool:
         """Store an intermediate result; True when the scheduler stops the trial."""
         run.curve[step] = dict(metrics)
@@ -337,7 +339,7 @@ class SearchLoop:
         max_trials: int | None,
         max_time: float | None,
         callbacks: Sequence[Callback],
-        on_report: Callable[[int, int, Mapping[str, float]], None] | None = None,
+        on_report: OnReport = None,
         heartbeat_s: float = 2.0,
     ) -> list[Trial]:
         """Evaluate trials until ``max_trials`` asks are answered or ``max_time`` has passed."""
@@ -356,7 +358,7 @@ class SearchLoop:
         self,
         work: _Work,
         callbacks: Sequence[Callback],
-        on_report: Callable[[int, int, Mapping[str, float]], None] | None,
+        on_report: OnReport,
     ) -> Trial:
         exp = self.exp
         run = self._start(work)
@@ -401,7 +403,7 @@ class SearchLoop:
         max_trials: int | None,
         max_time: float | None,
         callbacks: Sequence[Callback],
-        on_report: Callable[[int, int, Mapping[str, float]], None] | None = None,
+        on_report: OnReport = None,
         heartbeat_s: float = 2.0,
     ) -> list[Trial]:
         """Keep ``executor``'s workers busy until the budget is spent and every trial ended.

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from nasforge.errors import ConfigError, StorageError
 from nasforge.estimation import Evaluator, FunctionEvaluator, create_evaluator
 from nasforge.estimation.schedulers import SCHEDULERS, Scheduler
-from nasforge.experiment._loop import Callback, SearchLoop, reclaim_running, replay
+from nasforge.experiment._loop import Callback, OnReport, SearchLoop, reclaim_running, replay
 from nasforge.space import Space
 from nasforge.storage import DEFAULT_STORAGE, ExperimentRecord, Storage
 from nasforge.strategies import STRATEGIES, Strategy
@@ -285,7 +285,7 @@ class Experiment:
         self.scheduler_ = scheduler
         loop = SearchLoop(self, strategy, state, scheduler)
 
-        def go(callbacks: Sequence[Callback], on_report: Any = None) -> list[Trial]:
+        def go(callbacks: Sequence[Callback], on_report: OnReport = None) -> list[Trial]:
             if runner is None:
                 return loop.run(max_trials, max_time, callbacks, on_report, heartbeat_s)
             return loop.run_parallel(
