@@ -222,17 +222,12 @@ class LearningCurveScheduler(Scheduler):
             fitted = _Fitted(x_scaler, y_scaler, models, 0.0)
         elif len(residuals) < 2:  # nothing held out yet: assume no skill
             fitted = _Fitted(x_scaler, y_scaler, models, float(np.std(y)))
-        elif self.uncertainty == "held-out":
-            fitted = _Fitted(x_scaler, y_scaler, models, float(np.sqrt(np.mean(residuals**2))))
         else:
-            fitted = _Fitted(
-                x_scaler,
-                y_scaler,
-                models,
-                float(np.sqrt(np.mean(residuals**2))),
-                tuple(float(r) for r in residuals),
-                _bandwidth(residuals),
-            )
+            rms = float(np.sqrt(np.mean(residuals**2)))
+            fitted = _Fitted(x_scaler, y_scaler, models, rms)
+            if self.uncertainty == "residuals":
+                kept = tuple(float(r) for r in residuals)
+                fitted = fitted._replace(residuals=kept, kernel=_bandwidth(residuals))
         self._models[k] = fitted
         return fitted
 
