@@ -127,6 +127,18 @@ def scheduler_options(name: str, quick: bool = False) -> tuple[str, dict[str, An
     return base, options
 
 
+def told_order(trials: Sequence[Any]) -> list[Any]:
+    """``trials`` in the order the strategy was told them (as a resume replays them)."""
+    return sorted(trials, key=lambda t: (t.tell_seq is None, t.tell_seq or 0, t.number))
+
+
+def search_space(channels: int = 16, hyperparameters: Sequence[str] = ()) -> Any:
+    """The searched space: the NB201 cell (N=1) with the hyperparameters searched too."""
+    from nasforge.spaces import NB201Space
+
+    return NB201Space(n_cells=1, channels=channels, hyperparameters=tuple(hyperparameters))
+
+
 def best_so_far(trials: Sequence[Any]) -> list[tuple[int, float]]:
     """``(epochs trained so far, test_acc of the best-by-val_acc complete trial)`` per trial.
 
@@ -134,9 +146,8 @@ def best_so_far(trials: Sequence[Any]) -> list[tuple[int, float]]:
     """
     from nasforge.trial import TrialStatus
 
-    ordered = sorted(trials, key=lambda t: (t.tell_seq is None, t.tell_seq or 0, t.number))
     points, epochs, best = [], 0, None
-    for t in ordered:
+    for t in told_order(trials):
         epochs += len(t.intermediate)
         better = best is None or t.metrics.get("val_acc", -math.inf) > best[0]
         if t.status == TrialStatus.COMPLETE and "val_acc" in t.metrics and better:
@@ -203,14 +214,13 @@ def run_search(
 
     from nasforge import Experiment
     from nasforge.estimation.train import TrainEvaluator
-    from nasforge.spaces import NB201Space
 
     torch.set_num_threads(1)
     kwargs: dict[str, Any] = {}
     if scheduler != "none":
         kwargs = {"scheduler": scheduler, "scheduler_options": dict(options)}
     exp = Experiment(
-        NB201Space(n_cells=1, channels=channels, hyperparameters=tuple(hyperparameters)),
+        search_space(channels, hyperparameters),
         "regularized-evolution",
         TrainEvaluator(dataset, epochs=epochs, threads=1),
         objectives={"val_acc": "max"},

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -42,6 +41,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from early_stopping import run_search, search_space, told_order
 
 UNCERTAINTIES = ("residuals", "held-out", "ensemble")
 
@@ -64,30 +66,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def load_trials(path: Path) -> tuple[list[Any], int]:
-    """The complete trials of the store's one experiment, in tell order, and the full step."""
+def load_trials(path: Path) -> tuple[list[Any], int, Any]:
+    """The complete trials of the store's one experiment, in tell order, the full step, and
+    the searched space (rebuilt from the store's record; stores written before nasforge kept
+    it hold ``early_stopping.py``'s space, whose hyperparameters the archs name)."""
+    from nasforge.spaces import create_space
     from nasforge.storage import Storage
     from nasforge.trial import TrialStatus
 
-    with sqlite3.connect(path) as con:
-        names = [row[0] for row in con.execute("SELECT name FROM experiments")]
-    if len(names) != 1:
-        raise SystemExit(f"{path}: expected one experiment, found {len(names)}")
-    storage = Storage(f"sqlite:///{path}", read_only=True)
-    trials = storage.trials(storage.get_experiment(names[0]).id)
+    storage = Storage(path, read_only=True)
+    records = storage.list_experiments()
+    if len(records) != 1:
+        raise SystemExit(f"{path}: expected one experiment, found {len(records)}")
+    trials = storage.trials(records[0].id)
     complete = [t for t in trials if t.status == TrialStatus.COMPLETE and t.intermediate]
-    complete.sort(key=lambda t: (t.tell_seq if t.tell_seq is not None else t.number, t.number))
     if len(complete) < len(trials):
         print(f"{path}: {len(trials) - len(complete)} trials without a whole curve left out")
-    return complete, max(max(t.intermediate) for t in complete)
-
-
-def space_for(trials: Sequence[Any]) -> Any:
-    """The NB201 cell space of ``early_stopping.py`` with its searched hyperparameters."""
-    from nasforge.spaces import NB201Space
-
-    hyper = tuple(h for h in ("lr",) if h in trials[0].arch)
-    return NB201Space(n_cells=1, channels=16, hyperparameters=hyper)
+    block = (records[0].spec.get("rebuild") or {}).get("space")
+    if block:
+        space = create_space(block["name"], **block.get("options", {}))
+    else:
+        space = search_space(hyperparameters=[h for h in ("lr",) if h in complete[0].arch])
+    return told_order(complete), max(max(t.intermediate) for t in complete), space
 
 
 def scheduler(uncertainty: str, args: argparse.Namespace, space: Any, full: int) -> Any:
@@ -150,8 +150,7 @@ def replay_stopping(trials: Sequence[Any], lc: Any, metric: str) -> dict[str, fl
 
 
 def analyse(path: Path, args: argparse.Namespace) -> dict[str, Any]:
-    trials, full = load_trials(path)
-    space = space_for(trials)
+    trials, full, space = load_trials(path)
     rng = np.random.default_rng(0)
     orders = [list(trials)] + [
         [trials[i] for i in rng.permutation(len(trials))] for _ in range(args.orders - 1)
@@ -173,9 +172,6 @@ def analyse(path: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 def quick_store(folder: Path) -> Path:
     """A 10-trial, 3-epoch digits search without early stopping, stored in ``folder``."""
-    sys.path.insert(0, str(Path(__file__).parent))
-    from early_stopping import run_search
-
     run_search("none", 0, 10, 3, "digits", 8, {}, False, folder, ())
     return folder / "none-0.db"
 
