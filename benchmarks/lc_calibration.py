@@ -96,7 +96,7 @@ def scheduler(uncertainty: str, args: argparse.Namespace, space: Any, full: int)
     lc = create_scheduler(
         "learning-curve", uncertainty=uncertainty, min_trials=args.min_trials, delta=args.delta
     )
-    return lc.bind(space, full, metric=args.metric, direction="max")
+    return lc.bind(space, full, {args.metric: "max"})
 
 
 def calibration(trials: Sequence[Any], lc: Any, args: argparse.Namespace) -> dict[str, Any]:

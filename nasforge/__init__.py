@@ -18,6 +18,7 @@ from typing import Any
 from nasforge.errors import (
     ConfigError,
     NasforgeError,
+    NasforgeWarning,
     SpaceError,
     StorageError,
     TableError,
@@ -32,7 +33,8 @@ from nasforge.estimation import (
     register_evaluator,
 )
 from nasforge.experiment import Experiment, load_experiment
-from nasforge.space import Arch, Categorical, CellSpace, Float, Int, Space, Task
+from nasforge.objectives import Objectives
+from nasforge.space import Arch, Categorical, CellSpace, Float, Int, ModelSpace, Space, Task
 from nasforge.storage import Storage
 from nasforge.strategies import Strategy, create_strategy, list_strategies, register_strategy
 from nasforge.trial import Trial, TrialStatus
@@ -64,7 +66,10 @@ __all__ = [
     "Float",
     "FunctionEvaluator",
     "Int",
+    "ModelSpace",
     "NasforgeError",
+    "NasforgeWarning",
+    "Objectives",
     "Space",
     "SpaceError",
     "Storage",

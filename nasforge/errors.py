@@ -45,6 +45,11 @@ class StorageError(NasforgeError):
     """The store cannot be opened or does not hold what was asked for."""
 
 
+class NasforgeWarning(UserWarning):
+    """Something a user should know that does not stop the search (the CLI prints it as one
+    line): e.g. a strategy that optimises only the first of several objectives."""
+
+
 class TrialPruned(Exception):  # noqa: N818 - the name users know from Optuna
     """Raised inside an evaluation when a scheduler stops the trial early.
 

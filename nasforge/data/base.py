@@ -70,6 +70,17 @@ class ArrayDataset:
         """What a model space needs: the shape of one input and the number of classes."""
         return Task(input_shape=tuple(self.x_train.shape[1:]), num_classes=self.num_classes)
 
+    def sha256(self) -> str:
+        """A SHA-256 of the four arrays in canonical form (dtype, shape and bytes): what a
+        search's record keeps so that a rerun can tell it trained on the same data."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for array in (self.x_train, self.y_train, self.x_test, self.y_test):
+            digest.update(str((array.dtype.str, array.shape)).encode())
+            digest.update(array.tobytes())
+        return digest.hexdigest()
+
     def split_validation(
         self, fraction: float, seed: int = 0
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import inspect
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ import torch
 from torch import nn
 
 from nasforge.errors import ConfigError
-from nasforge.space import Arch, Space, Task
+from nasforge.space import Arch, ModelSpace, Space, Task
 
 #: samples per forward pass when scoring (no gradients, so larger than training batches)
 SCORE_BATCH = 1024
@@ -208,22 +207,20 @@ def score(
 def build_model(
     space: Space, arch: Arch, task: Task, sizes: Mapping[str, tuple[int, str]]
 ) -> nn.Module:
-    """``space.build(arch, task)``, with the network-size overrides the space's build accepts."""
+    """``space.build(arch, task)`` with network-size overrides ``{key: (value, where it came
+    from)}``, each of which must be one of the space's declared ``size_options``."""
     if not sizes:
         return space.build(arch, task)
-    try:
-        params = inspect.signature(space.build).parameters
-    except (TypeError, ValueError):  # pragma: no cover - a build without a signature
-        params = {}  # type: ignore[assignment]
-    takes_any = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    declared = space.size_options if isinstance(space, ModelSpace) else {}
     for key, (value, source) in sizes.items():
-        if not takes_any and key not in params:
+        if key not in declared:
             raise ConfigError(
                 f"{source}={value!r} needs a space that builds with another {key}, but space "
                 f"{space.name!r} ({type(space).__name__}) does not; allowed: a space such as "
                 f"'nb201', or no {key}"
             )
-    return space.build(arch, task, **{key: value for key, (value, _) in sizes.items()})  # type: ignore[call-arg]
+    assert isinstance(space, ModelSpace)
+    return space.build(arch, task, **{key: value for key, (value, _) in sizes.items()})
 
 
 def resolve_device(spec: str) -> torch.device:

@@ -6,9 +6,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nasforge.space import Arch, Space
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from nasforge.data import ArrayDataset
 
 #: called with (step, metrics) for each intermediate result; may raise ``TrialPruned``
 Reporter = Callable[[int, Mapping[str, float]], None]
@@ -41,6 +44,17 @@ class Evaluator(ABC):
 
     Accuracies are in percent, as in NAS-Bench-201. An exception other than ``TrialPruned``
     marks the trial ``failed`` with its message; the search goes on.
+
+    Besides :meth:`evaluate`, an evaluator declares what a search needs to know of it before
+    any trial runs (each has a default for evaluators that cannot say):
+
+    - :attr:`metric_names`: the metrics it returns, so that an objective it never returns is
+      refused at once;
+    - :meth:`max_step`: the last step it reports at a fidelity (the epochs it trains), the full
+      budget of an early-stopping scheduler and of the progress bar;
+    - :meth:`load_data`: the training data, for a zero-cost pre-filter's mini-batch and for the
+      input shape and test inputs of an export;
+    - :meth:`fingerprint`: what it trains on or looks up, stored with the experiment.
     """
 
     #: the metrics this evaluator returns, for checking objectives before a search starts
@@ -50,6 +64,28 @@ class Evaluator(ABC):
     @abstractmethod
     def evaluate(self, arch: Arch, ctx: TrialContext) -> dict[str, float]:
         """Evaluate ``arch`` and return its metrics."""
+
+    def max_step(self, fidelity: Mapping[str, Any]) -> int | None:
+        """The last step ``ctx.report`` is called with at ``fidelity``: by default its
+        ``epochs`` (a whole number), the convention for an evaluator that reports once per
+        epoch; ``None`` when it does not say (an evaluator that reports no steps)."""
+        epochs = fidelity.get("epochs")
+        if isinstance(epochs, float) and epochs.is_integer():
+            epochs = int(epochs)
+        return epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None
+
+    def load_data(self) -> ArrayDataset | None:
+        """The dataset it trains on (loaded on first use), or ``None`` when it trains on none.
+
+        Named for what it does rather than ``dataset``: that is the constructor option of the
+        training evaluators, which rebuilding an evaluator from its options reads back.
+        """
+        return None
+
+    def fingerprint(self) -> dict[str, str]:
+        """What it trains on or looks up (``{"data": name, "data_sha256": hex digest}``), for
+        the experiment's record; ``{}`` when there is nothing to name."""
+        return {}
 
 
 class FunctionEvaluator(Evaluator):

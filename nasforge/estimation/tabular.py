@@ -317,6 +317,17 @@ class TabularEvaluator(Evaluator):
         """The cell space of the table's archs (see :meth:`BenchmarkTable.space`)."""
         return self.table_.space(name)
 
+    def max_step(self, fidelity: Mapping[str, Any]) -> int | None:
+        """``None``: a lookup reports no intermediate steps (nothing for a scheduler to stop)."""
+        return None
+
+    def fingerprint(self) -> dict[str, str]:
+        """The table's file and a SHA-256 of its bytes."""
+        import hashlib
+
+        path = Path(self.table_.path)
+        return {"data": str(path), "data_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
     def evaluate(self, arch: Arch, ctx: TrialContext) -> dict[str, float]:
         epochs = self.epochs
         if ctx.fidelity.get("epochs") is not None:

@@ -206,6 +206,20 @@ class TrainEvaluator(Evaluator):
     def evaluate(self, arch: Arch, ctx: TrialContext) -> dict[str, float]:
         return self._fit(arch, ctx, None)[1]
 
+    def max_step(self, fidelity: Mapping[str, Any]) -> int | None:
+        """The epochs a trial trains at ``fidelity`` (it reports after each one)."""
+        epochs = fidelity.get("epochs")
+        if epochs is None:
+            return self.epochs
+        epochs = _whole(epochs)
+        _check_int("fidelity 'epochs'", epochs, 1)
+        return int(epochs)
+
+    def fingerprint(self) -> dict[str, str]:
+        """The dataset's name and a SHA-256 of its arrays (loads the data)."""
+        data = self.load_data()
+        return {"data": str(data.name), "data_sha256": data.sha256()}
+
     def fit(
         self,
         arch: Arch,

@@ -103,6 +103,11 @@ class ZeroCostEvaluator(Evaluator):
         metrics = self._with_threads(self._scores, arch, ctx, self.proxies)
         return metrics
 
+    def fingerprint(self) -> dict[str, str]:
+        """The dataset's name and a SHA-256 of its arrays (loads the data)."""
+        data = self.load_data()
+        return {"data": str(data.name), "data_sha256": data.sha256()}
+
     def _with_threads(self, fn: Callable[..., dict[str, float]], *args: Any) -> dict[str, float]:
         if self.threads is None:
             return fn(*args)

@@ -301,11 +301,11 @@ class SearchLoop:
         if status == TrialStatus.PRUNED:
             metrics = run.curve[max(run.curve)] if run.curve else {}
         elif status == TrialStatus.COMPLETE:
-            scores = exp.scores_of(metrics)
+            scores = exp.objectives.scores(metrics)
             if scores is None:
                 status = TrialStatus.FAILED
                 error = (
-                    f"the evaluator returned no objective {exp.missing_objective(metrics)!r}; "
+                    f"the evaluator returned no objective {exp.objectives.missing(metrics)!r}; "
                     f"it returned {sorted(metrics) or 'nothing'}"
                 )
         tell_seq = self._next_seq()

@@ -46,9 +46,7 @@ class SearchProgress:
         for t in stored:
             self._update_best(t)
         self.done = done
-        self.steps_per_trial: float | None = experiment.fidelity.get("epochs") or getattr(
-            experiment.evaluator, "epochs", None
-        )
+        self.steps_per_trial = experiment.evaluator.max_step(experiment.fidelity)
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.description}"),

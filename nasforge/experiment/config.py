@@ -146,9 +146,15 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> SearchConfi
     from nasforge.estimation.schedulers import SCHEDULERS
     from nasforge.spaces import SPACES
     from nasforge.strategies import STRATEGIES
+    from nasforge.strategies.base import check_replaced_options
 
     check_options(SPACES, "space", config.space, source, skip=())
-    check_options(STRATEGIES, "strategy", config.strategy, source, skip=("space", "seed"))
+    if config.strategy.name in STRATEGIES:  # before the signature: say what replaced them
+        factory = STRATEGIES.get(config.strategy.name)
+        where = f"{source}: strategy.options"
+        check_replaced_options(config.strategy.name, factory, config.strategy.options, where)
+    skip = ("space", "seed", "objectives")
+    check_options(STRATEGIES, "strategy", config.strategy, source, skip=skip)
     check_options(EVALUATORS, "evaluator", config.evaluator, source, skip=())
     if config.scheduler is not None:
         check_options(SCHEDULERS, "scheduler", config.scheduler, source, skip=())

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import math
 import platform
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nasforge.errors import ConfigError, StorageError
+from nasforge.errors import ConfigError, NasforgeWarning, StorageError
 from nasforge.estimation import Evaluator, FunctionEvaluator, create_evaluator
 from nasforge.estimation.schedulers import SCHEDULERS, Scheduler
 from nasforge.experiment._loop import Callback, OnReport, SearchLoop, reclaim_running, replay
+from nasforge.experiment.spec import Component, ExperimentSpec
+from nasforge.objectives import Objectives
 from nasforge.space import Space
 from nasforge.storage import DEFAULT_STORAGE, ExperimentRecord, Storage
-from nasforge.strategies import STRATEGIES, Strategy
+from nasforge.strategies import STRATEGIES, Strategy, construct_strategy
 from nasforge.trial import Trial, TrialStatus
 
 if TYPE_CHECKING:
     from nasforge.execution import Executor
-
-DIRECTIONS = ("max", "min")
-#: spec keys present only when a scheduler is set; a resume must agree on them either way
-_SCHEDULER_KEYS = ("scheduler", "scheduler_options", "prefilter")
 
 
 class Experiment:
@@ -37,7 +35,7 @@ class Experiment:
     Args:
         space: a :class:`~nasforge.space.Space`, or the name of a registered model space.
         strategy: the name of a registered strategy, or a factory
-            ``(space, seed=...) -> Strategy`` (a class works).
+            ``(space, seed=..., objectives=...) -> Strategy`` (a Strategy subclass works).
         evaluator: an :class:`~nasforge.estimation.Evaluator`, a function ``arch -> metrics``
             (or ``(arch, ctx) -> metrics``), or the name of a registered evaluator.
         objectives: metric name to ``"max"`` or ``"min"``; the first one ranks trials. A list of
@@ -106,11 +104,12 @@ class Experiment:
         self.device = device
         self.fidelity = dict(fidelity or {})
         self.max_retries = max_retries
-        self.objectives = _objectives(objectives)
+        self.objectives = Objectives.parse(objectives)
         self.space = _space(space, space_options or {})
         self.strategy_options = dict(strategy_options or {})
         self.strategy_name, self._strategy_factory = _strategy_factory(strategy)
         self.evaluator = _evaluator(evaluator, evaluator_options or {})
+        self.objectives.check_metrics(self.evaluator.metric_names, type(self.evaluator).__name__)
         self.prefilter = _prefilter(prefilter, self.evaluator)
         self._prefilter_score: Callable[[Any], float] | None = None
         self.strategy_ = self.new_strategy()  # checks the options before anything is stored
@@ -119,6 +118,7 @@ class Experiment:
         if self._scheduler_factory is None and self.scheduler_options:
             raise ConfigError("scheduler_options given without a scheduler; name one")
         self.scheduler_ = self.new_scheduler()
+        self._warn_single_objective()
         self.storage = storage if isinstance(storage, Storage) else Storage(storage)
         self.config = dict(config or {})
         self.record = self._open_record()
@@ -131,10 +131,14 @@ class Experiment:
     def new_strategy(self) -> Strategy:
         """A fresh strategy with this experiment's space, seed and options (behind the
         pre-filter when one is set)."""
-        try:
-            strategy = self._strategy_factory(self.space, seed=self.seed, **self.strategy_options)
-        except TypeError as exc:
-            raise ConfigError(f"strategy {self.strategy_name!r}: {exc}") from None
+        strategy = construct_strategy(
+            self.strategy_name,
+            self._strategy_factory,
+            self.space,
+            self.seed,
+            self.objectives,
+            self.strategy_options,
+        )
         if not self.prefilter:
             return strategy
         from nasforge.strategies.prefilter import prefiltered
@@ -142,7 +146,7 @@ class Experiment:
         if self._prefilter_score is None:
             from nasforge.estimation.zero_cost import ZeroCostEvaluator
 
-            data = getattr(self.evaluator, "dataset", None)
+            data = self.evaluator.load_data()
             proxies = ZeroCostEvaluator(data, device="cpu")  # the CPU: the same scores on resume
             self._prefilter_score = proxies.scorer(self.space, self.prefilter["proxy"], self.seed)
         proxy, candidates = self.prefilter["proxy"], self.prefilter["candidates"]
@@ -156,72 +160,86 @@ class Experiment:
             scheduler = self._scheduler_factory(**self.scheduler_options)
         except TypeError as exc:
             raise ConfigError(f"scheduler {self.scheduler_name!r}: {exc}") from None
-        metric, direction = next(iter(self.objectives.items()))
-        max_step = self.fidelity.get("epochs", getattr(self.evaluator, "epochs", None))
-        if isinstance(max_step, float) and max_step.is_integer():
-            max_step = int(max_step)
-        return scheduler.bind(self.space, max_step, metric=metric, direction=direction)
+        max_step = self.evaluator.max_step(self.fidelity)
+        return scheduler.bind(self.space, max_step, self.objectives)
 
-    def spec(self) -> dict[str, Any]:
-        """The settings that identify this search; a resumed run must match them."""
-        spec = {
-            "space": self.space.name,
-            "space_size": _json_number(self.space.size()),
-            "space_dims": self.space.names,
-            "strategy": self.strategy_name,
-            "strategy_options": self.strategy_options,
-            "objectives": self.objectives,
-            "seed": self.seed,
-        }
-        if self.scheduler_name is not None:  # absent otherwise, so older records still match
-            spec["scheduler"] = self.scheduler_name
-            spec["scheduler_options"] = self.scheduler_options
-        if self.prefilter:
-            spec["prefilter"] = self.prefilter
-        return spec
+    def _warn_single_objective(self) -> None:
+        """Say so when a part of the search optimises only the primary of several objectives."""
+        if not self.objectives.multi:
+            return
+        others = ", ".join(repr(n) for n in self.objectives.names[1:])
+        if not self.strategy_.multi_objective:
+            warnings.warn(
+                f"strategy {self.strategy_name!r} optimises one objective, the primary "
+                f"{self.objectives.primary!r}; {others} are recorded and rank the Pareto front. "
+                "To search the front use optuna:nsga2, optuna:tpe or random",
+                NasforgeWarning,
+                stacklevel=3,
+            )
+        if self.scheduler_ is not None:
+            warnings.warn(
+                f"scheduler {self.scheduler_name!r} stops trials by the primary objective "
+                f"{self.objectives.primary!r} alone",
+                NasforgeWarning,
+                stacklevel=3,
+            )
 
-    def _rebuild_record(self) -> dict[str, Any]:
-        """How to rebuild the space and evaluator of an experiment made from Python.
-
-        The registered name and options of each, where they can be read back from the objects
-        (:meth:`~nasforge.registry.Registry.options_of`), so that ``nasforge retrain`` and
-        ``nasforge export`` work on it as on one made from a YAML file. Not compared on resume.
-        """
+    def spec(self) -> ExperimentSpec:
+        """How this search is set up: its identity (a resumed run must match it) and what
+        rebuilds its space and evaluator (its config, or the registered names and options of
+        the ones it was given)."""
         from nasforge.estimation import EVALUATORS
         from nasforge.spaces import SPACES
 
-        record: dict[str, Any] = {"device": self.device}
-        for kind, registry, obj in (
-            ("space", SPACES, self.space),
-            ("evaluator", EVALUATORS, self.evaluator),
-        ):
+        parts = []
+        for registry, obj in ((SPACES, self.space), (EVALUATORS, self.evaluator)):
             found = registry.options_of(obj)
-            if found is not None:
-                record[kind] = {"name": found[0], "options": found[1]}
-        return record
+            parts.append(Component(*found) if found is not None else None)
+        return ExperimentSpec(
+            space=self.space.name,
+            space_size=self.space.size(),
+            space_dims=tuple(self.space.names),
+            strategy=self.strategy_name,
+            strategy_options=dict(self.strategy_options),
+            objectives=self.objectives,
+            seed=self.seed,
+            scheduler=self.scheduler_name,
+            scheduler_options=dict(self.scheduler_options) if self.scheduler_name else None,
+            prefilter=dict(self.prefilter) or None,
+            config=dict(self.config),
+            device=self.device,
+            space_component=parts[0],
+            evaluator_component=parts[1],
+        )
 
     def _open_record(self) -> ExperimentRecord:
         spec = self.spec()
         record = self.storage.find_experiment(self.name)
         if record is None:
-            extra: dict[str, Any] = {"config": self.config}
-            if not self.config:
-                extra["rebuild"] = self._rebuild_record()
             return self.storage.create_experiment(
                 self.name,
                 self.seed,
-                self.objectives,
-                {**spec, **extra},
-                versions={**_versions(), **_data_record(self.evaluator)},
+                self.objectives.to_json(),
+                spec.to_json(),
+                versions={**_versions(), **self.evaluator.fingerprint()},
             )
-        for key in [*spec, *(k for k in _SCHEDULER_KEYS if k not in spec)]:
-            value, stored = spec.get(key), record.spec.get(key)
-            if stored != value:
-                raise StorageError(
-                    f"experiment {self.name!r} in {self.storage.url!r} was started with "
-                    f"{key}={stored!r}, not {value!r}; use the same settings to resume it, "
-                    "or another name"
-                )
+        stored = dict(record.spec)
+        factory = self._strategy_factory
+        if isinstance(factory, type) and issubclass(factory, Strategy):
+            # options an earlier version took and the objectives now set (n_objectives) are
+            # not part of the search's identity any more: an older store still resumes
+            replaced = factory.replaced_options
+            stored["strategy_options"] = {
+                k: v for k, v in (stored.get("strategy_options") or {}).items() if k not in replaced
+            }
+        difference = spec.first_difference(stored)
+        if difference is not None:
+            key, stored, value = difference
+            raise StorageError(
+                f"experiment {self.name!r} in {self.storage.url!r} was started with "
+                f"{key}={stored!r}, not {value!r}; use the same settings to resume it, "
+                "or another name"
+            )
         return record
 
     # ---- running -----------------------------------------------------------------------------
@@ -326,23 +344,6 @@ class Experiment:
 
     # ---- results -----------------------------------------------------------------------------
 
-    def scores_of(self, metrics: Mapping[str, float]) -> tuple[float, ...] | None:
-        """Objective values oriented so larger is better, or ``None`` if one is missing/NaN."""
-        scores = []
-        for name, direction in self.objectives.items():
-            value = metrics.get(name)
-            if value is None or not math.isfinite(value):
-                return None
-            scores.append(value if direction == "max" else -value)
-        return tuple(scores)
-
-    def missing_objective(self, metrics: Mapping[str, float]) -> str:
-        for name in self.objectives:
-            value = metrics.get(name)
-            if value is None or not math.isfinite(value):
-                return name
-        return ""
-
     def trials(self, status: TrialStatus | str | None = None) -> list[Trial]:
         """Every stored trial by number, optionally only those with ``status``."""
         trials = self.storage.trials(self.record.id)
@@ -381,25 +382,6 @@ def pareto_trials(trials: Sequence[Trial]) -> list[Trial]:
         if not dominated:
             front.append(t)
     return front
-
-
-def _objectives(objectives: Mapping[str, str] | Sequence[str] | str | None) -> dict[str, str]:
-    if objectives is None:
-        return {"val_acc": "max"}
-    if isinstance(objectives, str):
-        objectives = [objectives]
-    if not isinstance(objectives, Mapping):
-        objectives = {name: "max" for name in objectives}
-    if not objectives:
-        raise ConfigError("objectives must name at least one metric")
-    out = {}
-    for name, direction in objectives.items():
-        if direction not in DIRECTIONS:
-            raise ConfigError(
-                f"objectives.{name}: direction {direction!r} is not allowed; use 'max' or 'min'"
-            )
-        out[str(name)] = direction
-    return out
 
 
 def _space(space: Space | str, options: Mapping[str, Any]) -> Space:
@@ -459,7 +441,7 @@ def _prefilter(prefilter: Mapping[str, Any] | None, evaluator: Evaluator) -> dic
     candidates = prefilter.get("candidates", 10)
     if isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 1:
         raise ConfigError(f"prefilter.candidates must be an integer >= 1, got {candidates!r}")
-    if getattr(evaluator, "dataset", None) is None:
+    if evaluator.load_data() is None:
         raise ConfigError(
             "prefilter needs an evaluator with training data (the 'train' evaluator) for its "
             f"mini-batch; {type(evaluator).__name__} has none"
@@ -480,34 +462,6 @@ def _evaluator(
         f"evaluator must be an Evaluator, a function arch -> metrics or a registered name, "
         f"got {evaluator!r}"
     )
-
-
-def _json_number(x: float) -> float | int | str:
-    return "inf" if isinstance(x, float) and math.isinf(x) else x
-
-
-def _data_record(evaluator: Evaluator) -> dict[str, str]:
-    """What the evaluator trains or looks up on: its name and a SHA-256 of the bytes.
-
-    Arrays of a training evaluator (train and test inputs and labels, in canonical form) or
-    the file of a benchmark table; nothing for a user's function.
-    """
-    import hashlib
-
-    digest = hashlib.sha256()
-    load = getattr(evaluator, "load_data", None)
-    table = getattr(evaluator, "table_", None)
-    if callable(load):
-        data = load()
-        for array in (data.x_train, data.y_train, data.x_test, data.y_test):
-            digest.update(str((array.dtype.str, array.shape)).encode())
-            digest.update(array.tobytes())
-        return {"data": str(data.name), "data_sha256": digest.hexdigest()}
-    path = getattr(table, "path", None)
-    if path is not None and Path(path).is_file():
-        digest.update(Path(path).read_bytes())
-        return {"data": str(path), "data_sha256": digest.hexdigest()}
-    return {}
 
 
 def _versions() -> dict[str, str]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from nasforge.experiment.experiment import best_trial, pareto_trials
+from nasforge.experiment.spec import ExperimentSpec
+from nasforge.objectives import Objectives
+from nasforge.space import Space
 from nasforge.storage import DEFAULT_STORAGE, ExperimentRecord, Storage
 from nasforge.trial import Trial
 
@@ -16,10 +19,20 @@ class StoredExperiment:
         self.record = record
         self.storage = storage
         self.name = record.name
-        self.objectives = record.objectives
+        self.objectives = Objectives.parse(record.objectives)
 
     def __repr__(self) -> str:
         return f"StoredExperiment({self.name!r}, storage={self.storage.url!r})"
+
+    @property
+    def spec(self) -> ExperimentSpec:
+        """How the experiment was set up (see :class:`~nasforge.experiment.spec.ExperimentSpec`)."""
+        return ExperimentSpec.from_json(self.record.spec, self.name)
+
+    def space(self) -> Space | None:
+        """The registered space it searched, built again; ``None`` for a custom space."""
+        spec = self.spec
+        return spec.build_space(self.name) if spec.space_component is not None else None
 
     def trials(self) -> list[Trial]:
         return self.storage.trials(self.record.id)

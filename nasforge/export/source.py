@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from nasforge.errors import ConfigError, NasforgeError
 from nasforge.estimation import Evaluator
 from nasforge.experiment.experiment import best_trial
+from nasforge.experiment.spec import ExperimentSpec
 from nasforge.space import Arch, Space, Task
 from nasforge.storage import DEFAULT_STORAGE, ExperimentRecord, Storage
 from nasforge.trial import Trial, TrialStatus
@@ -167,41 +168,12 @@ def open_source(
     store = storage if isinstance(storage, Storage) else Storage(storage, create=False)
     record = store.get_experiment(name)
     chosen = pick_trial(record, store.trials(record.id, intermediate=False), trial)
-    config = record.spec.get("config") or {}
-    rebuild = record.spec.get("rebuild") or {}
-    device = str(config.get("device", rebuild.get("device", "auto")))
-    if space is None or evaluator is None:
-        blocks = _config_blocks(name, config) if config else rebuild
-        if space is None:
-            block = blocks.get("space")
-            if not block:
-                raise ConfigError(
-                    f"experiment {name!r} was made from Python with a space that is not a "
-                    "registered one (or whose options cannot be read back), so it is not "
-                    "stored; in Python pass space= (and evaluator= to train)"
-                )
-            from nasforge.spaces import create_space
-
-            space = create_space(block["name"], **block.get("options", {}))
-        if evaluator is None and blocks.get("evaluator"):
-            from nasforge.estimation import create_evaluator
-
-            block = blocks["evaluator"]
-            evaluator = create_evaluator(block["name"], **block.get("options", {}))
-    return Source(store, record, chosen, space, evaluator, device)
-
-
-def _config_blocks(name: str, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The space and evaluator of an experiment made by ``nasforge search``, read from its
-    config in the form an experiment made from Python records them (its ``rebuild`` record):
-    ``{"space": {"name", "options"}, "evaluator": {"name", "options"}}``."""
-    from nasforge.experiment.config import parse_config
-
-    cfg = parse_config(config, source=f"experiment {name!r} config")
-    return {
-        kind: {"name": part.name, "options": dict(part.options)}
-        for kind, part in (("space", cfg.space), ("evaluator", cfg.evaluator))
-    }
+    spec = ExperimentSpec.from_json(record.spec, name)
+    if space is None:
+        space = spec.build_space(name)
+    if evaluator is None:
+        evaluator = spec.build_evaluator()
+    return Source(store, record, chosen, space, evaluator, spec.device)
 
 
 def pick_trial(record: ExperimentRecord, trials: list[Trial], number: int | None) -> Trial:
@@ -250,10 +222,9 @@ def space_options(space: Space, record: ExperimentRecord | None = None) -> dict[
     (:meth:`~nasforge.registry.Registry.options_of`); ``None`` when that cannot be done.
     """
     if record is not None:
-        config = record.spec.get("config") or {}
-        for stored in (config.get("space"), (record.spec.get("rebuild") or {}).get("space")):
-            if isinstance(stored, dict) and stored.get("name") == space.name:
-                return dict(stored.get("options") or {})
+        stored = ExperimentSpec.from_json(record.spec, record.name).space_component
+        if stored is not None and stored.name == space.name:
+            return dict(stored.options)
     from nasforge.spaces import SPACES
 
     found = SPACES.options_of(space)

@@ -9,6 +9,7 @@ from nasforge.space.arch import Arch
 from nasforge.space.base import Space
 from nasforge.space.cell import CellSpace, edge_name
 from nasforge.space.dims import Categorical, Dimension, Float, Int
+from nasforge.space.model import ModelSpace
 from nasforge.space.task import Task
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "Dimension",
     "Float",
     "Int",
+    "ModelSpace",
     "Space",
     "Task",
     "edge_name",

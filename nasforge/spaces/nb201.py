@@ -6,11 +6,12 @@ the same space builds 1-D networks for signals (MNIST-1D) and 2-D networks for i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from nasforge.errors import ConfigError, SpaceError, one_of
 from nasforge.ops import NB201_OPS, list_ops
-from nasforge.space import Arch, Categorical, CellSpace, Dimension, Float, Task
+from nasforge.space import Arch, Categorical, CellSpace, Dimension, Float, ModelSpace, Task
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; torch is imported by ``build``
     from torch import nn
@@ -32,7 +33,7 @@ def hyperparameter_dim(name: str) -> Dimension:
     )
 
 
-class NB201Space(CellSpace):
+class NB201Space(CellSpace, ModelSpace):
     """NAS-Bench-201: a 4-node cell whose 6 edges each pick one operation, in a fixed network.
 
     The network: a 3x3 stem convolution and BN, three stages of ``n_cells`` cells with
@@ -104,7 +105,12 @@ class NB201Space(CellSpace):
             return int(arch["width"])
         return self.channels if channels is None else channels
 
-    def build(
+    @property
+    def size_options(self) -> Mapping[str, int]:
+        """``n_cells`` (cells per stage) and ``channels`` (C), which :meth:`build` may change."""
+        return {"n_cells": self.n_cells, "channels": self.channels}
+
+    def build(  # type: ignore[override]
         self,
         arch: Arch,
         task: Task,

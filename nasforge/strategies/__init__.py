@@ -9,11 +9,14 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from nasforge.errors import ConfigError
+from nasforge.objectives import Objectives
 from nasforge.registry import Registry
 from nasforge.space import Space
-from nasforge.strategies.base import Strategy
+from nasforge.strategies.base import Strategy, check_replaced_options
 from nasforge.strategies.evolution import RegularizedEvolution
 from nasforge.strategies.random import RandomSearch
 
@@ -88,13 +91,45 @@ for _name, (_target, _summary) in _LAZY.items():
 
 
 def register_strategy(name: str, factory: type[Strategy], summary: str = "") -> None:
-    """Make ``factory(space, seed=..., **options)`` available as strategy ``name``."""
+    """Make ``factory(space, seed=..., objectives=..., **options)`` available as strategy
+    ``name`` (a :class:`Strategy` subclass is such a factory)."""
     STRATEGIES.register(name, factory, summary)
 
 
-def create_strategy(name: str, space: Space, seed: int = 0, **options: Any) -> Strategy:
-    """Construct the strategy registered as ``name``."""
-    return STRATEGIES.create(name, space, seed=seed, **options)
+def create_strategy(
+    name: str,
+    space: Space,
+    seed: int = 0,
+    *,
+    objectives: Objectives | Mapping[str, str] | None = None,
+    **options: Any,
+) -> Strategy:
+    """Construct the strategy registered as ``name`` for ``objectives`` (default: maximise
+    ``val_acc``); an option an earlier version took is refused, naming what replaces it."""
+    factory = STRATEGIES.get(name)
+    return construct_strategy(name, factory, space, seed, Objectives.parse(objectives), options)
+
+
+def construct_strategy(
+    name: str,
+    factory: Callable[..., Strategy],
+    space: Space,
+    seed: int,
+    objectives: Objectives,
+    options: Mapping[str, Any],
+) -> Strategy:
+    """``factory(space, seed=seed, objectives=objectives, **options)``, with one-line errors: an
+    option an earlier version took names what replaces it, a bad option names the strategy."""
+    check_replaced_options(name, factory, options, where="strategy options")
+    try:
+        return factory(space, seed=seed, objectives=objectives, **options)
+    except TypeError as exc:
+        if "objectives" in str(exc):
+            raise ConfigError(
+                f"strategy {name!r}: a strategy factory must accept objectives= (the "
+                f"experiment's Objectives), as Strategy subclasses do: {exc}"
+            ) from None
+        raise ConfigError(f"strategy {name!r}: {exc}") from None
 
 
 def list_strategies() -> list[str]:
@@ -106,6 +141,7 @@ __all__ = [
     "RandomSearch",
     "RegularizedEvolution",
     "Strategy",
+    "construct_strategy",
     "create_strategy",
     "list_strategies",
     "register_strategy",

@@ -11,6 +11,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from nasforge.errors import ConfigError
+from nasforge.objectives import Objectives
 from nasforge.space import Arch, CellSpace, Space
 from nasforge.strategies.base import Strategy, positive_int
 from nasforge.trial import Trial
@@ -242,8 +243,10 @@ class Bananas(Strategy):
         truncate: int | None = None,
         epochs: int = 200,
         update_epochs: int = 20,
+        *,
+        objectives: Objectives | None = None,
     ) -> None:
-        super().__init__(space, seed)
+        super().__init__(space, seed, objectives=objectives)
         self.initial_random = positive_int(self.name, "initial_random", initial_random, 1)
         self.n_models = positive_int(self.name, "n_models", n_models, 1)
         self.candidates = positive_int(self.name, "candidates", candidates, 1)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from nasforge.errors import ConfigError
+from nasforge.objectives import Objectives
 from nasforge.space import Arch, Space
 from nasforge.trial import Trial, TrialStatus
 
@@ -31,6 +32,12 @@ class Strategy(ABC):
 
     All randomness comes from ``self.rng``, made from ``seed``.
 
+    ``objectives`` are the experiment's (:class:`~nasforge.objectives.Objectives`; default:
+    maximise ``val_acc``). A told trial carries one score per objective, larger is better, in
+    their order (``trial.scores``); ``trial.score`` is the primary one. A strategy that
+    optimises several at once says so with ``multi_objective = True``; the others optimise the
+    primary objective, and an experiment with several objectives warns that they do.
+
     Example:
         >>> from nasforge.space import CellSpace
         >>> from nasforge.strategies import RandomSearch
@@ -43,8 +50,14 @@ class Strategy(ABC):
     name: ClassVar[str] = ""
     #: how many fresh proposals :meth:`novel` tries before it accepts a duplicate
     novelty_tries: ClassVar[int] = 100
+    #: whether it optimises every objective (a Pareto front), not only the primary one
+    multi_objective: bool = False
+    #: options earlier versions took, and what replaces each (refused with that message)
+    replaced_options: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, space: Space, seed: int = 0) -> None:
+    def __init__(
+        self, space: Space, seed: int = 0, *, objectives: Objectives | None = None
+    ) -> None:
         if not isinstance(space, Space):
             raise ConfigError(
                 f"strategy {self.name!r}: space must be a nasforge Space, got {space!r}"
@@ -53,6 +66,7 @@ class Strategy(ABC):
             raise ConfigError(f"strategy {self.name!r}: seed must be an integer, got {seed!r}")
         self.space = space
         self.seed = int(seed)
+        self.objectives = Objectives.parse(objectives)
         self.rng = np.random.default_rng(self.seed)
         self.history_: list[Trial] = []
         self.pending_: Counter[Arch] = Counter()
@@ -120,6 +134,33 @@ class Strategy(ABC):
         return f"{type(self).__name__}(seed={self.seed})"
 
 
+def check_replaced_options(
+    name: str, factory: Any, options: Mapping[str, Any], where: str = "options"
+) -> None:
+    """Refuse an option that a strategy took in an earlier version, saying what replaces it.
+
+    ``factory`` is the registered factory (a :class:`Strategy` subclass declares its
+    ``replaced_options``; anything else has none). ``where`` prefixes the option in the message,
+    e.g. ``"strategy.options"`` for a YAML file.
+    """
+    replaced = (
+        factory.replaced_options
+        if isinstance(factory, type) and issubclass(factory, Strategy)
+        else {}
+    )
+    for option in options:
+        if option in replaced:
+            raise ConfigError(
+                f"{where}.{option}: strategy {name!r} no longer takes {option!r}; it is set by "
+                f"{replaced[option]}; remove it"
+            )
+    if "objectives" in options:
+        raise ConfigError(
+            f"{where}.objectives: a strategy's objectives are the experiment's; set them with "
+            "the experiment's objectives, not as a strategy option"
+        )
+
+
 def positive_int(strategy: str, name: str, value: Any, minimum: int = 1) -> int:
     """Check an integer option, naming the strategy and the option when it is wrong."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
@@ -141,4 +182,10 @@ def tournament_sizes(strategy: str, population_size: Any, sample_size: Any) -> t
     return population, sample
 
 
-__all__ = ["Strategy", "TrialStatus", "positive_int", "tournament_sizes"]
+__all__ = [
+    "Strategy",
+    "TrialStatus",
+    "check_replaced_options",
+    "positive_int",
+    "tournament_sizes",
+]

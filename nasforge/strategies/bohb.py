@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from nasforge.errors import ConfigError
+from nasforge.objectives import Objectives
 from nasforge.space import Arch, Space
 from nasforge.strategies.base import Strategy, positive_int
 from nasforge.trial import Trial
@@ -22,7 +23,8 @@ class BOHB(Strategy):
     Falkner, Klein, Hutter 2018, "BOHB: Robust and Efficient Hyperparameter Optimization at
     Scale": Hyperband decides how long each trial trains (use the ``hyperband`` scheduler); this
     strategy decides which architecture to try. Every told trial contributes one observation per
-    budget it reached: its value of ``metric`` at each reported step (pruned trials included,
+    budget it reached: its value of the primary objective at each reported step (pruned trials
+    included,
     with their partial curve), and a complete trial its final score at the full budget. The model
     uses the largest budget ``b`` with at least ``min_points + 2`` observations: the best
     ``max(min_points, top_fraction * n_b)`` of them make the "good" density ``l(x)``, the worst
@@ -49,14 +51,13 @@ class BOHB(Strategy):
     Args:
         space: the space to search.
         seed: seed of the generator.
-        metric: the intermediate metric the budgets are read from (the experiment's first
-            objective; ``"val_acc"`` for ``TrainEvaluator``).
-        direction: ``"max"`` or ``"min"`` for ``metric``.
         random_fraction: share of uniformly random proposals (paper: 1/3).
         top_fraction: share of a budget's observations in the good density (paper: 0.15).
         n_candidates: candidates scored per proposal (paper: 64).
         min_points: observations a density needs (``None``: number of dimensions + 1).
         min_bandwidth: floor of every kernel bandwidth.
+        objectives: the experiment's; the budgets are read from the primary objective's
+            intermediate values (``val_acc`` by default, as ``TrainEvaluator`` reports it).
 
     Example:
         >>> from nasforge.space import CellSpace
@@ -69,24 +70,24 @@ class BOHB(Strategy):
     """
 
     name = "bohb"
+    replaced_options: ClassVar[dict[str, str]] = {
+        "metric": "the experiment's primary objective (its name)",
+        "direction": "the experiment's primary objective (its direction)",
+    }
 
     def __init__(
         self,
         space: Space,
         seed: int = 0,
-        metric: str = "val_acc",
-        direction: str = "max",
         random_fraction: float = 1 / 3,
         top_fraction: float = 0.15,
         n_candidates: int = 64,
         min_points: int | None = None,
         min_bandwidth: float = 0.3,
+        *,
+        objectives: Objectives | None = None,
     ) -> None:
-        super().__init__(space, seed)
-        if direction not in ("max", "min"):
-            raise ConfigError(f"strategy 'bohb': direction={direction!r}; allowed: 'max', 'min'")
-        self.metric = str(metric)
-        self.direction = direction
+        super().__init__(space, seed, objectives=objectives)
         self.random_fraction = _fraction("random_fraction", random_fraction, closed=True)
         self.top_fraction = _fraction("top_fraction", top_fraction, closed=False)
         self.n_candidates = positive_int(self.name, "n_candidates", n_candidates)
@@ -108,12 +109,11 @@ class BOHB(Strategy):
     # ---- learning ----------------------------------------------------------------------------
 
     def observe(self, trial: Trial) -> None:
-        sign = 1.0 if self.direction == "max" else -1.0
         steps = []
         for step, metrics in sorted(trial.intermediate.items()):
-            value = metrics.get(self.metric)
-            if value is not None and math.isfinite(value):
-                self.observations_.setdefault(float(step), []).append((trial.arch, sign * value))
+            value = self.objectives.value(metrics)
+            if value is not None:
+                self.observations_.setdefault(float(step), []).append((trial.arch, value))
                 steps.append(step)
         if trial.score is not None and not steps:
             self.observations_.setdefault(FINAL, []).append((trial.arch, float(trial.score)))

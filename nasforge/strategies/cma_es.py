@@ -11,6 +11,7 @@ import numpy as np
 from cmaes import CMA
 
 from nasforge.errors import ConfigError
+from nasforge.objectives import Objectives
 from nasforge.space import Arch, Categorical, Float, Int, Space
 from nasforge.space.dims import Dimension
 from nasforge.strategies.base import Strategy, positive_int
@@ -65,8 +66,10 @@ class CMAES(Strategy):
         seed: int = 0,
         population_size: int | None = None,
         sigma0: float = 0.25,
+        *,
+        objectives: Objectives | None = None,
     ) -> None:
-        super().__init__(space, seed)
+        super().__init__(space, seed, objectives=objectives)
         self.population_size = (
             None
             if population_size is None

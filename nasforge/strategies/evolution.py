@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from nasforge.objectives import Objectives
 from nasforge.space import Arch, Space
 from nasforge.strategies.base import Strategy, tournament_sizes
 from nasforge.trial import Trial
@@ -35,9 +36,15 @@ class RegularizedEvolution(Strategy):
     name = "regularized-evolution"
 
     def __init__(
-        self, space: Space, seed: int = 0, population_size: int = 20, sample_size: int = 5
+        self,
+        space: Space,
+        seed: int = 0,
+        population_size: int = 20,
+        sample_size: int = 5,
+        *,
+        objectives: Objectives | None = None,
     ) -> None:
-        super().__init__(space, seed)
+        super().__init__(space, seed, objectives=objectives)
         self.population_size, self.sample_size = tournament_sizes(
             self.name, population_size, sample_size
         )

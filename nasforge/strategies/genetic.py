@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from nasforge.errors import ConfigError
+from nasforge.objectives import Objectives
 from nasforge.space import Arch, Space
 from nasforge.strategies.base import Strategy, positive_int
 from nasforge.trial import Trial
@@ -89,8 +90,10 @@ class GeneticSearch(Strategy):
         mutation_prob: float = 0.8,
         mutation_gene_prob: float | None = None,
         quorum: float = 0.8,
+        *,
+        objectives: Objectives | None = None,
     ) -> None:
-        super().__init__(space, seed)
+        super().__init__(space, seed, objectives=objectives)
         self.population_size = positive_int(self.name, "population_size", population_size, 2)
         self.elite = positive_int(self.name, "elite", elite, 0)
         if self.elite >= self.population_size:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nasforge.objectives import Objectives
 from nasforge.space import Arch, Space
 from nasforge.strategies.base import Strategy, positive_int
 from nasforge.trial import Trial
@@ -53,8 +54,15 @@ class LargeScaleEvolution(Strategy):
 
     name = "large-scale-evolution"
 
-    def __init__(self, space: Space, seed: int = 0, population_size: int = 10) -> None:
-        super().__init__(space, seed)
+    def __init__(
+        self,
+        space: Space,
+        seed: int = 0,
+        population_size: int = 10,
+        *,
+        objectives: Objectives | None = None,
+    ) -> None:
+        super().__init__(space, seed, objectives=objectives)
         self.population_size = positive_int(self.name, "population_size", population_size, 2)
         self.population_: list[tuple[Arch, float]] = []
         self.killed_: list[Arch] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from nasforge.objectives import Objectives
 from nasforge.space import Arch, Space
 from nasforge.strategies.base import Strategy, positive_int
 from nasforge.trial import Trial
@@ -52,8 +53,15 @@ class LocalSearch(Strategy):
 
     name = "local-search"
 
-    def __init__(self, space: Space, seed: int = 0, initial_samples: int = 10) -> None:
-        super().__init__(space, seed)
+    def __init__(
+        self,
+        space: Space,
+        seed: int = 0,
+        initial_samples: int = 10,
+        *,
+        objectives: Objectives | None = None,
+    ) -> None:
+        super().__init__(space, seed, objectives=objectives)
         self.initial_samples = positive_int(self.name, "initial_samples", initial_samples, 1)
         self.center_: Arch | None = None
         self.restarts_ = 0

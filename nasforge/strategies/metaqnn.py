@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from nasforge.errors import ConfigError
+from nasforge.objectives import Objectives
 from nasforge.space import Arch, Categorical, Float, Int, Space
 from nasforge.space.dims import Dimension
 from nasforge.strategies.base import Strategy, positive_int
@@ -186,8 +187,10 @@ class MetaQNN(Strategy):
             (0.1, 15),
         ),
         bins: int = 10,
+        *,
+        objectives: Objectives | None = None,
     ) -> None:
-        super().__init__(space, seed)
+        super().__init__(space, seed, objectives=objectives)
         self.alpha = check_fraction(self.name, "alpha", alpha, 1e-9, 1.0)
         self.q_init = check_fraction(self.name, "q_init", q_init, 0.0, 1.0)
         self.replay_size = positive_int(self.name, "replay_size", replay_size, 0)

@@ -24,6 +24,7 @@ from optuna.distributions import (
 from optuna.trial import TrialState
 
 from nasforge.errors import ConfigError
+from nasforge.objectives import Objectives
 from nasforge.space import Arch, Categorical, Dimension, Float, Int, Space
 from nasforge.strategies.base import Strategy, positive_int
 from nasforge.trial import Trial, TrialStatus
@@ -78,24 +79,29 @@ class OptunaStrategy(Strategy):
     ``tell`` closes the oldest open Optuna trial that proposed the same arch (one queue per arch,
     so duplicate asks match their tells in order). An arch that was never asked, or told more
     often than asked, is added to the study as a finished trial (``study.add_trial``) so the
-    sampler learns from it too. Complete trials are told their score (all ``n_objectives``
-    scores, maximised); failed trials, and complete ones without enough finite scores, are told
-    as ``FAIL``; pruned ones as ``PRUNED`` (without their intermediate curve: nasforge does not
-    say which intermediate metric is the objective).
+    sampler learns from it too. Complete trials are told their scores, one per objective of the
+    experiment (oriented so that the study maximises each: a minimised objective is negated);
+    failed trials, and complete ones without a finite score for every objective, are told as
+    ``FAIL``; pruned ones as ``PRUNED`` (without their intermediate curve).
 
     Subclasses choose the sampler (:meth:`make_sampler`) and take its main options.
 
     Args:
         space: the space to search.
         seed: seed of the sampler.
-        n_objectives: how many of a trial's ``scores`` the study maximises (``1``: ``score``).
+        objectives: the experiment's; the study has one direction per objective.
     """
 
     name: ClassVar[str] = "optuna"
+    multi_objective = True
+    replaced_options: ClassVar[dict[str, str]] = {
+        "n_objectives": "the experiment's objectives (the study optimises every one of them)",
+    }
 
-    def __init__(self, space: Space, seed: int = 0, n_objectives: int = 1) -> None:
-        super().__init__(space, seed)
-        self.n_objectives = positive_int(self.name, "n_objectives", n_objectives)
+    def __init__(
+        self, space: Space, seed: int = 0, *, objectives: Objectives | None = None
+    ) -> None:
+        super().__init__(space, seed, objectives=objectives)
         self.study_: optuna.Study | None = None
         self._open: dict[Arch, deque[int]] = {}
 
@@ -117,7 +123,7 @@ class OptunaStrategy(Strategy):
         if self.study_ is None:
             with _quiet_optuna():
                 self.study_ = optuna.create_study(
-                    directions=["maximize"] * self.n_objectives, sampler=self.make_sampler()
+                    directions=["maximize"] * len(self.objectives), sampler=self.make_sampler()
                 )
         return self.study_
 
@@ -160,10 +166,10 @@ class OptunaStrategy(Strategy):
         if trial.status is TrialStatus.PRUNED:
             return TrialState.PRUNED, None
         scores = trial.scores or ()
-        values = [float(s) for s in scores[: self.n_objectives]]
+        values = [float(s) for s in scores[: len(self.objectives)]]
         if (
             trial.status is not TrialStatus.COMPLETE
-            or len(values) < self.n_objectives
+            or len(values) < len(self.objectives)
             or not all(math.isfinite(v) for v in values)
         ):
             return TrialState.FAIL, None
@@ -218,7 +224,7 @@ class OptunaTPE(OptunaStrategy):
         group: split the space into groups of dimensions that appear together.
         constant_liar: treat open trials as bad ones so parallel asks differ; ``None``:
             Optuna's default.
-        n_objectives: how many of a trial's scores to maximise.
+        objectives: the experiment's (several: a multi-objective study).
     """
 
     name = "optuna:tpe"
@@ -232,9 +238,10 @@ class OptunaTPE(OptunaStrategy):
         multivariate: bool | None = None,
         group: bool = False,
         constant_liar: bool | None = None,
-        n_objectives: int = 1,
+        *,
+        objectives: Objectives | None = None,
     ) -> None:
-        super().__init__(space, seed, n_objectives)
+        super().__init__(space, seed, objectives=objectives)
         self.n_startup_trials = positive_int(self.name, "n_startup_trials", n_startup_trials, 0)
         self.n_ei_candidates = positive_int(self.name, "n_ei_candidates", n_ei_candidates)
         self.multivariate = _flag(self.name, "multivariate", multivariate, allow_none=True)
@@ -273,7 +280,7 @@ class OptunaGP(OptunaStrategy):
         seed: seed of the sampler.
         n_startup_trials: random trials before the GP is used.
         deterministic_objective: fit the GP without observation noise (tabular benchmarks).
-        n_objectives: how many of a trial's scores to maximise.
+        objectives: the experiment's (several: a multi-objective study).
     """
 
     name = "optuna:gp"
@@ -284,9 +291,10 @@ class OptunaGP(OptunaStrategy):
         seed: int = 0,
         n_startup_trials: int = 10,
         deterministic_objective: bool = False,
-        n_objectives: int = 1,
+        *,
+        objectives: Objectives | None = None,
     ) -> None:
-        super().__init__(space, seed, n_objectives)
+        super().__init__(space, seed, objectives=objectives)
         self.n_startup_trials = positive_int(self.name, "n_startup_trials", n_startup_trials, 0)
         self.deterministic_objective = _flag(
             self.name, "deterministic_objective", deterministic_objective
@@ -308,7 +316,7 @@ class OptunaNSGA2(OptunaStrategy):
     The first generation of ``population_size`` trials is random; each later generation is bred
     from the elite of the previous ones (non-dominated sorting, then crowding distance) by
     crossover (probability ``crossover_prob``, Optuna's uniform crossover by default) and
-    mutation. With ``n_objectives > 1`` it searches the Pareto front of several scores.
+    mutation. With several objectives it searches their Pareto front.
 
     Departures from the paper, and why: it is Optuna's implementation, which assigns trials to
     generations as they are asked, so parallel asks and duplicates need nothing special. The
@@ -323,7 +331,7 @@ class OptunaNSGA2(OptunaStrategy):
         mutation_prob: probability of mutating each parameter; ``None``: ``1 / #parameters``.
         crossover_prob: probability that a child is made by crossover rather than copied.
         swapping_prob: probability of taking each parameter from the other parent.
-        n_objectives: how many of a trial's scores to maximise.
+        objectives: the experiment's (several: a multi-objective study).
     """
 
     name = "optuna:nsga2"
@@ -336,9 +344,10 @@ class OptunaNSGA2(OptunaStrategy):
         mutation_prob: float | None = None,
         crossover_prob: float = 0.9,
         swapping_prob: float = 0.5,
-        n_objectives: int = 1,
+        *,
+        objectives: Objectives | None = None,
     ) -> None:
-        super().__init__(space, seed, n_objectives)
+        super().__init__(space, seed, objectives=objectives)
         self.population_size = positive_int(self.name, "population_size", population_size, 2)
         self.mutation_prob = (
             None
@@ -366,7 +375,7 @@ class OptunaRandom(OptunaStrategy):
     Args:
         space: the space to search.
         seed: seed of the sampler.
-        n_objectives: how many of a trial's scores to record.
+        objectives: the experiment's (several: a multi-objective study).
     """
 
     name = "optuna:random"

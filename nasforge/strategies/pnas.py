@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from nasforge.errors import ConfigError
+from nasforge.objectives import Objectives
 from nasforge.space import Arch, CellSpace, Space
 from nasforge.strategies.bananas import ENCODINGS, MLPEnsemble, make_encoder, standardise
 from nasforge.strategies.base import Strategy, positive_int
@@ -103,8 +104,10 @@ class ProgressiveSearch(Strategy):
         fill: str | None = "auto",
         epochs: int = 200,
         encoding: str = "path+onehot",
+        *,
+        objectives: Objectives | None = None,
     ) -> None:
-        super().__init__(space, seed)
+        super().__init__(space, seed, objectives=objectives)
         self.beam_size = positive_int(self.name, "beam_size", beam_size, 1)
         self.n_models = positive_int(self.name, "n_models", n_models, 1)
         self.max_candidates = positive_int(self.name, "max_candidates", max_candidates, 1)

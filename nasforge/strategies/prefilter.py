@@ -72,7 +72,8 @@ class ZeroCostPrefilter(Strategy):
             raise ConfigError(f"prefilter: score must be a callable arch -> float, got {score!r}")
         if not isinstance(metric, str) or not metric:
             raise ConfigError(f"prefilter: metric={metric!r}; allowed: a non-empty name")
-        super().__init__(inner.space, inner.seed)
+        super().__init__(inner.space, inner.seed, objectives=inner.objectives)
+        self.multi_objective = inner.multi_objective
         self.inner = inner
         self.score = score
         self.candidates = positive_int(self.name, "candidates", candidates)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from nasforge.objectives import Objectives
 from nasforge.space import Arch, Space
 from nasforge.strategies.base import Strategy
 
@@ -21,9 +22,18 @@ class RandomSearch(Strategy):
     """
 
     name = "random"
+    #: it proposes uniformly whatever the objectives are, so several are no concern
+    multi_objective = True
 
-    def __init__(self, space: Space, seed: int = 0, dedupe: bool = True) -> None:
-        super().__init__(space, seed)
+    def __init__(
+        self,
+        space: Space,
+        seed: int = 0,
+        dedupe: bool = True,
+        *,
+        objectives: Objectives | None = None,
+    ) -> None:
+        super().__init__(space, seed, objectives=objectives)
         self.dedupe = dedupe
 
     #: largest space whose unseen archs are listed when sampling keeps finding seen ones

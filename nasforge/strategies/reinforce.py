@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from nasforge.objectives import Objectives
 from nasforge.space import Arch, Space
 from nasforge.strategies.base import Strategy, positive_int
 from nasforge.strategies.metaqnn import (
@@ -170,8 +171,10 @@ class ReinforceController(Strategy):
         baseline_decay: float = 0.9,
         entropy_weight: float = 0.05,
         bins: int = 10,
+        *,
+        objectives: Objectives | None = None,
     ) -> None:
-        super().__init__(space, seed)
+        super().__init__(space, seed, objectives=objectives)
         self.hidden_size = positive_int(self.name, "hidden_size", hidden_size, 1)
         self.learning_rate = check_fraction(self.name, "learning_rate", learning_rate, 1e-12, 10.0)
         self.baseline_decay = check_fraction(self.name, "baseline_decay", baseline_decay, 0, 0.999)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nasforge.objectives import Objectives
 from nasforge.space import Arch, Space
 from nasforge.strategies.base import Strategy, tournament_sizes
 from nasforge.strategies.metaqnn import DecisionSequence, check_bins, check_fraction
@@ -74,8 +75,10 @@ class ReinforcedEvolution(Strategy):
         baseline_decay: float = 0.9,
         entropy_weight: float = 0.01,
         bins: int = 10,
+        *,
+        objectives: Objectives | None = None,
     ) -> None:
-        super().__init__(space, seed)
+        super().__init__(space, seed, objectives=objectives)
         self.population_size, self.sample_size = tournament_sizes(
             self.name, population_size, sample_size
         )

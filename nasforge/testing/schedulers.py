@@ -324,11 +324,11 @@ def check_scheduler(
         return rule(options, max_step, history, number, step, value, finals)
 
     half = n_trials // 2
-    live = create_scheduler(name, **options).bind(None, max_step)
+    live = create_scheduler(name, **options).bind(None, max_step, "value")
     first = simulate(live, curves[:half], workers, seed, oracle)
     assert first.decisions == first.expected, _first_difference(first)
     # a "killed" run resumes: a fresh scheduler replays the stored trials, then both go on
-    resumed = create_scheduler(name, **options).bind(None, max_step)
+    resumed = create_scheduler(name, **options).bind(None, max_step, "value")
     resumed.replay(list(reversed(first.trials)))  # replay orders by tell_seq itself
     rest = curves[half:]
     a = simulate(live, rest, workers, seed + 1, oracle, half, first.events)

@@ -12,6 +12,7 @@ import pytest
 from nasforge.bench import STALE_ASKS, nb201_traces, run_nb201, search_nb201
 from nasforge.errors import ConfigError, UnknownNameError
 from nasforge.estimation.tabular import load_table
+from nasforge.objectives import Objectives
 from nasforge.space import Arch, CellSpace, Space
 from nasforge.strategies import STRATEGIES, Strategy, create_strategy, list_strategies
 from nasforge.trial import Trial, TrialStatus
@@ -36,8 +37,10 @@ class Repeater(Strategy):
 
     name = "repeater"
 
-    def __init__(self, space: Space, seed: int = 0) -> None:
-        super().__init__(space, seed)
+    def __init__(
+        self, space: Space, seed: int = 0, *, objectives: Objectives | None = None
+    ) -> None:
+        super().__init__(space, seed, objectives=objectives)
         self.last: Arch | None = None
 
     def propose(self) -> Arch:

@@ -33,10 +33,12 @@ def trial(number: int, curve: list[float], arch: Arch | None = None) -> Trial:
 
 def test_features_are_values_differences_and_the_arch_encoding() -> None:
     space = Space([Categorical("width", [8, 16, 32])])
-    lc = LearningCurveScheduler().bind(space, MAX_STEP)
+    lc = LearningCurveScheduler().bind(space, MAX_STEP, "value")
     x = lc.features([1.0, 3.0, 4.0], Arch({"width": 16}))
     assert x.tolist() == [1.0, 3.0, 4.0, 2.0, 1.0, -1.0, *space.encode(Arch({"width": 16}))]
-    assert LearningCurveScheduler().bind(None, MAX_STEP).features([2.0], None).tolist() == [2.0]
+    assert LearningCurveScheduler().bind(None, MAX_STEP, "value").features(
+        [2.0], None
+    ).tolist() == [2.0]
 
 
 def test_prediction_probability_is_the_gaussian_tail() -> None:
@@ -66,7 +68,7 @@ def norm_sf(x: float, scale: float) -> float:
 
 def test_default_uncertainty_uses_the_out_of_bag_residuals() -> None:
     rng = np.random.default_rng(0)
-    lc = LearningCurveScheduler(min_trials=10).bind(None, MAX_STEP)
+    lc = LearningCurveScheduler(min_trials=10).bind(None, MAX_STEP, "value")
     assert lc.uncertainty == "residuals"
     for number in range(20):
         lc.replay_trial(trial(number, curve_of(rng.uniform(50, 95), 20.0)))
@@ -77,7 +79,7 @@ def test_default_uncertainty_uses_the_out_of_bag_residuals() -> None:
 
 def test_predictor_learns_final_values_from_early_curves_and_logs_its_accuracy() -> None:
     rng = np.random.default_rng(0)
-    lc = LearningCurveScheduler(min_trials=10, accuracy_window=5).bind(None, MAX_STEP)
+    lc = LearningCurveScheduler(min_trials=10, accuracy_window=5).bind(None, MAX_STEP, "value")
     for number in range(40):
         lc.replay_trial(trial(number, curve_of(rng.uniform(50, 95), rng.uniform(5, 40))))
     assert lc.logged_steps() == [1, 2, 3, 4]
@@ -99,7 +101,7 @@ def test_predictor_learns_final_values_from_early_curves_and_logs_its_accuracy()
 
 
 def test_stops_when_beating_the_best_is_unlikely_and_not_before_min_trials() -> None:
-    lc = create_scheduler("learning-curve", min_trials=10, delta=0.05).bind(None, MAX_STEP)
+    lc = create_scheduler("learning-curve", min_trials=10, delta=0.05).bind(None, MAX_STEP, "value")
     levels = np.linspace(55.0, 90.0, 10)
     for number, q in enumerate(levels[:-1]):
         lc.replay_trial(trial(number, curve_of(q, 20.0)))
@@ -119,7 +121,9 @@ def test_an_uninformative_predictor_gets_a_wide_std_and_stops_almost_nothing() -
     stopped, predictions = {}, {}
     for uncertainty in ("ensemble", "held-out"):
         rng = np.random.default_rng(0)
-        lc = LearningCurveScheduler(min_trials=10, uncertainty=uncertainty).bind(None, MAX_STEP)
+        lc = LearningCurveScheduler(min_trials=10, uncertainty=uncertainty).bind(
+            None, MAX_STEP, "value"
+        )
         for number in range(12):
             lc.replay_trial(trial(number, noise_curve(rng)))
         best = max(lc.finals_.values())
@@ -142,7 +146,9 @@ def test_held_out_error_is_small_when_the_curve_predicts_and_spares_a_better_tri
     verdicts = {}
     for uncertainty in ("ensemble", "held-out"):
         rng = np.random.default_rng(0)
-        lc = LearningCurveScheduler(min_trials=10, uncertainty=uncertainty).bind(None, MAX_STEP)
+        lc = LearningCurveScheduler(min_trials=10, uncertainty=uncertainty).bind(
+            None, MAX_STEP, "value"
+        )
         for number in range(20):
             lc.replay_trial(trial(number, curve_of(rng.uniform(50, 95), 20.0)))
         best = max(lc.finals_.values())  # about 89.6
@@ -170,12 +176,12 @@ def test_uncertainty_option_is_checked() -> None:
 def test_replay_rebuilds_the_same_predictions_and_accuracy_log() -> None:
     rng = np.random.default_rng(1)
     trials = [trial(n, curve_of(rng.uniform(50, 95), rng.uniform(5, 40))) for n in range(20)]
-    live = LearningCurveScheduler(min_trials=5).bind(None, MAX_STEP)
+    live = LearningCurveScheduler(min_trials=5).bind(None, MAX_STEP, "value")
     for t in trials:
         for step, metrics in t.intermediate.items():
             live.report(t.number, step, metrics, t.arch)
         live.complete(t)
-    again = LearningCurveScheduler(min_trials=5).bind(None, MAX_STEP)
+    again = LearningCurveScheduler(min_trials=5).bind(None, MAX_STEP, "value")
     again.replay(trials[::-1])
     assert again.accuracy_ == live.accuracy_ and again.predictions_ == live.predictions_
     probe = curve_of(70.0, 30.0)[:2]

@@ -40,7 +40,7 @@ def test_every_scheduler_stops_what_its_rule_says_with_parallel_workers_and_resu
 def test_every_scheduler_has_an_oracle_and_refuses_a_missing_max_step(name: str) -> None:
     assert name in ORACLES
     with pytest.raises(ConfigError, match="max_step is unknown"):
-        create_scheduler(name).bind(None, None)
+        create_scheduler(name).bind(None, None, "value")
 
 
 def test_unknown_scheduler_names_the_known_ones() -> None:
@@ -67,11 +67,11 @@ def test_bad_options_name_the_scheduler_and_the_option(
 
 def test_min_step_at_or_past_max_step_is_refused() -> None:
     with pytest.raises(ConfigError, match="min_step=9 must be below max_step=9"):
-        SuccessiveHalving(min_step=9).bind(None, 9)
+        SuccessiveHalving(min_step=9).bind(None, 9, "value")
 
 
 def test_asha_rungs_and_top_third_promotion() -> None:
-    asha = SuccessiveHalving(min_step=1, reduction_factor=3).bind(None, 27)
+    asha = SuccessiveHalving(min_step=1, reduction_factor=3).bind(None, 27, "value")
     assert asha.rungs() == [1, 3, 9]
     # rung 1 fills with 0.1 .. 0.9: with n values the top n // 3 (at least 1) go on
     decisions = [asha.should_stop(t, 1, v / 10) for t, v in enumerate([5, 3, 7, 1, 9, 8, 2, 6, 4])]
@@ -85,7 +85,7 @@ def test_asha_rungs_and_top_third_promotion() -> None:
 
 
 def test_asha_judges_a_skipped_rung_at_the_first_report_past_it() -> None:
-    asha = SuccessiveHalving(min_step=2, reduction_factor=2).bind(None, 8)
+    asha = SuccessiveHalving(min_step=2, reduction_factor=2).bind(None, 8, "value")
     assert asha.rungs() == [2, 4]
     assert asha.should_stop(0, 3, 0.9) is False  # reported 3 first: judged at rung 2 with 0.9
     assert asha.rung_values_[2] == [(0, 0.9)]
@@ -93,7 +93,7 @@ def test_asha_judges_a_skipped_rung_at_the_first_report_past_it() -> None:
 
 
 def test_hyperband_brackets_follow_hyperband_sizes_and_compare_within_a_bracket() -> None:
-    hb = Hyperband(min_step=1, reduction_factor=3).bind(None, 20)
+    hb = Hyperband(min_step=1, reduction_factor=3).bind(None, 20, "value")
     assert hb.s_max == 2
     assert hb.bracket_sizes() == [9, 5, 3]
     assert [hb.bracket_rungs(i) for i in range(3)] == [[1, 3, 9], [3, 9], [9]]
@@ -108,7 +108,7 @@ def test_hyperband_brackets_follow_hyperband_sizes_and_compare_within_a_bracket(
 
 
 def test_median_rule_uses_running_averages_of_completed_trials_only() -> None:
-    median = MedianStopping(warmup_steps=1, min_trials=3).bind(None, 4)
+    median = MedianStopping(warmup_steps=1, min_trials=3).bind(None, 4, "value")
     for number, curve in enumerate([[1, 2, 3, 4], [2, 4, 6, 8], [3, 3, 3, 3]]):
         median.replay_trial(finished(number, [float(v) for v in curve]))
     median.replay_trial(finished(3, [100.0, 100.0], "pruned"))  # pruned: not counted
@@ -121,7 +121,7 @@ def test_median_rule_uses_running_averages_of_completed_trials_only() -> None:
 
 
 def test_minimised_objectives_are_negated_and_reports_without_it_ignored() -> None:
-    asha = SuccessiveHalving(reduction_factor=2).bind(None, 4, metric="loss", direction="min")
+    asha = SuccessiveHalving(reduction_factor=2).bind(None, 4, {"loss": "min"})
     assert asha.report(0, 1, {"loss": 0.2}) is False
     assert asha.report(1, 1, {"loss": 0.9}) is True  # larger loss = worse
     assert asha.report(2, 1, {"accuracy": 0.0}) is False
@@ -133,7 +133,7 @@ def test_replay_skips_unfinished_trials_and_orders_by_tell() -> None:
     curves = [[0.5, 0.6], [0.9, 0.95], [0.1, 0.2]]
     trials = [finished(n, c) for n, c in enumerate(curves)]
     running = Trial(7, Arch({"n": 7}), TrialStatus.INTERRUPTED, intermediate={1: {"value": 5.0}})
-    asha = SuccessiveHalving(reduction_factor=2).bind(None, 3)
+    asha = SuccessiveHalving(reduction_factor=2).bind(None, 3, "value")
     asha.replay([trials[2], running, trials[0], trials[1]])
     assert asha.rung_values_[1] == [(0, 0.5), (1, 0.9), (2, 0.1)]
     assert sorted(asha.finals_) == [0, 1, 2] and 7 not in asha.curves_

@@ -140,7 +140,7 @@ def test_max_step_comes_from_the_evaluator_epochs_when_no_fidelity(tmp_path: Pat
         space_options={} if hasattr(nf, "NB201Space") else {"n_cells": 1, "channels": 8},
     )
     assert exp.scheduler_ is not None and exp.scheduler_.max_step_ == 7
-    assert exp.spec()["scheduler"] == "asha" and exp.spec()["scheduler_options"] == {}
+    assert exp.spec().scheduler == "asha" and exp.spec().scheduler_options == {}
 
 
 def test_yaml_scheduler_is_checked_like_the_other_components() -> None:

@@ -155,5 +155,5 @@ def test_bad_options_name_the_option(options: dict[str, object], message: str) -
 
 
 def test_unknown_option_is_refused() -> None:
-    with pytest.raises(TypeError, match="tournament"):
+    with pytest.raises(ConfigError, match=r"strategy 'regularized-evolution': .*tournament"):
         create_strategy("regularized-evolution", nb201(), seed=0, tournament=3)

@@ -11,6 +11,7 @@ import pytest
 from optuna.trial import TrialState
 
 from nasforge.errors import ConfigError
+from nasforge.objectives import Objectives
 from nasforge.space import Arch, Categorical, CellSpace, Float, Int, Space
 from nasforge.strategies import create_strategy
 from nasforge.strategies.optuna_adapter import (
@@ -197,7 +198,8 @@ def test_gp_beats_many_random_draws_on_a_smooth_objective() -> None:
 
 
 def test_nsga2_with_two_objectives_keeps_both_scores() -> None:
-    strategy = OptunaNSGA2(cell(), seed=0, population_size=4, n_objectives=2)
+    objectives = Objectives.parse({"convs": "max", "fewer_convs": "max"})
+    strategy = OptunaNSGA2(cell(), seed=0, population_size=4, objectives=objectives)
     for number in range(10):
         arch = strategy.ask()
         convs = float(sum(v == "nor_conv_3x3" for v in arch.values()))
@@ -237,6 +239,22 @@ def test_constructor_only_stores_options() -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "option", "replaced_by"),
+    [
+        ("optuna:nsga2", "n_objectives", "objectives"),
+        ("optuna:tpe", "n_objectives", "objectives"),
+        ("bohb", "metric", "primary objective"),
+        ("bohb", "direction", "primary objective"),
+    ],
+)
+def test_options_of_earlier_versions_are_refused_naming_what_replaces_them(
+    name: str, option: str, replaced_by: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"{option}.*{replaced_by}"):
+        create_strategy(name, cell(), seed=0, **{option: 2})
+
+
+@pytest.mark.parametrize(
     ("cls", "options", "option"),
     [
         (OptunaTPE, {"n_startup_trials": -1}, "n_startup_trials"),
@@ -245,7 +263,6 @@ def test_constructor_only_stores_options() -> None:
         (OptunaGP, {"deterministic_objective": 1}, "deterministic_objective"),
         (OptunaNSGA2, {"population_size": 1}, "population_size"),
         (OptunaNSGA2, {"crossover_prob": 1.5}, "crossover_prob"),
-        (OptunaRandom, {"n_objectives": 0}, "n_objectives"),
     ],
 )
 def test_bad_options_name_the_strategy_and_the_option(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -110,8 +111,9 @@ def test_options_are_checked() -> None:
 def test_an_experiment_runs_and_resumes_through_the_filter(tmp_path: Path) -> None:
     from nasforge.experiment import Experiment
 
-    def factory(space: CellSpace, seed: int = 0) -> ZeroCostPrefilter:
-        return ZeroCostPrefilter(RandomSearch(space, seed=seed), convs, candidates=6)
+    def factory(space: CellSpace, seed: int = 0, objectives: Any = None) -> ZeroCostPrefilter:
+        inner = RandomSearch(space, seed=seed, objectives=objectives)
+        return ZeroCostPrefilter(inner, convs, candidates=6)
 
     def make() -> Experiment:
         return Experiment(

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from nasforge.errors import ConfigError
+from nasforge.objectives import Objectives
 from nasforge.space import Arch, Space
 from nasforge.trial import Trial, TrialStatus
 
@@ -29,8 +30,8 @@ class Scheduler(ABC):
 
     Subclasses implement :meth:`decide`; the base class records what every scheduler needs:
 
-    - ``curves_``: per trial number, ``{step: value}`` of the objective oriented so that larger
-      is better (a minimised objective is negated before any scheduler sees it);
+    - ``curves_``: per trial number, ``{step: value}`` of the primary objective oriented so that
+      larger is better (a minimised objective is negated before any scheduler sees it);
     - ``archs_``: the arch of each trial that reported one;
     - ``finals_``: the final value of each trial that finished ``complete``;
     - ``status_``: how each finished trial ended.
@@ -52,8 +53,7 @@ class Scheduler(ABC):
         self.max_step = max_step
         self.space_: Space | None = None
         self.max_step_: int = 0
-        self.metric_: str = "value"
-        self.direction_: str = "max"
+        self.objectives_: Objectives = Objectives.parse(None)
         self.reset()
 
     # ---- set-up ------------------------------------------------------------------------------
@@ -62,12 +62,13 @@ class Scheduler(ABC):
         self: S,
         space: Space | None,
         max_step: int | None,
-        metric: str = "value",
-        direction: str = "max",
+        objectives: Objectives | Mapping[str, str] | str | None = None,
     ) -> S:
-        """Attach the scheduler to a search: its space, full step and objective; clears state.
+        """Attach the scheduler to a search: its space, full step and objectives; clears state.
 
-        The ``max_step`` given to the constructor wins over the one given here.
+        The scheduler judges the primary objective (default: maximise ``val_acc``); a search
+        with several objectives is stopped early by the first one alone. The ``max_step``
+        given to the constructor wins over the one given here.
         """
         full = self.max_step if self.max_step is not None else max_step
         if full is None:
@@ -76,15 +77,17 @@ class Scheduler(ABC):
                 "(the full number of steps, e.g. the epochs) or set fidelity.epochs"
             )
         check_int(self.name, "max_step", full, 1)
-        if direction not in ("max", "min"):
-            raise ConfigError(f"scheduler {self.name!r}: direction={direction!r}; use max or min")
         self.space_ = space
         self.max_step_ = int(full)
-        self.metric_ = metric
-        self.direction_ = direction
+        self.objectives_ = Objectives.parse(objectives)
         self.reset()
         self.check_options()
         return self
+
+    @property
+    def metric_(self) -> str:
+        """The metric this scheduler judges: the primary objective."""
+        return self.objectives_.primary
 
     def check_options(self) -> None:  # noqa: B027 - optional hook
         """Refuse options that do not fit ``max_step_`` with a :class:`ConfigError`."""
@@ -106,14 +109,9 @@ class Scheduler(ABC):
     # ---- the protocol ------------------------------------------------------------------------
 
     def value_of(self, metrics: Mapping[str, float]) -> float | None:
-        """The objective in ``metrics`` oriented larger-is-better; ``None`` if missing or NaN."""
-        value = metrics.get(self.metric_)
-        if value is None:
-            return None
-        value = float(value)
-        if not math.isfinite(value):
-            return None
-        return value if self.direction_ == "max" else -value
+        """The primary objective in ``metrics`` oriented larger-is-better; ``None`` if missing
+        or NaN."""
+        return self.objectives_.value(metrics)
 
     def report(
         self, trial: int, step: int, metrics: Mapping[str, float], arch: Arch | None = None
