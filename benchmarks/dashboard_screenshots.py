@@ -54,8 +54,8 @@ def run_demos(store: str, quick: bool) -> None:
     epochs = 2 if quick else 6
     trained = nf.Experiment(
         "nb201",
-        "regularized-evolution",
-        "train",
+        strategy="regularized-evolution",
+        evaluator="train",
         objectives={"val_acc": "max", "params": "min"},
         storage=store,
         name="digits-nb201",
@@ -69,8 +69,8 @@ def run_demos(store: str, quick: bool) -> None:
     trained.run(max_trials=3 if quick else 24, progress=not quick)
     table = nf.Experiment(
         "nb201",
-        "regularized-evolution",
-        "tabular",
+        strategy="regularized-evolution",
+        evaluator="tabular",
         objectives={"val_acc": "max"},
         storage=store,
         name="nb201-cifar10-table",

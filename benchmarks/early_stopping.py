@@ -221,8 +221,8 @@ def run_search(
         kwargs = {"scheduler": scheduler, "scheduler_options": dict(options)}
     exp = Experiment(
         search_space(channels, hyperparameters),
-        "regularized-evolution",
-        TrainEvaluator(dataset, epochs=epochs, threads=1),
+        strategy="regularized-evolution",
+        evaluator=TrainEvaluator(dataset, epochs=epochs, threads=1),
         objectives={"val_acc": "max"},
         storage="sqlite:///:memory:" if storage is None else storage / f"{label}-{seed}.db",
         name=f"early-stopping-{scheduler}-{seed}",

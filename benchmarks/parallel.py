@@ -82,8 +82,8 @@ def run_mode(mode: str, trials: int, delay: float, folder: Path) -> dict[str, An
     evaluator = DelayedEvaluator(table, delay)
     exp = nf.Experiment(
         table.space(),
-        "regularized-evolution",
-        evaluator,
+        strategy="regularized-evolution",
+        evaluator=evaluator,
         objectives={"val_acc": "max"},
         storage=f"sqlite:///{folder / f'{mode}.db'}",
         name=mode,
@@ -97,7 +97,8 @@ def run_mode(mode: str, trials: int, delay: float, folder: Path) -> dict[str, An
 
         executor = create_executor(kind, int(count))
         begin = time.perf_counter()
-        executor.start(exp.evaluator, exp.space)  # processes: returns when all are ready
+        # processes: returns when all are ready; the run hands over its own decide callback
+        executor.start(exp.evaluator, exp.space, lambda *_: False)
         start_s = time.perf_counter() - begin
     begin = time.perf_counter()
     exp.run(max_trials=trials, progress=False, executor=executor)
@@ -128,9 +129,9 @@ def store_cost(trials: int, folder: Path) -> float:
     for number in range(trials):
         arch = space.sample(rng)
         begin = time.perf_counter()
-        trial_id = store.start_trial(record.id, number, arch, number, ask_seq=number)
-        store.report(trial_id, 1, {"val_acc": 50.0})
-        store.finish_trial(trial_id, TrialStatus.COMPLETE, {"val_acc": 50.0}, (50.0,))
+        store.start_trial(record.id, number, arch, number, ask_seq=number)
+        store.report(record.id, number, 1, {"val_acc": 50.0})
+        store.finish_trial(record.id, number, TrialStatus.COMPLETE, {"val_acc": 50.0}, (50.0,))
         times.append(time.perf_counter() - begin)
     return 1000 * statistics.median(times)
 

@@ -53,8 +53,8 @@ def store_with(folder: Path, name: str, space: NB201Space, keys: list[str]) -> S
     store = Storage(folder / f"{name}.db")
     record = store.create_experiment(name, 0, {"val_acc": "max"}, {"config": {}})
     for number, key in enumerate(keys):
-        row = store.start_trial(record.id, number, space.parse(key), seed=number)
-        store.finish_trial(row, TrialStatus.COMPLETE, {"val_acc": 0.0}, [0.0])
+        store.start_trial(record.id, number, space.parse(key), seed=number)
+        store.finish_trial(record.id, number, TrialStatus.COMPLETE, {"val_acc": 0.0}, [0.0])
     return store
 
 

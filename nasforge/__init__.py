@@ -3,8 +3,8 @@
 Example:
     >>> import nasforge as nf
     >>> space = nf.CellSpace(4, ["skip_connect", "nor_conv_3x3"])
-    >>> exp = nf.Experiment(space, "regularized-evolution",
-    ...                     lambda arch: {"convs": arch.key.count("conv")},
+    >>> exp = nf.Experiment(space, strategy="regularized-evolution",
+    ...                     evaluator=lambda arch: {"convs": arch.key.count("conv")},
     ...                     objectives={"convs": "max"}, storage="sqlite:///:memory:", seed=0)
     >>> _ = exp.run(max_trials=20, progress=False)
     >>> exp.best().metrics["convs"]

@@ -2,7 +2,8 @@
 
 Chosen by ``Experiment.run(executor=..., workers=...)``, the YAML ``execution:`` block or
 ``nasforge search --executor local|processes|ray --workers N``. Every executor runs evaluations
-only; the driver keeps the strategy, the scheduler and the store (see ``base``).
+only; the driver keeps the strategy, the scheduler and the store (see ``base``), and one search
+loop drives them all.
 """
 
 from __future__ import annotations
@@ -10,9 +11,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nasforge.errors import ConfigError, one_of
-from nasforge.execution.base import Done, Event, Executor, Job, Lost, Report, run_job
+from nasforge.execution.base import (
+    Decide,
+    Done,
+    Event,
+    Executor,
+    Job,
+    Lost,
+    Report,
+    process_name,
+    run_job,
+)
+from nasforge.execution.local import LocalExecutor
 
-#: the executors by name; ``local`` is the in-process loop (no worker processes)
+#: the executors by name; ``local`` evaluates in the driver's process (no worker processes)
 EXECUTORS = ("local", "processes", "ray")
 
 
@@ -24,8 +36,8 @@ def create_executor(
     default_device: str = "auto",
     gpus_per_trial: float = 0.0,
     cpus_per_trial: float = 1.0,
-) -> Executor | None:
-    """The executor called ``name`` (``None`` for ``local``: the serial in-process loop)."""
+) -> Executor:
+    """The executor called ``name``."""
     if name not in EXECUTORS:
         raise ConfigError(f"executor: unknown executor {name!r}; use {one_of(EXECUTORS)}")
     if name == "local":
@@ -34,7 +46,7 @@ def create_executor(
                 f"workers={workers} needs executor 'processes' or 'ray'; 'local' runs one "
                 "trial at a time in this process"
             )
-        return None
+        return LocalExecutor(default_device, worker=process_name())
     if name == "processes":
         from nasforge.execution.processes import ProcessExecutor
 
@@ -53,12 +65,15 @@ def create_executor(
 
 __all__ = [
     "EXECUTORS",
+    "Decide",
     "Done",
     "Event",
     "Executor",
     "Job",
+    "LocalExecutor",
     "Lost",
     "Report",
     "create_executor",
+    "process_name",
     "run_job",
 ]

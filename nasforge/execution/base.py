@@ -1,16 +1,21 @@
 """What every executor shares: the job a worker runs, the events it sends back, the interface.
 
-The driver (the process running :class:`~nasforge.Experiment`) alone talks to the strategy, the
-scheduler and the store. A worker only evaluates: it receives a :class:`Job`, sends a
-:class:`Report` after each ``ctx.report`` and waits for the driver's answer (go on, or stop: an
-early-stopping decision is made beside the store, never in a worker), and ends with a
-:class:`Done`. When a worker dies the executor says so with a :class:`Lost` event; the driver
-marks that trial ``interrupted`` and retries it.
+The driver (the process running the search loop) alone talks to the strategy, the scheduler and
+the store. A worker only evaluates: it receives a :class:`Job`, and after each ``ctx.report``
+the executor hands the report to the driver's ``decide(number, step, metrics)`` callback, which
+stores it and answers go on or stop (an early-stopping decision is made beside the store, never
+in a worker); the job ends with a :class:`Done`. When a worker dies the executor says so with a
+:class:`Lost` event; the driver marks that trial ``interrupted`` and retries it. Trials are
+named by their number everywhere, as in the store.
+
+Evaluating in the driver's own process is an executor like the others
+(:class:`~nasforge.execution.local.LocalExecutor`), so there is one search loop for all.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import time
 import traceback
 from abc import ABC, abstractmethod
@@ -22,12 +27,14 @@ from nasforge.errors import ConfigError, TrialPruned
 from nasforge.estimation.base import Evaluator, TrialContext, as_metrics
 from nasforge.space import Arch, Space
 
+#: the driver's answer to an intermediate report: ``decide(number, step, metrics) -> stop?``
+Decide = Callable[[int, int, dict[str, float]], bool]
+
 
 @dataclass(frozen=True)
 class Job:
-    """One evaluation to run: the stored trial's id and number, the arch and its seed."""
+    """One evaluation to run: the stored trial's number, the arch and its seed."""
 
-    trial_id: int
     number: int
     arch: dict[str, Any]  # ``Arch.to_dict()``: plain data travels to any worker
     seed: int
@@ -37,9 +44,10 @@ class Job:
 
 @dataclass(frozen=True)
 class Report:
-    """An intermediate result; with ``wait`` the worker waits for ``Executor.decide``."""
+    """An intermediate result on its way from a worker to the driver (inside an executor); with
+    ``wait`` the worker waits for the driver's decision."""
 
-    trial_id: int
+    number: int
     step: int
     metrics: dict[str, float]
     wait: bool = True
@@ -49,7 +57,7 @@ class Report:
 class Done:
     """The end of a job: its metrics, or ``pruned``, or the error text with its traceback."""
 
-    trial_id: int
+    number: int
     metrics: dict[str, float]
     pruned: bool = False
     error: str | None = None
@@ -61,25 +69,26 @@ class Done:
 class Lost:
     """The worker running this trial died (or its node went away) before it finished."""
 
-    trial_id: int
+    number: int
     reason: str
 
 
-Event = Report | Done | Lost
+Event = Done | Lost
 
 
 class Executor(ABC):
-    """Runs jobs on workers and hands back their events; see the module docstring.
+    """Runs jobs on workers and hands back their ends; see the module docstring.
 
-    Subclasses implement ``start``, ``submit``, ``poll``, ``decide``, ``free_slots`` and
-    ``shutdown``; ``start`` receives the evaluator and space once (workers keep them), jobs
-    carry only plain data.
+    Subclasses implement ``start``, ``submit``, ``poll``, ``free_slots`` and ``shutdown``;
+    ``start`` receives the evaluator and space once (workers keep them) and the driver's
+    ``decide`` callback, which the executor calls, in the driver's process, for every
+    intermediate report; jobs carry only plain data.
     """
 
     name = "executor"
 
     @abstractmethod
-    def start(self, evaluator: Evaluator, space: Space) -> None:
+    def start(self, evaluator: Evaluator, space: Space, decide: Decide) -> None:
         """Start the workers (idempotent)."""
 
     @abstractmethod
@@ -92,11 +101,8 @@ class Executor(ABC):
 
     @abstractmethod
     def poll(self, timeout: float) -> list[Event]:
-        """Events that arrived, waiting up to ``timeout`` seconds for the first one."""
-
-    @abstractmethod
-    def decide(self, trial_id: int, stop: bool) -> None:
-        """Answer a :class:`Report`: ``stop=True`` ends the trial as pruned."""
+        """Jobs that ended or were lost, waiting up to ``timeout`` seconds for the first one;
+        intermediate reports that arrive meanwhile go to ``decide``."""
 
     @abstractmethod
     def shutdown(self) -> None:
@@ -117,10 +123,10 @@ def run_job(
     report: Callable[[int, dict[str, float]], bool],
     worker: str,
 ) -> Done:
-    """Evaluate one job in a worker; ``report(step, metrics)`` returns True to stop the trial.
+    """Evaluate one job; ``report(step, metrics)`` returns True to stop the trial.
 
-    Mirrors the serial loop: the evaluator's metrics on success, ``pruned`` when the driver
-    stopped it, the exception and its traceback when it raised.
+    The evaluator's metrics on success, ``pruned`` when the driver stopped it, the exception and
+    its traceback when it raised (``KeyboardInterrupt`` and ``SystemExit`` propagate).
     """
     started = time.monotonic()
 
@@ -139,12 +145,17 @@ def run_job(
     arch = Arch.from_dict(job.arch)
     try:
         metrics = as_metrics(evaluator.evaluate(arch, ctx))
-        return Done(job.trial_id, metrics, worker=worker, duration_s=time.monotonic() - started)
+        return Done(job.number, metrics, worker=worker, duration_s=time.monotonic() - started)
     except TrialPruned:
-        return Done(job.trial_id, {}, pruned=True, worker=worker)
+        return Done(job.number, {}, pruned=True, worker=worker)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=-8))
-        return Done(job.trial_id, {}, error=error, worker=worker)
+        return Done(job.number, {}, error=error, worker=worker)
+
+
+def process_name() -> str:
+    """``host:pid`` of this process: stored as the worker of the trials a driver runs itself."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def split_threads(workers: int, cpus: int | None = None) -> int:

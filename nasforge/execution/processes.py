@@ -25,6 +25,7 @@ from typing import Any
 from nasforge.errors import ExecutionError
 from nasforge.estimation.base import Evaluator
 from nasforge.execution.base import (
+    Decide,
     Done,
     Event,
     Executor,
@@ -79,12 +80,14 @@ class ProcessExecutor(Executor):
         self._slots: list[_Slot] = []
         self._events: Any = None
         self._payload: bytes | None = None
-        self._by_trial: dict[int, _Slot] = {}
+        self._by_trial: dict[int, _Slot] = {}  # trial number -> the slot running it
+        self._decide: Decide | None = None
 
     def __repr__(self) -> str:
         return f"ProcessExecutor(workers={self.workers}, devices={self.devices or 'default'})"
 
-    def start(self, evaluator: Evaluator, space: Space) -> None:
+    def start(self, evaluator: Evaluator, space: Space, decide: Decide) -> None:
+        self._decide = decide
         if self._slots:
             return
         import cloudpickle
@@ -158,7 +161,7 @@ class ProcessExecutor(Executor):
         if slot is None:
             raise RuntimeError("no free worker; check free_slots() before submit()")
         slot.job = job
-        self._by_trial[job.trial_id] = slot
+        self._by_trial[job.number] = slot
         slot.jobs.put(job)
 
     def poll(self, timeout: float) -> list[Event]:
@@ -168,18 +171,19 @@ class ProcessExecutor(Executor):
                 continue
             events.extend(self._receive(0.0))  # what it sent before dying counts
             job = slot.job
-            if job is not None and job.trial_id in self._by_trial:
+            if job is not None and job.number in self._by_trial:
                 code = slot.process.exitcode
                 events.append(
-                    Lost(job.trial_id, f"worker process {slot.process.pid} died (exit {code})")
+                    Lost(job.number, f"worker process {slot.process.pid} died (exit {code})")
                 )
-                del self._by_trial[job.trial_id]
+                del self._by_trial[job.number]
             self._spawn(slot)
-        return [e for e in events if self._accept(e)]
+        return events
 
     def _receive(self, timeout: float) -> list[Event]:
-        """The events waiting, after up to ``timeout`` seconds for the first; a restarted
-        worker's ready (or failed) message is checked, not returned."""
+        """The jobs that ended, after up to ``timeout`` seconds for the first message; reports
+        go to ``decide`` (answered when the worker waits), a restarted worker's ready (or
+        failed) message is checked, late messages of a job already reported lost dropped."""
         out: list[Event] = []
         wait: float | None = timeout
         while True:
@@ -190,28 +194,22 @@ class ProcessExecutor(Executor):
             wait = None
             if isinstance(message, tuple):
                 self._check_started(message)
-            else:
+                continue
+            slot = self._by_trial.get(message.number)
+            if slot is None:
+                continue  # a late message of a job already reported lost
+            if isinstance(message, Report):
+                assert self._decide is not None
+                stop = self._decide(message.number, message.step, message.metrics)
+                if message.wait:
+                    slot.decisions.put(bool(stop))
+            elif isinstance(message, Done):
+                del self._by_trial[message.number]
+                slot.job = None
                 out.append(message)
 
-    def _accept(self, event: Event) -> bool:
-        """Keep events of jobs in flight; a ``Done`` frees the worker's slot."""
-        if isinstance(event, Lost):
-            return True
-        slot = self._by_trial.get(event.trial_id)
-        if slot is None:
-            return False  # a late event of a job already reported lost
-        if isinstance(event, Done):
-            del self._by_trial[event.trial_id]
-            slot.job = None
-        return True
-
-    def decide(self, trial_id: int, stop: bool) -> None:
-        slot = self._by_trial.get(trial_id)
-        if slot is not None:
-            slot.decisions.put(bool(stop))
-
     def worker_pids(self) -> dict[int, int]:
-        """Trial id -> pid of the process running it (for fault-injection tests)."""
+        """Trial number -> pid of the process running it (for fault-injection tests)."""
         return {t: s.process.pid for t, s in self._by_trial.items()}
 
     def shutdown(self) -> None:
@@ -293,7 +291,7 @@ def _worker_main(
             return
 
         def report(step: int, metrics: dict[str, float], job: Job = job) -> bool:
-            events.put(Report(job.trial_id, step, metrics, wait=job.wait_decision))
+            events.put(Report(job.number, step, metrics, wait=job.wait_decision))
             return job.wait_decision and bool(decisions.get())
 
         events.put(run_job(job, evaluator, space, device, report, name))

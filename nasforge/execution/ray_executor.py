@@ -22,6 +22,7 @@ from typing import Any
 from nasforge.errors import ConfigError, ExecutionError
 from nasforge.estimation.base import Evaluator
 from nasforge.execution.base import (
+    Decide,
     Done,
     Event,
     Executor,
@@ -44,20 +45,20 @@ class _Mailbox:
 
     async def report(self, report: Report) -> None:
         if report.wait:
-            self.ready[report.trial_id] = asyncio.Event()
+            self.ready[report.number] = asyncio.Event()
         self.reports.append(report)
 
-    async def wait_decision(self, trial_id: int) -> bool:
-        await self.ready[trial_id].wait()
-        return self.decisions.pop(trial_id)
+    async def wait_decision(self, number: int) -> bool:
+        await self.ready[number].wait()
+        return self.decisions.pop(number)
 
     async def drain(self) -> list[Report]:
         out, self.reports = self.reports, []
         return out
 
-    async def decide(self, trial_id: int, stop: bool) -> None:
-        self.decisions[trial_id] = stop
-        event = self.ready.get(trial_id)
+    async def decide(self, number: int, stop: bool) -> None:
+        self.decisions[number] = stop
+        event = self.ready.get(number)
         if event is not None:
             event.set()
 
@@ -75,10 +76,10 @@ def _ray_trial(
 
     def report(step: int, metrics: dict[str, float]) -> bool:
         # delivered before the task can end, so the driver never sees a report after its result
-        ray.get(mailbox.report.remote(Report(job.trial_id, step, metrics, job.wait_decision)))
+        ray.get(mailbox.report.remote(Report(job.number, step, metrics, job.wait_decision)))
         if not job.wait_decision:  # no scheduler: no answer to wait for
             return False
-        return bool(ray.get(mailbox.wait_decision.remote(job.trial_id)))
+        return bool(ray.get(mailbox.wait_decision.remote(job.number)))
 
     name = f"ray:{socket.gethostname()}:{os.getpid()}"
     return run_job(job, evaluator, space, device, report, name)
@@ -127,12 +128,14 @@ class RayExecutor(Executor):
         self._task: Any = None
         self._payload: Any = None
         self._refs: dict[Any, Job] = {}
+        self._decide: Decide | None = None
 
     def __repr__(self) -> str:
         where = self.address or "local"
         return f"RayExecutor(workers={self.workers}, address={where!r})"
 
-    def start(self, evaluator: Evaluator, space: Space) -> None:
+    def start(self, evaluator: Evaluator, space: Space, decide: Decide) -> None:
+        self._decide = decide
         if self._ray is not None:
             return
         try:
@@ -207,28 +210,40 @@ class RayExecutor(Executor):
 
     def poll(self, timeout: float) -> list[Event]:
         ray = self._ray
-        events: list[Event] = list(ray.get(self._mailbox.drain.remote()))
-        if self._refs and not events:
+        events: list[Event] = []
+        reported = self._deliver(ray.get(self._mailbox.drain.remote()))
+        if self._refs and not reported:
             deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and not events:
+            while time.monotonic() < deadline and not reported:
                 ready, _ = ray.wait(list(self._refs), num_returns=1, timeout=0.05)
                 if ready:
                     break
-                events = list(ray.get(self._mailbox.drain.remote()))
+                reported = self._deliver(ray.get(self._mailbox.drain.remote()))
         elif not self._refs:
             time.sleep(min(timeout, 0.05))
         ready, _ = ray.wait(list(self._refs), num_returns=len(self._refs), timeout=0)
+        if ready:  # a task's reports reach the mailbox before its result: hand them over first
+            self._deliver(ray.get(self._mailbox.drain.remote()))
         for ref in ready:
             job = self._refs.pop(ref)
             try:
                 events.append(ray.get(ref))
             except Exception as exc:  # the task's worker or node died
                 reason = f"Ray lost the task: {type(exc).__name__}: {str(exc).splitlines()[0]}"
-                events.append(Lost(job.trial_id, reason))
+                events.append(Lost(job.number, reason))
         return events
 
-    def decide(self, trial_id: int, stop: bool) -> None:
-        self._mailbox.decide.remote(trial_id, bool(stop))
+    def _deliver(self, reports: list[Report]) -> int:
+        """Hand ``reports`` to the driver's ``decide`` and answer those whose task waits."""
+        assert self._decide is not None
+        running = {job.number for job in self._refs.values()}
+        for report in reports:
+            if report.number not in running:
+                continue  # a late report of a task already ended or lost
+            stop = self._decide(report.number, report.step, report.metrics)
+            if report.wait:
+                self._mailbox.decide.remote(report.number, bool(stop))
+        return len(reports)
 
     def shutdown(self) -> None:
         ray = self._ray

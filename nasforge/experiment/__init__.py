@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from nasforge.experiment.experiment import Experiment, best_trial, pareto_trials
-from nasforge.experiment.load import load_experiment
+from nasforge.experiment.experiment import Callback, Experiment
+from nasforge.experiment.load import StoredExperiment, load_experiment
+from nasforge.experiment.results import best_trial, pareto_trials
+from nasforge.experiment.session import RunSession
+from nasforge.experiment.spec import ExperimentSpec
 
-__all__ = ["Experiment", "best_trial", "load_experiment", "pareto_trials"]
+__all__ = [
+    "Callback",
+    "Experiment",
+    "ExperimentSpec",
+    "RunSession",
+    "StoredExperiment",
+    "best_trial",
+    "load_experiment",
+    "pareto_trials",
+]

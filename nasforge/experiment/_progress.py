@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
@@ -18,35 +17,36 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from nasforge.objectives import Objectives
 from nasforge.trial import Trial
-
-if TYPE_CHECKING:
-    from nasforge.experiment.experiment import Experiment
 
 
 class SearchProgress:
-    """Shows ``trials done/total``, the best first objective so far, elapsed and remaining time.
+    """Shows ``trials done/total``, the best primary objective so far, elapsed and remaining time.
 
-    The bar advances by a fraction of a trial at every reported epoch, so the time left is
-    estimated from the start, not only after whole trials.
+    The bar advances by a fraction of a trial at every reported step (``steps_per_trial`` of a
+    whole trial: the evaluator's ``max_step``), so the time left is estimated from the start,
+    not only after whole trials.
     """
 
     def __init__(
         self,
-        experiment: Experiment,
+        name: str,
+        objectives: Objectives,
         stored: Sequence[Trial],
         max_trials: int | None,
+        steps_per_trial: int | None = None,
         console: Console | None = None,
     ) -> None:
-        self.exp = experiment
-        self.metric, self.direction = next(iter(experiment.objectives.items()))
+        self.name = name
+        self.metric, self.direction = objectives.primary, objectives.primary_direction
         # each ask ends in exactly one finished trial (its retries were interrupted ones)
         done = sum(1 for t in stored if t.status.finished)
         self.best: float | None = None
         for t in stored:
             self._update_best(t)
         self.done = done
-        self.steps_per_trial = experiment.evaluator.max_step(experiment.fidelity)
+        self.steps_per_trial = steps_per_trial
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.description}"),
@@ -60,7 +60,7 @@ class SearchProgress:
             transient=False,
         )
         self.task = self.progress.add_task(
-            experiment.name, total=max_trials, completed=done, best=self._best_text()
+            name, total=max_trials, completed=done, best=self._best_text()
         )
 
     def _update_best(self, trial: Trial) -> None:
@@ -79,16 +79,16 @@ class SearchProgress:
         if self.steps_per_trial:
             fraction = min(step / float(self.steps_per_trial), 1.0)
             self.progress.update(self.task, completed=self.done + fraction)
-        self.progress.update(self.task, description=f"{self.exp.name} · trial {number} step {step}")
+        self.progress.update(self.task, description=f"{self.name} · trial {number} step {step}")
 
-    def on_trial(self, _experiment: Experiment, trial: Trial) -> None:
+    def on_trial(self, trial: Trial) -> None:
         self._update_best(trial)
         self.done += 1
         self.progress.update(
             self.task,
             completed=self.done,
             best=self._best_text(),
-            description=self.exp.name,
+            description=self.name,
         )
 
     def __enter__(self) -> SearchProgress:

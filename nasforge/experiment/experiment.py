@@ -2,45 +2,60 @@
 
 from __future__ import annotations
 
-import platform
-import warnings
+import contextlib
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nasforge.errors import ConfigError, NasforgeWarning, StorageError
-from nasforge.estimation import Evaluator, FunctionEvaluator, create_evaluator
-from nasforge.estimation.schedulers import SCHEDULERS, Scheduler
-from nasforge.experiment._loop import Callback, OnReport, SearchLoop, reclaim_running, replay
+from nasforge.errors import ConfigError, StorageError
+from nasforge.estimation import Evaluator
+from nasforge.estimation.schedulers import Scheduler
+from nasforge.experiment import components
+from nasforge.experiment._loop import OnReport, OnTrial, SearchLoop
+from nasforge.experiment.components import SearchMethod
+from nasforge.experiment.liveness import reclaim_running
+from nasforge.experiment.replay import replay
+from nasforge.experiment.results import best_trial, pareto_trials
+from nasforge.experiment.session import RunSession
 from nasforge.experiment.spec import Component, ExperimentSpec
 from nasforge.objectives import Objectives
+from nasforge.oneshot import OneShotMethod
 from nasforge.space import Space
-from nasforge.storage import DEFAULT_STORAGE, ExperimentRecord, Storage
-from nasforge.strategies import STRATEGIES, Strategy, construct_strategy
+from nasforge.storage import DEFAULT_STORAGE, ExperimentRecord, Storage, normalize_url
+from nasforge.strategies import Strategy, construct_strategy
 from nasforge.trial import Trial, TrialStatus
 
 if TYPE_CHECKING:
     from nasforge.execution import Executor
 
+#: called after every finished trial with the experiment and the stored trial
+Callback = Callable[["Experiment", Trial], None]
+
 
 class Experiment:
     """A tracked, resumable search.
 
-    Constructing an ``Experiment`` with the name of one already in ``storage`` resumes it: the
-    finished trials are kept, a trial that was running when the process stopped is marked
-    ``interrupted`` and evaluated again, and the strategy is rebuilt by replaying the stored
-    asks and tells in order. The settings that define the search (space, strategy and its
-    options, objectives, seed) must match the stored ones.
+    Constructing an ``Experiment`` only checks and keeps its settings; the store is opened (and
+    the experiment created or found in it) when something needs it: :meth:`run`,
+    :meth:`trials`, :meth:`best`, :attr:`record`. An experiment whose name is already in
+    ``storage`` resumes: the finished trials are kept, a trial that was running when the
+    process stopped is marked ``interrupted`` and evaluated again, and the strategy is rebuilt
+    by replaying the stored asks and tells in order. The settings that define the search
+    (space, strategy and its options, objectives, seed, scheduler) must match the stored ones.
 
     Args:
         space: a :class:`~nasforge.space.Space`, or the name of a registered model space.
-        strategy: the name of a registered strategy, or a factory
+        strategy: the name of a registered strategy (or one-shot method), or a factory
             ``(space, seed=..., objectives=...) -> Strategy`` (a Strategy subclass works).
         evaluator: an :class:`~nasforge.estimation.Evaluator`, a function ``arch -> metrics``
             (or ``(arch, ctx) -> metrics``), or the name of a registered evaluator.
-        objectives: metric name to ``"max"`` or ``"min"``; the first one ranks trials. A list of
-            names means maximise each.
-        storage: a SQLAlchemy URL or a file path (SQLite); default ``sqlite:///nasforge.db``.
+        objectives: metric name to ``"max"`` or ``"min"`` (an
+            :class:`~nasforge.objectives.Objectives`); the first one ranks trials. A list of
+            names means maximise each. One the evaluator declares it never returns is refused.
+        storage: a SQLAlchemy URL, a file path (SQLite) or a :class:`~nasforge.storage.Storage`;
+            default ``sqlite:///nasforge.db``.
         name: the experiment's name in the store.
         seed: seeds the strategy and, per trial, the evaluation.
         strategy_options: keyword options of the strategy.
@@ -53,20 +68,21 @@ class Experiment:
         scheduler: an early-stopping scheduler: the name of a registered one (``"asha"``,
             ``"median"``, ``"hyperband"``, ``"learning-curve"``) or a factory
             ``(**options) -> Scheduler``; ``None`` trains every trial to the end. It judges the
-            first objective after each ``ctx.report`` and stops (prunes) the trial when its
-            rule says so. Its full step is its ``max_step`` option, else ``fidelity["epochs"]``,
-            else the evaluator's ``epochs``.
+            primary objective after each ``ctx.report`` and stops (prunes) the trial when its
+            rule says so. Its full step is its ``max_step`` option, else the evaluator's
+            ``max_step(fidelity)`` (the epochs it trains).
         scheduler_options: keyword options of the scheduler.
         prefilter: a zero-cost pre-filter in front of the strategy, e.g.
             ``{"proxy": "synflow", "candidates": 10}``: each ask scores ``candidates`` proposals
             of the strategy with the proxy at initialisation (on the CPU, on a mini-batch of
             the train evaluator's data) and trains only the best (Abdelfattah et al. 2021).
-            Needs a :class:`~nasforge.estimation.train.TrainEvaluator`.
+            Needs an evaluator with training data.
 
     Example:
         >>> import nasforge as nf
         >>> space = nf.CellSpace(4, ["skip_connect", "nor_conv_3x3"])
-        >>> exp = nf.Experiment(space, "random", lambda arch: {"convs": arch.key.count("conv")},
+        >>> exp = nf.Experiment(space, strategy="random",
+        ...                     evaluator=lambda arch: {"convs": arch.key.count("conv")},
         ...                     objectives={"convs": "max"}, storage="sqlite:///:memory:")
         >>> _ = exp.run(max_trials=10, progress=False)
         >>> exp.best().metrics["convs"] >= 3
@@ -76,9 +92,10 @@ class Experiment:
     def __init__(
         self,
         space: Space | str,
-        strategy: str | Callable[..., Strategy] = "regularized-evolution",
+        *,
+        strategy: str | Callable[..., SearchMethod] = "regularized-evolution",
         evaluator: Evaluator | Callable[..., Any] | str = "train",
-        objectives: Mapping[str, str] | Sequence[str] | str | None = None,
+        objectives: Objectives | Mapping[str, str] | Sequence[str] | str | None = None,
         storage: str | Path | Storage = DEFAULT_STORAGE,
         name: str = "nasforge",
         seed: int = 0,
@@ -99,38 +116,71 @@ class Experiment:
             raise ConfigError(f"seed must be an integer, got {seed!r}")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ConfigError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        if not isinstance(storage, (str, Path, Storage)):
+            raise ConfigError(f"storage must be a URL, a file path or a Storage, got {storage!r}")
         self.name = name
         self.seed = seed
         self.device = device
         self.fidelity = dict(fidelity or {})
         self.max_retries = max_retries
+        self.config = dict(config or {})
         self.objectives = Objectives.parse(objectives)
-        self.space = _space(space, space_options or {})
+        self.space = components.make_space(space, space_options or {})
         self.strategy_options = dict(strategy_options or {})
-        self.strategy_name, self._strategy_factory = _strategy_factory(strategy)
-        self.evaluator = _evaluator(evaluator, evaluator_options or {})
+        self.strategy_name, self._strategy_factory = components.strategy_factory(strategy)
+        self.evaluator = components.make_evaluator(evaluator, evaluator_options or {})
         self.objectives.check_metrics(self.evaluator.metric_names, type(self.evaluator).__name__)
-        self.prefilter = _prefilter(prefilter, self.evaluator)
+        self.prefilter = components.check_prefilter(prefilter, self.evaluator)
         self._prefilter_score: Callable[[Any], float] | None = None
-        self.strategy_ = self.new_strategy()  # checks the options before anything is stored
         self.scheduler_options = dict(scheduler_options or {})
-        self.scheduler_name, self._scheduler_factory = _scheduler_factory(scheduler)
+        self.scheduler_name, self._scheduler_factory = components.scheduler_factory(scheduler)
         if self._scheduler_factory is None and self.scheduler_options:
             raise ConfigError("scheduler_options given without a scheduler; name one")
+        self.strategy_ = self.new_strategy()  # checks the options before anything is stored
         self.scheduler_ = self.new_scheduler()
-        self._warn_single_objective()
-        self.storage = storage if isinstance(storage, Storage) else Storage(storage)
-        self.config = dict(config or {})
-        self.record = self._open_record()
+        components.check_one_shot(
+            self.strategy_, self.strategy_name, self.scheduler_name, self.prefilter
+        )
+        components.warn_single_objective(
+            self.objectives, self.strategy_, self.strategy_name, self.scheduler_name
+        )
+        self._storage = storage if isinstance(storage, Storage) else None
+        self._storage_url = normalize_url(storage) if not isinstance(storage, Storage) else ""
+        self._record: ExperimentRecord | None = None
+        self._opening = threading.RLock()  # a thread may read trials while the search runs
 
     def __repr__(self) -> str:
-        return f"Experiment({self.name!r}, storage={self.storage.url!r})"
+        return f"Experiment({self.name!r}, storage={self.storage_url!r})"
+
+    # ---- the store, opened when first needed -------------------------------------------------
+
+    @property
+    def storage_url(self) -> str:
+        """Where the experiment is stored (known without opening the store)."""
+        return self._storage.url if self._storage is not None else self._storage_url
+
+    @property
+    def storage(self) -> Storage:
+        """The store (opened on first use)."""
+        with self._opening:
+            if self._storage is None:
+                self._storage = Storage(self._storage_url)
+            return self._storage
+
+    @property
+    def record(self) -> ExperimentRecord:
+        """This experiment in the store: created on first use, or found and checked against
+        these settings (a resume with other settings is refused, naming the one that differs)."""
+        with self._opening:
+            if self._record is None:
+                self._record = self._open_record()
+            return self._record
 
     # ---- set-up ------------------------------------------------------------------------------
 
-    def new_strategy(self) -> Strategy:
-        """A fresh strategy with this experiment's space, seed and options (behind the
-        pre-filter when one is set)."""
+    def new_strategy(self) -> SearchMethod:
+        """A fresh strategy (or one-shot method) with this experiment's space, seed, objectives
+        and options (a strategy behind the pre-filter when one is set)."""
         strategy = construct_strategy(
             self.strategy_name,
             self._strategy_factory,
@@ -139,7 +189,7 @@ class Experiment:
             self.objectives,
             self.strategy_options,
         )
-        if not self.prefilter:
+        if not self.prefilter or not isinstance(strategy, Strategy):
             return strategy
         from nasforge.strategies.prefilter import prefiltered
 
@@ -163,38 +213,10 @@ class Experiment:
         max_step = self.evaluator.max_step(self.fidelity)
         return scheduler.bind(self.space, max_step, self.objectives)
 
-    def _warn_single_objective(self) -> None:
-        """Say so when a part of the search optimises only the primary of several objectives."""
-        if not self.objectives.multi:
-            return
-        others = ", ".join(repr(n) for n in self.objectives.names[1:])
-        if not self.strategy_.multi_objective:
-            warnings.warn(
-                f"strategy {self.strategy_name!r} optimises one objective, the primary "
-                f"{self.objectives.primary!r}; {others} are recorded and rank the Pareto front. "
-                "To search the front use optuna:nsga2, optuna:tpe or random",
-                NasforgeWarning,
-                stacklevel=3,
-            )
-        if self.scheduler_ is not None:
-            warnings.warn(
-                f"scheduler {self.scheduler_name!r} stops trials by the primary objective "
-                f"{self.objectives.primary!r} alone",
-                NasforgeWarning,
-                stacklevel=3,
-            )
-
     def spec(self) -> ExperimentSpec:
         """How this search is set up: its identity (a resumed run must match it) and what
         rebuilds its space and evaluator (its config, or the registered names and options of
         the ones it was given)."""
-        from nasforge.estimation import EVALUATORS
-        from nasforge.spaces import SPACES
-
-        parts = []
-        for registry, obj in ((SPACES, self.space), (EVALUATORS, self.evaluator)):
-            found = registry.options_of(obj)
-            parts.append(Component(*found) if found is not None else None)
         return ExperimentSpec(
             space=self.space.name,
             space_size=self.space.size(),
@@ -208,8 +230,8 @@ class Experiment:
             prefilter=dict(self.prefilter) or None,
             config=dict(self.config),
             device=self.device,
-            space_component=parts[0],
-            evaluator_component=parts[1],
+            space_component=Component.of_space(self.space),
+            evaluator_component=Component.of_evaluator(self.evaluator),
         )
 
     def _open_record(self) -> ExperimentRecord:
@@ -221,7 +243,7 @@ class Experiment:
                 self.seed,
                 self.objectives.to_json(),
                 spec.to_json(),
-                versions={**_versions(), **self.evaluator.fingerprint()},
+                versions={**components.versions(), **self.evaluator.fingerprint()},
             )
         stored = dict(record.spec)
         factory = self._strategy_factory
@@ -234,13 +256,30 @@ class Experiment:
             }
         difference = spec.first_difference(stored)
         if difference is not None:
-            key, stored, value = difference
+            key, before, now = difference
             raise StorageError(
                 f"experiment {self.name!r} in {self.storage.url!r} was started with "
-                f"{key}={stored!r}, not {value!r}; use the same settings to resume it, "
+                f"{key}={before!r}, not {now!r}; use the same settings to resume it, "
                 "or another name"
             )
         return record
+
+    def session(self) -> RunSession:
+        """The narrow view of this experiment a search method runs against (opens the store)."""
+        from nasforge.execution import process_name
+
+        return RunSession(
+            self.storage,
+            self.record.id,
+            self.objectives,
+            self.space,
+            self.evaluator,
+            seed=self.seed,
+            max_retries=self.max_retries,
+            fidelity=dict(self.fidelity),
+            device=self.device,
+            worker=process_name(),
+        )
 
     # ---- running -----------------------------------------------------------------------------
 
@@ -272,75 +311,62 @@ class Experiment:
         (fractions allowed) each. An :class:`~nasforge.execution.Executor` instance works too.
         With several workers the order in which results arrive depends on timing, so two runs
         may differ; every finished trial is stored once and a resume replays them in order.
+        A one-shot method runs its own search in this process.
 
         Faults: a trial left ``running`` by a driver that died is retried (its process is gone,
         or its heartbeat, written every ``heartbeat_s`` seconds, is older than ``stale_after``);
         a live driver of the same experiment elsewhere is refused with a message.
         """
-        if max_trials is None and max_time is None:
-            raise ConfigError("give max_trials or max_time (or both) so the search can end")
-        if max_trials is not None and (isinstance(max_trials, bool) or max_trials < 1):
-            raise ConfigError(f"max_trials must be an integer >= 1, got {max_trials!r}")
-        if max_time is not None and not max_time > 0:
-            raise ConfigError(f"max_time must be a number of seconds > 0, got {max_time!r}")
-        for field, value in (("heartbeat_s", heartbeat_s), ("stale_after", stale_after)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ConfigError(f"{field} must be a number of seconds > 0, got {value!r}")
-        if not stale_after > heartbeat_s:
+        components.check_run_options(max_trials, max_time, heartbeat_s, stale_after)
+        one_shot = isinstance(self.strategy_, OneShotMethod)
+        if one_shot and (executor != "local" or workers != 1):
             raise ConfigError(
-                f"stale_after={stale_after!r} must be larger than heartbeat_s={heartbeat_s!r}, "
-                "or a live trial's heartbeat would look stale"
+                f"executor: strategy {self.strategy_name!r} is a one-shot method, which trains "
+                "one supernet in this process; run it with the local executor and 1 worker"
             )
-        runner = self._executor(executor, workers, devices, ray_address, gpus_per_trial)
-        reclaim_running(self, stale_after)
-        strategy = self.new_strategy()
-        stored = self.storage.trials(self.record.id)  # with curves: strategies and schedulers
-        state = replay(strategy, stored, self.max_retries)  # learn from pruned trials' curves
-        self.strategy_ = strategy
-        scheduler = self.new_scheduler()
-        if scheduler is not None:
-            scheduler.replay(stored)
-        self.scheduler_ = scheduler
-        loop = SearchLoop(self, strategy, state, scheduler)
-
-        def go(callbacks: Sequence[Callback], on_report: OnReport = None) -> list[Trial]:
-            if runner is None:
-                return loop.run(max_trials, max_time, callbacks, on_report, heartbeat_s)
-            return loop.run_parallel(
-                runner, max_trials, max_time, callbacks, on_report, heartbeat_s
-            )
-
-        if not progress:
-            return go(callbacks)
-        from nasforge.experiment._progress import SearchProgress
-
-        with SearchProgress(self, stored, max_trials) as bar:
-            return go([*callbacks, bar.on_trial], bar.on_report)
-
-    def _executor(
-        self,
-        executor: str | Executor,
-        workers: int,
-        devices: Sequence[str] | str | None,
-        ray_address: str | None,
-        gpus_per_trial: float,
-    ) -> Executor | None:
-        from nasforge.execution import Executor, create_executor
-
-        if isinstance(executor, Executor):
-            return executor
-        if executor == "local" and (devices or ray_address):
-            raise ConfigError("devices and ray_address need executor 'processes' or 'ray'")
-        if ray_address and executor != "ray":
-            raise ConfigError(f"ray_address needs executor 'ray', not {executor!r}")
-        return create_executor(
-            executor,
-            workers,
-            devices=devices,
-            ray_address=ray_address,
-            default_device=self.device,
-            gpus_per_trial=gpus_per_trial,
+        runner = components.make_executor(
+            executor, workers, devices, ray_address, gpus_per_trial, self.device
         )
+        session = self.session()
+        reclaim_running(self.storage, self.record.id, self.name, stale_after)
+        stored = session.trials()  # with curves: strategies and schedulers learn from them
+        session.resume(stored)
+        method = self.new_strategy()
+        self.strategy_ = method
+        on_trial: list[OnTrial] = [partial(callback, self) for callback in callbacks]
+        on_report: OnReport = None
+        bar = None
+        if progress:
+            from nasforge.experiment._progress import SearchProgress
+
+            steps = self.evaluator.max_step(self.fidelity)
+            bar = SearchProgress(self.name, self.objectives, stored, max_trials, steps)
+            on_trial.append(bar.on_trial)
+            on_report = bar.on_report
+        with bar if bar is not None else contextlib.nullcontext():
+            if isinstance(method, OneShotMethod):
+                return self._run_one_shot(method, session, max_trials, max_time, on_trial)
+            state = replay(method, stored, self.max_retries)
+            scheduler = self.new_scheduler()
+            if scheduler is not None:
+                scheduler.replay(stored)
+            self.scheduler_ = scheduler
+            loop = SearchLoop(session, method, state, scheduler)
+            return loop.run(runner, max_trials, max_time, on_trial, on_report, heartbeat_s)
+
+    def _run_one_shot(
+        self,
+        method: OneShotMethod,
+        session: RunSession,
+        max_trials: int | None,
+        max_time: float | None,
+        on_trial: Sequence[OnTrial],
+    ) -> list[Trial]:
+        def tell(trial: Trial) -> None:
+            for callback in on_trial:
+                callback(trial)
+
+        return method.search(session, max_trials, max_time, tell)
 
     # ---- results -----------------------------------------------------------------------------
 
@@ -353,7 +379,7 @@ class Experiment:
         return [t for t in trials if t.status == wanted]
 
     def best(self) -> Trial | None:
-        """The complete trial with the best first objective (the earliest among equals)."""
+        """The complete trial with the best primary objective (the earliest among equals)."""
         return best_trial(self.storage.trials(self.record.id, intermediate=False))
 
     def pareto_front(self) -> list[Trial]:
@@ -361,116 +387,4 @@ class Experiment:
         return pareto_trials(self.storage.trials(self.record.id, intermediate=False))
 
 
-def best_trial(trials: Sequence[Trial]) -> Trial | None:
-    """The complete trial with the largest ``score``; ties go to the lower number."""
-    done = [t for t in trials if t.status == TrialStatus.COMPLETE and t.score is not None]
-    if not done:
-        return None
-    return min(done, key=lambda t: (-t.score, t.number))  # type: ignore[operator]
-
-
-def pareto_trials(trials: Sequence[Trial]) -> list[Trial]:
-    """The trials with scores that no other such trial beats on every objective, by number."""
-    done = [t for t in trials if t.scores is not None]
-    front = []
-    for t in done:
-        dominated = any(
-            all(a >= b for a, b in zip(o.scores, t.scores, strict=True))  # type: ignore[arg-type]
-            and any(a > b for a, b in zip(o.scores, t.scores, strict=True))  # type: ignore[arg-type]
-            for o in done
-        )
-        if not dominated:
-            front.append(t)
-    return front
-
-
-def _space(space: Space | str, options: Mapping[str, Any]) -> Space:
-    if isinstance(space, Space):
-        return space
-    if isinstance(space, str):
-        from nasforge.spaces import create_space
-
-        return create_space(space, **options)
-    raise ConfigError(f"space must be a Space or the name of a registered space, got {space!r}")
-
-
-def _strategy_factory(
-    strategy: str | Callable[..., Strategy],
-) -> tuple[str, Callable[..., Strategy]]:
-    return _factory("strategy", strategy, Strategy, STRATEGIES.get)
-
-
-def _scheduler_factory(
-    scheduler: str | Callable[..., Scheduler] | None,
-) -> tuple[str | None, Callable[..., Scheduler] | None]:
-    if scheduler is None:
-        return None, None
-    return _factory("scheduler", scheduler, Scheduler, SCHEDULERS.get)
-
-
-def _factory(
-    kind: str, value: Any, base: type, lookup: Callable[[str], Any]
-) -> tuple[str, Callable[..., Any]]:
-    """``(name, factory)`` of a registered name or a user's factory (a class works)."""
-    if isinstance(value, str):
-        return value, lookup(value)
-    if isinstance(value, base):
-        raise ConfigError(
-            f"{kind} must be a name or a factory (e.g. the class), not an instance: a resumed "
-            "experiment builds a fresh one and replays the stored trials into it"
-        )
-    if callable(value):
-        return getattr(value, "name", "") or getattr(value, "__name__", "custom"), value
-    raise ConfigError(f"{kind} must be a registered name or a factory, got {value!r}")
-
-
-def _prefilter(prefilter: Mapping[str, Any] | None, evaluator: Evaluator) -> dict[str, Any]:
-    """Check the ``prefilter`` option; ``{}`` when there is none."""
-    if not prefilter:
-        return {}
-    if not isinstance(prefilter, Mapping):
-        raise ConfigError(
-            f"prefilter must be a mapping like {{'proxy': 'synflow'}}, got {prefilter!r}"
-        )
-    unknown = sorted(set(prefilter) - {"proxy", "candidates"})
-    if unknown:
-        raise ConfigError(f"prefilter has unknown key {unknown[0]!r}; allowed: proxy, candidates")
-    from nasforge.estimation.proxies import check_proxy_names
-
-    (proxy,) = check_proxy_names([prefilter.get("proxy", "synflow")], field="prefilter.proxy")
-    candidates = prefilter.get("candidates", 10)
-    if isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 1:
-        raise ConfigError(f"prefilter.candidates must be an integer >= 1, got {candidates!r}")
-    if evaluator.load_data() is None:
-        raise ConfigError(
-            "prefilter needs an evaluator with training data (the 'train' evaluator) for its "
-            f"mini-batch; {type(evaluator).__name__} has none"
-        )
-    return {"proxy": proxy, "candidates": candidates}
-
-
-def _evaluator(
-    evaluator: Evaluator | Callable[..., Any] | str, options: Mapping[str, Any]
-) -> Evaluator:
-    if isinstance(evaluator, Evaluator):
-        return evaluator
-    if isinstance(evaluator, str):
-        return create_evaluator(evaluator, **options)
-    if callable(evaluator):
-        return FunctionEvaluator(evaluator)
-    raise ConfigError(
-        f"evaluator must be an Evaluator, a function arch -> metrics or a registered name, "
-        f"got {evaluator!r}"
-    )
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version()}
-    for package in ("nasforge", "torch", "numpy", "optuna", "sqlalchemy"):
-        try:
-            out[package] = version(package)
-        except PackageNotFoundError:
-            out[package] = "not installed"
-    return out
+__all__ = ["Callback", "Experiment", "best_trial", "pareto_trials"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nasforge.experiment.experiment import best_trial, pareto_trials
+from nasforge.experiment.results import best_trial, pareto_trials
 from nasforge.experiment.spec import ExperimentSpec
 from nasforge.objectives import Objectives
 from nasforge.space import Space

@@ -34,6 +34,22 @@ class Component:
         return {"name": self.name, "options": dict(self.options)}
 
     @classmethod
+    def of_space(cls, space: Any) -> Component | None:
+        """The registered name and options that rebuild ``space`` (``None``: a custom one)."""
+        from nasforge.spaces import SPACES
+
+        found = SPACES.options_of(space)
+        return cls(*found) if found is not None else None
+
+    @classmethod
+    def of_evaluator(cls, evaluator: Any) -> Component | None:
+        """The registered name and options that rebuild ``evaluator`` (``None``: a custom one)."""
+        from nasforge.estimation import EVALUATORS
+
+        found = EVALUATORS.options_of(evaluator)
+        return cls(*found) if found is not None else None
+
+    @classmethod
     def from_json(cls, data: Any) -> Component | None:
         if not isinstance(data, Mapping) or not data.get("name"):
             return None

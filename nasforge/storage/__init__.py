@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 from nasforge.storage.models import SCHEMA_VERSION
-from nasforge.storage.store import (
-    DEFAULT_STORAGE,
-    ArtifactRecord,
-    ExperimentRecord,
-    Storage,
-    normalize_url,
-)
+from nasforge.storage.records import ArtifactRecord, ExperimentRecord
+from nasforge.storage.store import DEFAULT_STORAGE, Storage, normalize_url
 
 __all__ = [
     "DEFAULT_STORAGE",

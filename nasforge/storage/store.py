@@ -2,38 +2,43 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from nasforge.errors import StorageError
 from nasforge.space import Arch
+from nasforge.storage._artifacts import ArtifactStore
+from nasforge.storage._rows import (
+    clean,
+    experiment_record,
+    first_line,
+    make_engine,
+    now,
+    sqlite_path,
+    trial_record,
+    trial_row,
+)
 from nasforge.storage.models import (
     SCHEMA_VERSION,
-    ArtifactRow,
     Base,
     ExperimentRow,
     IntermediateRow,
     MetaRow,
     TrialRow,
 )
+from nasforge.storage.records import ExperimentRecord
 from nasforge.trial import Trial, TrialStatus
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
 T = TypeVar("T")
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def normalize_url(url: str | Path) -> str:
@@ -44,35 +49,7 @@ def normalize_url(url: str | Path) -> str:
     return f"sqlite:///{text}"
 
 
-@dataclass(frozen=True)
-class ExperimentRecord:
-    """An experiment as stored: its identity and how it was set up."""
-
-    id: int
-    name: str
-    created_at: datetime
-    seed: int
-    objectives: dict[str, str]
-    spec: dict[str, Any]
-    versions: dict[str, str]
-
-
-@dataclass(frozen=True)
-class ArtifactRecord:
-    """Something stored for a trial after the search (its bytes come from ``artifact_data``)."""
-
-    id: int
-    experiment_id: int
-    trial_number: int | None
-    kind: str
-    seed: int | None
-    metrics: dict[str, float]
-    info: dict[str, Any]
-    created_at: datetime
-    size: int
-
-
-class Storage:
+class Storage(ArtifactStore):
     """Reads and writes experiments, trials and intermediate values.
 
     ``url`` is any SQLAlchemy URL (``sqlite:///runs.db``, ``postgresql+psycopg://...``) or a
@@ -99,17 +76,17 @@ class Storage:
     ) -> None:
         self.url = normalize_url(url)
         self.read_only = read_only
-        path = _sqlite_path(self.url)
+        path = sqlite_path(self.url)
         if (not create or read_only) and path and not Path(path).expanduser().exists():
             raise StorageError(f"no store at {self.url!r}: the file {path!r} does not exist")
         try:
-            self.engine: Engine = _make_engine(self.url)
+            self.engine: Engine = make_engine(self.url)
             version = self._stored_version()
             self._check_version(version, upgrade and not read_only)  # before anything is written
             if not read_only:
                 Base.metadata.create_all(self.engine)
         except (ArgumentError, SQLAlchemyError, ImportError) as exc:
-            raise StorageError(f"cannot open storage {self.url!r}: {_first_line(exc)}") from None
+            raise StorageError(f"cannot open storage {self.url!r}: {first_line(exc)}") from None
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         self.upgraded_from: int | None = None
         if not read_only:
@@ -130,7 +107,7 @@ class Storage:
                     return fn(session)
             except OperationalError as exc:
                 if "locked" not in str(exc).lower() or attempt == attempts - 1:
-                    raise StorageError(f"storage {self.url!r}: {_first_line(exc)}") from None
+                    raise StorageError(f"storage {self.url!r}: {first_line(exc)}") from None
                 time.sleep(min(0.05 * 2**attempt, 2.0))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -211,14 +188,14 @@ class Storage:
             )
             session.add(row)
             session.flush()
-            return _experiment_record(row)
+            return experiment_record(row)
 
         return self._write(create)
 
     def find_experiment(self, name: str) -> ExperimentRecord | None:
         def find(session: Session) -> ExperimentRecord | None:
             row = session.scalar(select(ExperimentRow).where(ExperimentRow.name == name))
-            return _experiment_record(row) if row else None
+            return experiment_record(row) if row else None
 
         return self._read(find)
 
@@ -234,24 +211,13 @@ class Storage:
     def list_experiments(self) -> list[ExperimentRecord]:
         def list_(session: Session) -> list[ExperimentRecord]:
             rows = session.scalars(select(ExperimentRow).order_by(ExperimentRow.id))
-            return [_experiment_record(r) for r in rows]
+            return [experiment_record(r) for r in rows]
 
         return self._read(list_)
 
     # ---- trials -------------------------------------------------------------------------------
-
-    def trial_id(self, experiment_id: int, number: int) -> int:
-        def find(session: Session) -> int:
-            row_id = session.scalar(
-                select(TrialRow.id).where(
-                    TrialRow.experiment_id == experiment_id, TrialRow.number == number
-                )
-            )
-            if row_id is None:
-                raise StorageError(f"experiment id {experiment_id} has no trial {number}")
-            return int(row_id)
-
-        return self._read(find)
+    # A trial is addressed by its experiment and its number (what users see and the CLI takes);
+    # row ids stay inside the store.
 
     def start_trial(
         self,
@@ -263,7 +229,7 @@ class Storage:
         retry_of: int | None = None,
         worker: str | None = None,
     ) -> int:
-        """Store a new ``running`` trial and return its row id."""
+        """Store a new ``running`` trial; returns its ``number``."""
 
         def start(session: Session) -> int:
             row = TrialRow(
@@ -281,29 +247,33 @@ class Storage:
             )
             session.add(row)
             session.flush()
-            return row.id
+            return number
 
         return self._write(start)
 
-    def report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None:
+    def report(
+        self, experiment_id: int, number: int, step: int, metrics: Mapping[str, float]
+    ) -> None:
         """Store an intermediate result; a repeated step replaces the earlier one."""
 
         def report_(session: Session) -> None:
+            row_id = trial_row(session, experiment_id, number).id
             row = session.scalar(
                 select(IntermediateRow).where(
-                    IntermediateRow.trial_id == trial_id, IntermediateRow.step == step
+                    IntermediateRow.trial_id == row_id, IntermediateRow.step == step
                 )
             )
             if row is None:
-                session.add(IntermediateRow(trial_id=trial_id, step=step, metrics=_clean(metrics)))
+                session.add(IntermediateRow(trial_id=row_id, step=step, metrics=clean(metrics)))
             else:
-                row.metrics = _clean(metrics)
+                row.metrics = clean(metrics)
 
         self._write(report_)
 
     def finish_trial(
         self,
-        trial_id: int,
+        experiment_id: int,
+        number: int,
         status: TrialStatus,
         metrics: Mapping[str, float] | None = None,
         scores: Sequence[float] | None = None,
@@ -314,11 +284,9 @@ class Storage:
         """Store how a trial ended (``worker``: where it ran, if not its driver)."""
 
         def finish(session: Session) -> None:
-            row = session.get(TrialRow, trial_id)
-            if row is None:  # pragma: no cover - ids come from start_trial
-                raise StorageError(f"no trial with id {trial_id}")
+            row = trial_row(session, experiment_id, number)
             row.status = status.value
-            row.metrics = _clean(metrics or {})
+            row.metrics = clean(metrics or {})
             row.scores = list(scores) if scores is not None else None
             row.error = error
             row.tell_seq = tell_seq
@@ -330,15 +298,16 @@ class Storage:
 
         self._write(finish)
 
-    def heartbeat(self, trial_ids: Sequence[int]) -> None:
+    def heartbeat(self, experiment_id: int, numbers: Sequence[int]) -> None:
         """Note that the workers of these ``running`` trials are alive."""
-        if not trial_ids:
+        if not numbers:
             return
 
         def beat(session: Session) -> None:
             session.execute(
                 update(TrialRow)
-                .where(TrialRow.id.in_(list(trial_ids)))
+                .where(TrialRow.experiment_id == experiment_id)
+                .where(TrialRow.number.in_(list(numbers)))
                 .where(TrialRow.status == TrialStatus.RUNNING.value)
                 .values(heartbeat_at=now())
             )
@@ -348,13 +317,12 @@ class Storage:
     def mark_interrupted(
         self,
         experiment_id: int,
-        trial_ids: Sequence[int] | None = None,
         numbers: Sequence[int] | None = None,
         reason: str = "the process running this trial stopped before it finished",
     ) -> list[int]:
         """Mark ``running`` trials of the experiment ``interrupted``; return their numbers.
 
-        All of them by default; only those with these row ids or trial numbers when given.
+        All of them by default; only those with these trial numbers when given.
         """
 
         def mark(session: Session) -> list[int]:
@@ -362,11 +330,9 @@ class Storage:
                 TrialRow.experiment_id == experiment_id,
                 TrialRow.status == TrialStatus.RUNNING.value,
             )
-            if trial_ids is not None:
-                query = query.where(TrialRow.id.in_(list(trial_ids)))
             if numbers is not None:
                 query = query.where(TrialRow.number.in_(list(numbers)))
-            rows = session.scalars(query).all()
+            rows = session.scalars(query.order_by(TrialRow.number)).all()
             for row in rows:
                 row.status = TrialStatus.INTERRUPTED.value
                 row.finished_at = now()
@@ -391,90 +357,6 @@ class Storage:
 
         return self._read(load)
 
-    # ---- artifacts ----------------------------------------------------------------------------
-
-    def add_artifact(
-        self,
-        experiment_id: int,
-        trial_number: int | None,
-        kind: str,
-        *,
-        seed: int | None = None,
-        metrics: Mapping[str, float] | None = None,
-        info: Mapping[str, Any] | None = None,
-        data: bytes | None = None,
-    ) -> int:
-        """Store something made from a trial (e.g. ``kind="retrain"``: weights and test
-        accuracy of one seed); returns its id."""
-
-        def add(session: Session) -> int:
-            row = ArtifactRow(
-                experiment_id=experiment_id,
-                trial_number=trial_number,
-                kind=kind,
-                seed=seed,
-                metrics=_clean(metrics or {}),
-                info=dict(info or {}),
-                data=data,
-                created_at=now(),
-            )
-            session.add(row)
-            session.flush()
-            return row.id
-
-        return self._write(add)
-
-    def artifacts(
-        self, experiment_id: int, trial_number: int | None = None, kind: str | None = None
-    ) -> list[ArtifactRecord]:
-        """Stored artifacts of the experiment (optionally of one trial / kind), oldest first."""
-        from sqlalchemy import func
-
-        def load(session: Session) -> list[ArtifactRecord]:
-            query = select(
-                ArtifactRow.id,
-                ArtifactRow.experiment_id,
-                ArtifactRow.trial_number,
-                ArtifactRow.kind,
-                ArtifactRow.seed,
-                ArtifactRow.metrics,
-                ArtifactRow.info,
-                ArtifactRow.created_at,
-                func.coalesce(func.length(ArtifactRow.data), 0),
-            ).where(ArtifactRow.experiment_id == experiment_id)
-            if trial_number is not None:
-                query = query.where(ArtifactRow.trial_number == trial_number)
-            if kind is not None:
-                query = query.where(ArtifactRow.kind == kind)
-            rows = session.execute(query.order_by(ArtifactRow.id)).all()
-            return [
-                ArtifactRecord(
-                    r[0],
-                    r[1],
-                    r[2],
-                    r[3],
-                    r[4],
-                    dict(r[5] or {}),
-                    dict(r[6] or {}),
-                    r[7],
-                    int(r[8]),
-                )
-                for r in rows
-            ]
-
-        return self._read(load)
-
-    def artifact_data(self, artifact_id: int) -> bytes:
-        """The bytes stored with an artifact (empty if it has none)."""
-
-        def load(session: Session) -> bytes:
-            row = session.get(ArtifactRow, artifact_id)
-            if row is None:
-                raise StorageError(f"no artifact with id {artifact_id} in {self.url!r}")
-            return bytes(row.data or b"")
-
-        return self._read(load)
-
     def trials(self, experiment_id: int, intermediate: bool = True) -> list[Trial]:
         """Every trial of the experiment, by number."""
 
@@ -483,80 +365,6 @@ class Storage:
             if intermediate:
                 query = query.options(selectinload(TrialRow.intermediate))
             rows = session.scalars(query.order_by(TrialRow.number)).all()
-            return [_trial(r, intermediate) for r in rows]
+            return [trial_record(r, intermediate) for r in rows]
 
         return self._read(load)
-
-
-def _sqlite_path(url: str) -> str | None:
-    """The file of a SQLite URL; ``None`` for other databases and in-memory SQLite."""
-    if not url.startswith("sqlite"):
-        return None
-    path = url.split("///", 1)[1] if "///" in url else ""
-    return path if path and path != ":memory:" else None
-
-
-def _make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        path = _sqlite_path(url)
-        if path:
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cursor = dbapi_conn.cursor()
-            if path:
-                cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _clean(metrics: Mapping[str, float]) -> dict[str, float | None]:
-    """JSON has no NaN or infinity: store them as ``None``."""
-    out: dict[str, float | None] = {}
-    for k, v in metrics.items():
-        value = float(v)
-        out[str(k)] = value if math.isfinite(value) else None
-    return out
-
-
-def _experiment_record(row: ExperimentRow) -> ExperimentRecord:
-    return ExperimentRecord(
-        id=row.id,
-        name=row.name,
-        created_at=row.created_at,
-        seed=row.seed,
-        objectives=dict(row.objectives),
-        spec=dict(row.spec),
-        versions=dict(row.versions or {}),
-    )
-
-
-def _trial(row: TrialRow, intermediate: bool) -> Trial:
-    return Trial(
-        number=row.number,
-        arch=Arch.from_dict(row.arch),
-        status=TrialStatus(row.status),
-        metrics={k: (v if v is not None else math.nan) for k, v in (row.metrics or {}).items()},
-        scores=tuple(row.scores) if row.scores is not None else None,
-        intermediate={r.step: dict(r.metrics) for r in row.intermediate} if intermediate else {},
-        seed=row.seed,
-        error=row.error,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        duration_s=row.duration_s,
-        worker=row.worker,
-        retry_of=row.retry_of,
-        ask_seq=row.ask_seq,
-        tell_seq=row.tell_seq,
-    )

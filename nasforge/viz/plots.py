@@ -10,7 +10,8 @@ Example:
     >>> import nasforge as nf
     >>> from nasforge.viz import plot_history
     >>> space = nf.CellSpace(4, ["skip_connect", "nor_conv_3x3"])
-    >>> exp = nf.Experiment(space, "random", lambda a: {"convs": a.key.count("conv")},
+    >>> exp = nf.Experiment(space, strategy="random",
+    ...                     evaluator=lambda a: {"convs": a.key.count("conv")},
     ...                     objectives={"convs": "max"}, storage="sqlite:///:memory:")
     >>> _ = exp.run(max_trials=5, progress=False)
     >>> fig = plot_history(exp)

@@ -170,8 +170,8 @@ def test_an_experiment_made_from_python_is_retrained_and_exported_from_the_cli(
     db = tmp_path / "runs.db"
     exp = Experiment(
         NB201Space(n_cells=1, channels=8),
-        "random",
-        TrainEvaluator("digits", epochs=1, threads=1),
+        strategy="random",
+        evaluator=TrainEvaluator("digits", epochs=1, threads=1),
         objectives={"val_acc": "max"},
         storage=db,
         name="py",
@@ -195,8 +195,8 @@ def test_an_experiment_made_from_python_is_retrained_and_exported_from_the_cli(
     # a custom evaluator is not recorded: retraining it from the CLI says what to do
     Experiment(
         NB201Space(n_cells=1, channels=8),
-        "random",
-        lambda arch: {"val_acc": 1.0},
+        strategy="random",
+        evaluator=lambda arch: {"val_acc": 1.0},
         objectives={"val_acc": "max"},
         storage=db,
         name="custom",

@@ -23,7 +23,13 @@ SPACE = nf.CellSpace(4, ["skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_po
 
 def quick_experiment(storage):
     """A random search of the quick fault-free evaluator in ``storage`` (a URL or a Storage)."""
-    return nf.Experiment(SPACE, "random", FaultyEvaluator(), {"val_acc": "max"}, storage=storage)
+    return nf.Experiment(
+        SPACE,
+        strategy="random",
+        evaluator=FaultyEvaluator(),
+        objectives={"val_acc": "max"},
+        storage=storage,
+    )
 
 
 @pytest.mark.parametrize(
@@ -57,8 +63,8 @@ def test_ray_address_needs_the_ray_executor(tmp_path):
 def test_parallel_search_with_asha_prunes_and_tells_the_strategy(tmp_path):
     exp = nf.Experiment(
         SPACE,
-        "regularized-evolution",
-        FaultyEvaluator(delay=0.1, steps=9),
+        strategy="regularized-evolution",
+        evaluator=FaultyEvaluator(delay=0.1, steps=9),
         objectives={"val_acc": "max"},
         storage=f"sqlite:///{tmp_path / 's.db'}",
         scheduler="asha",
@@ -144,8 +150,8 @@ def test_record_holds_versions_and_a_hash_of_the_data(tmp_path):
     small = create_evaluator("train", dataset="digits", epochs=1)
     exp = nf.Experiment(
         "nb201",
-        "random",
-        small,
+        strategy="random",
+        evaluator=small,
         space_options={"n_cells": 1, "channels": 4},
         storage=f"sqlite:///{tmp_path / 's.db'}",
         config={"note": "x"},
@@ -155,8 +161,8 @@ def test_record_holds_versions_and_a_hash_of_the_data(tmp_path):
     assert versions["data"] == "digits" and len(versions["data_sha256"]) == 64
     again = nf.Experiment(
         "nb201",
-        "random",
-        create_evaluator("train", dataset="digits"),
+        strategy="random",
+        evaluator=create_evaluator("train", dataset="digits"),
         space_options={"n_cells": 1, "channels": 4},
         storage=f"sqlite:///{tmp_path / 'other.db'}",
     )

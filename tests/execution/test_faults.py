@@ -85,8 +85,8 @@ def test_worker_killed_and_evaluator_error_on_each_backend(
     evaluator = FaultyEvaluator(delay=0.2, raise_on={1}, hang_on={3}, pid_dir=tmp_path)
     exp = nf.Experiment(
         SPACE,
-        "regularized-evolution",
-        evaluator,
+        strategy="regularized-evolution",
+        evaluator=evaluator,
         objectives={"val_acc": "max"},
         storage=storage_url,
         name=unique_name,
@@ -112,8 +112,8 @@ def test_a_worker_that_dies_every_time_is_given_up_after_max_retries(tmp_path):
     evaluator = FaultyEvaluator(hang_on={0, 1, 2}, pid_dir=tmp_path)  # a trial and its retries
     exp = nf.Experiment(
         SPACE,
-        "random",
-        evaluator,
+        strategy="random",
+        evaluator=evaluator,
         objectives={"val_acc": "max"},
         storage=f"sqlite:///{tmp_path / 's.db'}",
         max_retries=2,
@@ -133,8 +133,8 @@ def test_search_goes_on_while_another_writer_holds_the_sqlite_lock(tmp_path):
     path = tmp_path / "locked.db"
     exp = nf.Experiment(
         SPACE,
-        "random",
-        FaultyEvaluator(delay=0.05),
+        strategy="random",
+        evaluator=FaultyEvaluator(delay=0.05),
         objectives={"val_acc": "max"},
         storage=f"sqlite:///{path}",
     )
@@ -166,9 +166,9 @@ DRIVER = textwrap.dedent(
     import nasforge as nf
     from nasforge.testing.faults import FaultyEvaluator
     space = nf.CellSpace(4, ["skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"])
-    exp = nf.Experiment(space, "regularized-evolution", FaultyEvaluator(delay=0.4),
-                        objectives={"val_acc": "max"}, storage=sys.argv[1], name=sys.argv[2],
-                        seed=5)
+    exp = nf.Experiment(space, strategy="regularized-evolution",
+                        evaluator=FaultyEvaluator(delay=0.4), objectives={"val_acc": "max"},
+                        storage=sys.argv[1], name=sys.argv[2], seed=5)
     exp.run(max_trials=14, progress=False, executor="processes", workers=2)
     """
 )
@@ -223,7 +223,13 @@ def _alive(pid: int) -> bool:
 
 def test_a_live_driver_elsewhere_is_refused_and_a_dead_one_reclaimed(tmp_path):
     url = f"sqlite:///{tmp_path / 's.db'}"
-    exp = nf.Experiment(SPACE, "random", FaultyEvaluator(), {"val_acc": "max"}, storage=url)
+    exp = nf.Experiment(
+        SPACE,
+        strategy="random",
+        evaluator=FaultyEvaluator(),
+        objectives={"val_acc": "max"},
+        storage=url,
+    )
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         host = os.uname().nodename
@@ -245,9 +251,9 @@ def test_a_live_driver_elsewhere_is_refused_and_a_dead_one_reclaimed(tmp_path):
 def test_running_trials_get_heartbeats(tmp_path):
     exp = nf.Experiment(
         SPACE,
-        "random",
-        FaultyEvaluator(delay=1.5, steps=2),
-        {"val_acc": "max"},
+        strategy="random",
+        evaluator=FaultyEvaluator(delay=1.5, steps=2),
+        objectives={"val_acc": "max"},
         storage=f"sqlite:///{tmp_path / 's.db'}",
     )
     seen = []

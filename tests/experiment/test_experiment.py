@@ -26,7 +26,8 @@ def score(arch) -> dict[str, float]:
 def make(tmp_path, evaluator=score, name="e", **kw):
     kw.setdefault("strategy", "regularized-evolution")
     kw.setdefault("strategy_options", {"population_size": 5, "sample_size": 2})
-    return nf.Experiment(space(), evaluator=evaluator, storage=tmp_path / "s.db", name=name, **kw)
+    kw.setdefault("storage", tmp_path / "s.db")
+    return nf.Experiment(space(), evaluator=evaluator, name=name, **kw)
 
 
 def keys(trials):
@@ -82,7 +83,9 @@ def test_resume_after_interrupt_retries_the_running_trial_and_matches_an_uninter
     with pytest.raises(KeyboardInterrupt):
         exp.run(max_trials=20, progress=False)
     before = {t.number: t for t in exp.trials()}
-    assert before[7].status == TrialStatus.RUNNING  # a killed process leaves it like this
+    # Ctrl-C marks the running trial interrupted at once, with every executor (a SIGKILLed
+    # driver leaves it running and the next run takes it back: tests/execution/test_faults.py)
+    assert before[7].status == TrialStatus.INTERRUPTED
 
     resumed = make(tmp_path, name="run")
     resumed.run(max_trials=20, progress=False)
@@ -179,10 +182,29 @@ def test_minimised_objective_and_pareto_front(tmp_path):
 
 def test_resuming_with_other_settings_is_refused(tmp_path):
     make(tmp_path).run(max_trials=2, progress=False)
+    other_seed = make(tmp_path, seed=1)  # only checked and kept: the store is not open yet
     with pytest.raises(StorageError, match="seed=0, not 1"):
-        make(tmp_path, seed=1)
+        other_seed.run(max_trials=3, progress=False)
     with pytest.raises(StorageError, match="strategy="):
-        make(tmp_path, strategy="random", strategy_options={})
+        make(tmp_path, strategy="random", strategy_options={}).trials()
+    assert len(make(tmp_path).trials()) == 2  # nothing stored was touched
+
+
+def test_the_constructor_opens_no_store_and_loads_no_data(tmp_path):
+    class Counting(nf.FunctionEvaluator):
+        loads = 0
+
+        def fingerprint(self) -> dict[str, str]:
+            Counting.loads += 1
+            return {"data": "counted"}
+
+    path = tmp_path / "lazy" / "s.db"
+    exp = make(tmp_path, evaluator=Counting(score), storage=path)  # type: ignore[arg-type]
+    assert not path.exists() and not path.parent.exists() and Counting.loads == 0
+    assert str(path) in repr(exp)
+    exp.run(max_trials=2, progress=False)
+    assert path.exists() and Counting.loads == 1
+    assert exp.record.versions["data"] == "counted"
 
 
 def test_bad_arguments_are_config_errors(tmp_path):

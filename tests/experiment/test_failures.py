@@ -62,8 +62,8 @@ def search(faults: dict[str, str]) -> tuple[Experiment, FaultySpace]:
     space = FaultySpace(faults)
     experiment = Experiment(
         space,
-        "random",  # its asks do not depend on results, so both runs try the same archs
-        TrainEvaluator("digits", threads=1),
+        strategy="random",  # its asks do not depend on results, so both runs try the same archs
+        evaluator=TrainEvaluator("digits", threads=1),
         objectives={"val_acc": "max"},
         storage="sqlite:///:memory:",
         seed=3,

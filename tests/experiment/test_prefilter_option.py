@@ -24,7 +24,13 @@ def evaluator() -> TrainEvaluator:
 
 def experiment(storage: str, prefilter: dict | None, **kwargs) -> nf.Experiment:
     return nf.Experiment(
-        SPACE, "random", evaluator(), storage=storage, seed=3, prefilter=prefilter, **kwargs
+        SPACE,
+        strategy="random",
+        evaluator=evaluator(),
+        storage=storage,
+        seed=3,
+        prefilter=prefilter,
+        **kwargs,
     )
 
 
@@ -49,9 +55,9 @@ def test_a_resumed_prefiltered_search_matches_an_uninterrupted_one(tmp_path: Pat
     resumed.run(max_trials=3, progress=False)
     assert [t.arch for t in resumed.trials()] == [t.arch for t in whole.trials()]
     with pytest.raises(StorageError, match="prefilter"):
-        experiment(url, {"proxy": "synflow", "candidates": 3})
+        experiment(url, {"proxy": "synflow", "candidates": 3}).trials()
     with pytest.raises(StorageError, match="prefilter"):
-        experiment(url, None)
+        experiment(url, None).trials()
 
 
 @pytest.mark.parametrize(
@@ -73,8 +79,8 @@ def test_the_prefilter_needs_training_data() -> None:
     with pytest.raises(ConfigError, match="prefilter needs an evaluator with training data"):
         nf.Experiment(
             SPACE,
-            "random",
-            lambda arch: 1.0,
+            strategy="random",
+            evaluator=lambda arch: 1.0,
             objectives=["value"],
             storage="sqlite:///:memory:",
             prefilter={"proxy": "synflow"},

@@ -41,8 +41,8 @@ OPTIONS: dict[str, dict[str, object]] = {
 def make(path: Path, scheduler: str, name: str = "e", **kw: object) -> nf.Experiment:
     return nf.Experiment(
         nf.CellSpace(4, OPS),
-        "random",
-        curve_evaluator,
+        strategy="random",
+        evaluator=curve_evaluator,
         storage=path,
         name=name,
         seed=kw.pop("seed", 1),  # type: ignore[arg-type]
@@ -91,9 +91,13 @@ def test_killed_and_resumed_search_matches_an_uninterrupted_one(tmp_path: Path, 
 
 def test_asha_saves_epochs_and_keeps_the_best(tmp_path: Path) -> None:
     plain = nf.Experiment(
-        nf.CellSpace(4, OPS), "random", curve_evaluator, storage=tmp_path / "p.db",
-        seed=1, fidelity={"epochs": EPOCHS},
-    )  # fmt: skip
+        nf.CellSpace(4, OPS),
+        strategy="random",
+        evaluator=curve_evaluator,
+        storage=tmp_path / "p.db",
+        seed=1,
+        fidelity={"epochs": EPOCHS},
+    )
     plain.run(max_trials=30, progress=False)
     asha = make(tmp_path / "a.db", "asha")
     asha.run(max_trials=30, progress=False)
@@ -107,12 +111,19 @@ def test_asha_saves_epochs_and_keeps_the_best(tmp_path: Path) -> None:
 def test_resume_with_another_scheduler_or_none_is_refused(tmp_path: Path) -> None:
     make(tmp_path / "s.db", "asha").run(max_trials=2, progress=False)
     with pytest.raises(StorageError, match="scheduler='asha', not 'median'"):
-        make(tmp_path / "s.db", "median")
+        make(tmp_path / "s.db", "median").trials()
     with pytest.raises(StorageError, match="scheduler_options="):
-        make(tmp_path / "s.db", "asha", scheduler_options={"reduction_factor": 2})
+        make(tmp_path / "s.db", "asha", scheduler_options={"reduction_factor": 2}).trials()
     with pytest.raises(StorageError, match="scheduler='asha', not None"):
-        nf.Experiment(nf.CellSpace(4, OPS), "random", curve_evaluator, storage=tmp_path / "s.db",
-                      name="e", seed=1, fidelity={"epochs": EPOCHS})  # fmt: skip
+        nf.Experiment(
+            nf.CellSpace(4, OPS),
+            strategy="random",
+            evaluator=curve_evaluator,
+            storage=tmp_path / "s.db",
+            name="e",
+            seed=1,
+            fidelity={"epochs": EPOCHS},
+        ).trials()
 
 
 def test_scheduler_errors_are_config_errors(tmp_path: Path) -> None:
@@ -121,11 +132,21 @@ def test_scheduler_errors_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"scheduler 'asha': .*unexpected keyword"):
         make(tmp_path / "x.db", "asha", scheduler_options={"eta": 3})
     with pytest.raises(ConfigError, match="max_step is unknown"):
-        nf.Experiment(nf.CellSpace(4, OPS), "random", curve_evaluator, storage=tmp_path / "x.db",
-                      scheduler="median")  # fmt: skip
+        nf.Experiment(
+            nf.CellSpace(4, OPS),
+            strategy="random",
+            evaluator=curve_evaluator,
+            storage=tmp_path / "x.db",
+            scheduler="median",
+        )
     with pytest.raises(ConfigError, match="scheduler_options given without a scheduler"):
-        nf.Experiment(nf.CellSpace(4, OPS), "random", curve_evaluator, storage=tmp_path / "x.db",
-                      scheduler_options={"min_step": 1})  # fmt: skip
+        nf.Experiment(
+            nf.CellSpace(4, OPS),
+            strategy="random",
+            evaluator=curve_evaluator,
+            storage=tmp_path / "x.db",
+            scheduler_options={"min_step": 1},
+        )
 
 
 def test_max_step_comes_from_the_evaluator_epochs_when_no_fidelity(tmp_path: Path) -> None:
@@ -133,8 +154,8 @@ def test_max_step_comes_from_the_evaluator_epochs_when_no_fidelity(tmp_path: Pat
 
     exp = nf.Experiment(
         nf.NB201Space(n_cells=1, channels=8) if hasattr(nf, "NB201Space") else "nb201",
-        "random",
-        TrainEvaluator("digits", epochs=7),
+        strategy="random",
+        evaluator=TrainEvaluator("digits", epochs=7),
         storage=tmp_path / "t.db",
         scheduler="asha",
         space_options={} if hasattr(nf, "NB201Space") else {"n_cells": 1, "channels": 8},

@@ -34,11 +34,12 @@ def make_store(tmp_path: Path) -> MakeStore:
         )
         for number, key in enumerate(keys):
             status = statuses[number] if statuses else TrialStatus.COMPLETE
-            row = store.start_trial(record.id, number, space.parse(key), seed=100 + number)
+            store.start_trial(record.id, number, space.parse(key), seed=100 + number)
             if status != TrialStatus.RUNNING:
                 score = float(number) if status == TrialStatus.COMPLETE else None
                 store.finish_trial(
-                    row,
+                    record.id,
+                    number,
                     status,
                     metrics={"val_acc": float(number)},
                     scores=[score] if score is not None else None,

@@ -186,8 +186,8 @@ def test_code_files_run_without_nasforge_and_reproduce_the_outputs(
         space = create_space("nb201", **options)
         store = Storage(folder / "runs.db")
         record = store.create_experiment("exp", 0, {"val_acc": "max"}, {"config": {}})
-        row = store.start_trial(record.id, 0, space.parse(key), seed=7)
-        store.finish_trial(row, TrialStatus.COMPLETE, {"val_acc": 1.0}, [1.0])
+        store.start_trial(record.id, 0, space.parse(key), seed=7)
+        store.finish_trial(record.id, 0, TrialStatus.COMPLETE, {"val_acc": 1.0}, [1.0])
         evaluator = evaluator_for(ndim, signals)
         common = {"space": space, "evaluator": evaluator}
         export_model("exp", store, format="code", out=folder / "net.py", **common)

@@ -36,14 +36,14 @@ def test_unknown_experiment_error_lists_what_exists(store):
 def test_trial_life_cycle_round_trips(store):
     exp = store.create_experiment("e", 0, {"val_acc": "max"}, {})
     arch = Arch({"op": "conv", "lr": 0.1}, key="op=conv,lr=0.1")
-    tid = store.start_trial(exp.id, 0, arch, seed=7, ask_seq=0, worker="w")
+    assert store.start_trial(exp.id, 0, arch, seed=7, ask_seq=0, worker="w") == 0
     (running,) = store.trials(exp.id)
     assert running.status == TrialStatus.RUNNING and running.arch == arch and running.seed == 7
-    store.report(tid, 1, {"val_acc": 50.0})
-    store.report(tid, 2, {"val_acc": 60.0})
-    store.report(tid, 2, {"val_acc": 61.0})  # a repeated step replaces the earlier value
+    store.report(exp.id, 0, 1, {"val_acc": 50.0})
+    store.report(exp.id, 0, 2, {"val_acc": 60.0})
+    store.report(exp.id, 0, 2, {"val_acc": 61.0})  # a repeated step replaces the earlier value
     store.finish_trial(
-        tid, TrialStatus.COMPLETE, {"val_acc": 61.0, "loss": math.nan}, [61.0], tell_seq=1
+        exp.id, 0, TrialStatus.COMPLETE, {"val_acc": 61.0, "loss": math.nan}, [61.0], tell_seq=1
     )
     (done,) = store.trials(exp.id)
     assert done.status == TrialStatus.COMPLETE
@@ -51,14 +51,15 @@ def test_trial_life_cycle_round_trips(store):
     assert done.metrics["val_acc"] == 61.0 and math.isnan(done.metrics["loss"])
     assert done.scores == (61.0,) and done.ask_seq == 0 and done.tell_seq == 1
     assert done.duration_s is not None and done.duration_s >= 0
-    assert store.trial_id(exp.id, 0) == tid
+    with pytest.raises(StorageError, match="has no trial 5"):
+        store.report(exp.id, 5, 1, {"val_acc": 1.0})
 
 
 def test_mark_interrupted_touches_only_running_trials(store):
     exp = store.create_experiment("e", 0, {}, {})
     a, b = Arch({"x": 1}), Arch({"x": 2})
-    t0 = store.start_trial(exp.id, 0, a, 0)
-    store.finish_trial(t0, TrialStatus.COMPLETE, {"v": 1.0}, [1.0])
+    store.start_trial(exp.id, 0, a, 0)
+    store.finish_trial(exp.id, 0, TrialStatus.COMPLETE, {"v": 1.0}, [1.0])
     store.start_trial(exp.id, 1, b, 0)
     assert store.mark_interrupted(exp.id) == [1]
     statuses = [t.status for t in store.trials(exp.id)]

@@ -91,8 +91,8 @@ def test_bohb_is_hyperband_plus_the_sampler_in_an_experiment(tmp_path) -> None: 
 
     exp = nf.Experiment(
         nb201_space(),
-        "bohb",
-        evaluator,
+        strategy="bohb",
+        evaluator=evaluator,
         storage=tmp_path / "b.db",
         fidelity={"epochs": 9},
         scheduler="hyperband",

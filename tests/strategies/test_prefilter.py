@@ -118,8 +118,8 @@ def test_an_experiment_runs_and_resumes_through_the_filter(tmp_path: Path) -> No
     def make() -> Experiment:
         return Experiment(
             SPACE,
-            factory,
-            lambda arch: {"convs": convs(arch)},
+            strategy=factory,
+            evaluator=lambda arch: {"convs": convs(arch)},
             objectives={"convs": "max"},
             storage=tmp_path / "runs.db",
             seed=4,
@@ -134,9 +134,9 @@ def test_an_experiment_runs_and_resumes_through_the_filter(tmp_path: Path) -> No
     assert np.mean([t.metrics["convs"] for t in trials]) > 3.0
     straight = Experiment(
         SPACE,
-        factory,
-        lambda arch: {"convs": convs(arch)},
-        {"convs": "max"},
+        strategy=factory,
+        evaluator=lambda arch: {"convs": convs(arch)},
+        objectives={"convs": "max"},
         storage=tmp_path / "straight.db",
         seed=4,
     )

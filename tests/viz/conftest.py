@@ -29,8 +29,8 @@ def make_experiment(tmp_path: Path) -> MakeExperiment:
             options = {"scheduler": "median", "scheduler_options": {"min_trials": 3}}
         exp = nf.Experiment(
             SPACE,
-            "random",
-            cell_metrics,
+            strategy="random",
+            evaluator=cell_metrics,
             objectives=objectives,
             storage=f"sqlite:///{tmp_path / 'store.db'}",
             name=name,

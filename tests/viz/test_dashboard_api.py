@@ -181,7 +181,11 @@ def test_one_trial_carries_the_whole_traceback_of_a_failure(tmp_path: Path) -> N
         return {"acc": 1.0}
 
     exp = nf.Experiment(
-        SPACE, "random", fails_on_pools, objectives={"acc": "max"}, storage=tmp_path / "f.db"
+        SPACE,
+        strategy="random",
+        evaluator=fails_on_pools,
+        objectives={"acc": "max"},
+        storage=tmp_path / "f.db",
     )
     exp.run(max_trials=8, progress=False)
     failed = exp.trials("failed")

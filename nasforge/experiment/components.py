@@ -1,0 +1,222 @@
+"""Making the parts of an experiment from what a user passes: names, objects or factories.
+
+Each function checks its input and raises a one-line :class:`~nasforge.errors.ConfigError`
+naming the field and what is allowed; none of them touches the store.
+"""
+
+from __future__ import annotations
+
+import platform
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from nasforge.errors import ConfigError, NasforgeWarning
+from nasforge.estimation import Evaluator, FunctionEvaluator, create_evaluator
+from nasforge.estimation.schedulers import SCHEDULERS, Scheduler
+from nasforge.objectives import Objectives
+from nasforge.oneshot import OneShotMethod
+from nasforge.space import Space
+from nasforge.strategies import STRATEGIES, Strategy
+
+if TYPE_CHECKING:
+    from nasforge.execution import Executor
+
+#: what a ``strategy`` name or factory makes: an ask/tell strategy or a one-shot method
+SearchMethod = Strategy | OneShotMethod
+
+
+def make_space(space: Space | str, options: Mapping[str, Any]) -> Space:
+    """A :class:`Space` given as such, or the registered space called ``space``."""
+    if isinstance(space, Space):
+        return space
+    if isinstance(space, str):
+        from nasforge.spaces import create_space
+
+        return create_space(space, **options)
+    raise ConfigError(f"space must be a Space or the name of a registered space, got {space!r}")
+
+
+def make_evaluator(
+    evaluator: Evaluator | Callable[..., Any] | str, options: Mapping[str, Any]
+) -> Evaluator:
+    """An :class:`Evaluator` as given, a registered one by name, or a user's function."""
+    if isinstance(evaluator, Evaluator):
+        return evaluator
+    if isinstance(evaluator, str):
+        return create_evaluator(evaluator, **options)
+    if callable(evaluator):
+        return FunctionEvaluator(evaluator)
+    raise ConfigError(
+        f"evaluator must be an Evaluator, a function arch -> metrics or a registered name, "
+        f"got {evaluator!r}"
+    )
+
+
+def strategy_factory(
+    strategy: str | Callable[..., SearchMethod],
+) -> tuple[str, Callable[..., SearchMethod]]:
+    """``(name, factory)`` of a registered strategy or one-shot method, or of a user's factory."""
+    return _factory("strategy", strategy, (Strategy, OneShotMethod), STRATEGIES.get)
+
+
+def scheduler_factory(
+    scheduler: str | Callable[..., Scheduler] | None,
+) -> tuple[str | None, Callable[..., Scheduler] | None]:
+    """``(name, factory)`` of a registered scheduler or a user's factory; ``None`` for none."""
+    if scheduler is None:
+        return None, None
+    return _factory("scheduler", scheduler, (Scheduler,), SCHEDULERS.get)
+
+
+def _factory(
+    kind: str, value: Any, bases: tuple[type, ...], lookup: Callable[[str], Any]
+) -> tuple[str, Callable[..., Any]]:
+    """``(name, factory)`` of a registered name or a user's factory (a class works)."""
+    if isinstance(value, str):
+        return value, lookup(value)
+    if isinstance(value, bases):
+        raise ConfigError(
+            f"{kind} must be a name or a factory (e.g. the class), not an instance: a resumed "
+            "experiment builds a fresh one and replays the stored trials into it"
+        )
+    if callable(value):
+        return getattr(value, "name", "") or getattr(value, "__name__", "custom"), value
+    raise ConfigError(f"{kind} must be a registered name or a factory, got {value!r}")
+
+
+def check_prefilter(prefilter: Mapping[str, Any] | None, evaluator: Evaluator) -> dict[str, Any]:
+    """Check the ``prefilter`` option; ``{}`` when there is none."""
+    if not prefilter:
+        return {}
+    if not isinstance(prefilter, Mapping):
+        raise ConfigError(
+            f"prefilter must be a mapping like {{'proxy': 'synflow'}}, got {prefilter!r}"
+        )
+    unknown = sorted(set(prefilter) - {"proxy", "candidates"})
+    if unknown:
+        raise ConfigError(f"prefilter has unknown key {unknown[0]!r}; allowed: proxy, candidates")
+    from nasforge.estimation.proxies import check_proxy_names
+
+    (proxy,) = check_proxy_names([prefilter.get("proxy", "synflow")], field="prefilter.proxy")
+    candidates = prefilter.get("candidates", 10)
+    if isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 1:
+        raise ConfigError(f"prefilter.candidates must be an integer >= 1, got {candidates!r}")
+    if evaluator.load_data() is None:
+        raise ConfigError(
+            "prefilter needs an evaluator with training data (the 'train' evaluator) for its "
+            f"mini-batch; {type(evaluator).__name__} has none"
+        )
+    return {"proxy": proxy, "candidates": candidates}
+
+
+def check_run_options(
+    max_trials: int | None, max_time: float | None, heartbeat_s: float, stale_after: float
+) -> None:
+    """Refuse a budget that cannot end or liveness settings that would misjudge a live trial."""
+    if max_trials is None and max_time is None:
+        raise ConfigError("give max_trials or max_time (or both) so the search can end")
+    if max_trials is not None and (isinstance(max_trials, bool) or max_trials < 1):
+        raise ConfigError(f"max_trials must be an integer >= 1, got {max_trials!r}")
+    if max_time is not None and not max_time > 0:
+        raise ConfigError(f"max_time must be a number of seconds > 0, got {max_time!r}")
+    for field, value in (("heartbeat_s", heartbeat_s), ("stale_after", stale_after)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ConfigError(f"{field} must be a number of seconds > 0, got {value!r}")
+    if not stale_after > heartbeat_s:
+        raise ConfigError(
+            f"stale_after={stale_after!r} must be larger than heartbeat_s={heartbeat_s!r}, "
+            "or a live trial's heartbeat would look stale"
+        )
+
+
+def make_executor(
+    executor: str | Executor,
+    workers: int,
+    devices: Sequence[str] | str | None,
+    ray_address: str | None,
+    gpus_per_trial: float,
+    device: str,
+) -> Executor:
+    """The executor ``Experiment.run`` was asked for (an instance is used as it is)."""
+    from nasforge.execution import Executor, create_executor
+
+    if isinstance(executor, Executor):
+        return executor
+    if executor == "local" and (devices or ray_address):
+        raise ConfigError("devices and ray_address need executor 'processes' or 'ray'")
+    if ray_address and executor != "ray":
+        raise ConfigError(f"ray_address needs executor 'ray', not {executor!r}")
+    return create_executor(
+        executor,
+        workers,
+        devices=devices,
+        ray_address=ray_address,
+        default_device=device,
+        gpus_per_trial=gpus_per_trial,
+    )
+
+
+def check_one_shot(
+    method: SearchMethod, name: str, scheduler: str | None, prefilter: Mapping[str, Any]
+) -> None:
+    """A one-shot method runs its own search: no scheduler or pre-filter in front of it."""
+    if isinstance(method, OneShotMethod):
+        for option, value in (("scheduler", scheduler), ("prefilter", prefilter)):
+            if value:
+                raise ConfigError(
+                    f"{option}: strategy {name!r} is a one-shot method, which evaluates "
+                    f"candidates itself; remove the {option}"
+                )
+
+
+def warn_single_objective(
+    objectives: Objectives, method: SearchMethod, name: str, scheduler: str | None
+) -> None:
+    """Say so when a part of the search optimises only the primary of several objectives."""
+    if not objectives.multi:
+        return
+    others = ", ".join(repr(n) for n in objectives.names[1:])
+    if not method.multi_objective:
+        warnings.warn(
+            f"strategy {name!r} optimises one objective, the primary {objectives.primary!r}; "
+            f"{others} are recorded and rank the Pareto front. To search the front use "
+            "optuna:nsga2, optuna:tpe or random",
+            NasforgeWarning,
+            stacklevel=3,
+        )
+    if scheduler is not None:
+        warnings.warn(
+            f"scheduler {scheduler!r} stops trials by the primary objective "
+            f"{objectives.primary!r} alone",
+            NasforgeWarning,
+            stacklevel=3,
+        )
+
+
+def versions() -> dict[str, str]:
+    """The versions of Python and of the packages a search's results depend on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for package in ("nasforge", "torch", "numpy", "optuna", "sqlalchemy"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = "not installed"
+    return out
+
+
+__all__ = [
+    "SearchMethod",
+    "check_one_shot",
+    "check_prefilter",
+    "check_run_options",
+    "make_evaluator",
+    "make_executor",
+    "make_space",
+    "scheduler_factory",
+    "strategy_factory",
+    "versions",
+    "warn_single_objective",
+]
