@@ -119,13 +119,13 @@ class ProgressiveSearch(Strategy):
         self.epochs = positive_int(self.name, "epochs", epochs, 1)
         # the dimensions that decide cell edges, each with the operations it may pick, and
         # every operation of the cells in the space's order
-        self._edge_ops: dict[str, tuple[str, ...]] = {}
+        self._cell_dims: dict[str, tuple[str, ...]] = {}
         for template in space.cell_templates():
             for edge in template.edges:
                 if edge.dim is not None:
-                    self._edge_ops.setdefault(edge.dim, edge.choices)
-        self._cell_ops = tuple(dict.fromkeys(op for ops in self._edge_ops.values() for op in ops))
-        if self._edge_ops:
+                    self._cell_dims.setdefault(edge.dim, edge.choices)
+        self._cell_ops = tuple(dict.fromkeys(op for ops in self._cell_dims.values() for op in ops))
+        if self._cell_dims:
             if fill is None:
                 fill = "auto"
             if fill != "auto" and fill not in self._cell_ops:
@@ -202,7 +202,7 @@ class ProgressiveSearch(Strategy):
     def _uniform_cells(self) -> dict[str, Arch]:
         """For each operation, the arch whose every cell edge that may hold it does."""
         return {
-            op: self._fill({dim: op for dim, ops in self._edge_ops.items() if op in ops})
+            op: self._fill({dim: op for dim, ops in self._cell_dims.items() if op in ops})
             for op in self._cell_ops
         }
 
@@ -262,7 +262,7 @@ class ProgressiveSearch(Strategy):
                 values[dim.name] = None
             elif dim.name in decided and decided[dim.name] is not None:
                 values[dim.name] = decided[dim.name]
-            elif self.fill_ is not None and self.fill_ in self._edge_ops.get(dim.name, ()):
+            elif self.fill_ is not None and self.fill_ in self._cell_dims.get(dim.name, ()):
                 values[dim.name] = self.fill_
             else:
                 values[dim.name] = dim.default
