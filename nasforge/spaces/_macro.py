@@ -12,6 +12,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from nasforge.errors import SpaceError
 from nasforge.ops import create_op
 from nasforge.ops.nb201 import ReLUConvBN, Zero, avg_pool, batch_norm, conv
 from nasforge.space import CellGraph
@@ -44,7 +45,10 @@ class Cell(nn.Module):
         names: list[str] = []
         for edge in graph.edges:
             if edge.op is None:
-                raise ValueError(f"cell {graph.name!r}: edge {edge.label} has no operation")
+                raise SpaceError(
+                    f"cell {graph.name!r}: edge {edge.label} has no operation; allowed: a "
+                    "realised cell (space.cells(arch))"
+                )
             name = f"{edge.src}_{edge.dst}"
             copies = sum(1 for n in names if n == name or n.startswith(f"{name}_"))
             name = name if not copies else f"{name}_{copies}"  # parallel edges

@@ -3,9 +3,11 @@ state-dict keys that stored weights and exports depend on."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
+from nasforge.errors import SpaceError
 from nasforge.space import CellEdge, CellGraph, Task
 from nasforge.spaces import NB201Space
 from nasforge.spaces._macro import Cell, MacroNetwork
@@ -71,3 +73,9 @@ def test_the_macro_network_takes_any_cell_factory() -> None:
     net = MacroNetwork(factory, channels=4, n_cells=2, in_channels=3, num_classes=5, ndim=2)
     assert widths == [4, 4, 8, 8, 16, 16]
     assert net(torch.randn(2, 3, 8, 8)).shape == (2, 5)
+
+
+def test_a_template_cannot_be_built() -> None:
+    (template,) = NB201Space(n_cells=1).cell_templates()
+    with pytest.raises(SpaceError, match="edge 0→1 has no operation; allowed: a realised cell"):
+        Cell(template, channels=4, ndim=1)
