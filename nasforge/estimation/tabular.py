@@ -27,7 +27,13 @@ import numpy as np
 
 from nasforge.errors import ConfigError, TableError
 from nasforge.estimation.base import Evaluator, TrialContext
-from nasforge.space import Arch, CellSpace
+from nasforge.space import (
+    Arch,
+    CellSpace,
+    CellStringError,
+    format_cell_string,
+    parse_cell_string,
+)
 
 #: the numeric columns every table must have, in the order they are stored
 VALUE_COLUMNS: tuple[str, ...] = (
@@ -207,9 +213,12 @@ def load_table(path: str | os.PathLike[str] | None = None) -> BenchmarkTable:
                 f"table {where!r}, line {line}: expected {len(header)} fields, found {len(row)}"
             )
         text = row[arch_at].strip()
-        parsed = _parse_cell(text)
-        if isinstance(parsed, str):
-            raise TableError(f"table {where!r}, line {line}: cannot parse arch {text!r}: {parsed}")
+        try:
+            parsed = parse_cell_string(text)
+        except CellStringError as exc:
+            raise TableError(
+                f"table {where!r}, line {line}: cannot parse arch {text!r}: {exc.reason}"
+            ) from None
         nodes = len(parsed) + 1
         if n_nodes and nodes != n_nodes:
             raise TableError(
@@ -217,7 +226,7 @@ def load_table(path: str | os.PathLike[str] | None = None) -> BenchmarkTable:
                 f"have {n_nodes}"
             )
         n_nodes = nodes
-        key = _cell_key(parsed)
+        key = format_cell_string(parsed)
         if key in first_line:
             raise TableError(
                 f"table {where!r}, line {line}: duplicate arch {key!r} (first on line "
@@ -246,37 +255,6 @@ def load_table(path: str | os.PathLike[str] | None = None) -> BenchmarkTable:
     array = np.asarray(values, dtype=np.float64)
     columns = {name: array[:, j].copy() for j, name in enumerate(VALUE_COLUMNS)}
     return BenchmarkTable(file, tuple(keys), columns, n_nodes, tuple(sorted(ops)))
-
-
-def _parse_cell(text: str) -> list[tuple[str, ...]] | str:
-    """The ops of each node of a NAS-Bench-201 string, or the reason it does not parse."""
-    if not text:
-        return "it is empty"
-    nodes: list[tuple[str, ...]] = []
-    for j, node in enumerate(text.split("+"), start=1):
-        if len(node) < 2 or not (node.startswith("|") and node.endswith("|")):
-            return f"node {j} ({node!r}) must look like '|op~0|...|'"
-        entries = node[1:-1].split("|")
-        if len(entries) != j:
-            return f"node {j} must have {j} inputs, found {len(entries)}"
-        node_ops = []
-        for i, entry in enumerate(entries):
-            op, sep, src = entry.strip().partition("~")
-            op = op.strip()
-            if not sep or src.strip() != str(i):
-                return f"expected 'op~{i}' in node {j}, got {entry!r}"
-            if not op or any(c in op for c in "|~+,="):
-                return f"operation {op!r} in node {j} must be a non-empty name without '|~+,='"
-            node_ops.append(op)
-        nodes.append(tuple(node_ops))
-    return nodes
-
-
-def _cell_key(nodes: list[tuple[str, ...]]) -> str:
-    """The canonical string of parsed nodes (the form ``CellSpace.key`` writes)."""
-    return "+".join(
-        "|" + "|".join(f"{op}~{i}" for i, op in enumerate(node)) + "|" for node in nodes
-    )
 
 
 def _one_line(exc: BaseException) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from nasforge.errors import ConfigError, one_of
 from nasforge.export.source import ModelSpec
 from nasforge.registry import Registry
-from nasforge.space import Space
+from nasforge.space import CellGraph, Space
 
 #: ``generator(space, spec, weights_file, note) -> source text``
 CodeGenerator = Callable[[Space, ModelSpec, str, str], str]
@@ -73,19 +73,18 @@ def nb201_source(space: Space, spec: ModelSpec, weights_file: str, note: str = "
             "NB201Space"
         )
     arch = space.parse(spec.arch)
-    genotype = space.genotype(arch)
-    for incoming in genotype:
-        for op, _ in incoming:
-            if op not in _NB201_OPS:
-                raise ConfigError(
-                    f"format='code' cannot write operation {op!r} of arch {spec.arch!r}; "
-                    f"allowed: {one_of(_NB201_OPS)}; use format 'pytorch', 'torchscript' "
-                    "or 'onnx'"
-                )
+    (cell,) = space.cells(arch)
+    for edge in cell.edges:
+        if edge.op not in _NB201_OPS:
+            raise ConfigError(
+                f"format='code' cannot write operation {edge.op!r} of arch {spec.arch!r}; "
+                f"allowed: {one_of(_NB201_OPS)}; use format 'pytorch', 'torchscript' "
+                "or 'onnx'"
+            )
     ndim = len(spec.input_shape) - 1
     channels = space.channels_of(arch, spec.build_options.get("channels"))
     n_cells = spec.build_options.get("n_cells", space.n_cells)
-    modules, forward = _cell_body(genotype)
+    modules, forward = _cell_body(cell)
     suffix = f"{ndim}d"
     fields = {
         "arch": spec.arch,
@@ -106,30 +105,30 @@ def nb201_source(space: Space, spec: ModelSpec, weights_file: str, note: str = "
     return _NB201_TEMPLATE.format(**fields)
 
 
-def _cell_body(genotype: list[list[tuple[str, int]]]) -> tuple[str, str]:
-    """The ``ModuleDict`` entries and the ``forward`` lines of the cell."""
-    last = len(genotype)
-    needed = {last}
-    for j in range(last, 0, -1):  # nodes whose value reaches the output through real edges
-        if j in needed:
-            needed.update(i for op, i in genotype[j - 1] if op != "none")
+def _cell_body(cell: CellGraph) -> tuple[str, str]:
+    """The ``ModuleDict`` entries and the ``forward`` lines of a one-input, one-output cell
+    whose nodes sum their incoming edges (``node0`` is the input)."""
+    (last,) = cell.outputs
+    needed = cell.needed_nodes({"none"})
     modules: list[str] = []
     lines: list[str] = []
-    for j, incoming in enumerate(genotype, start=1):
+    for j in range(1, cell.n_nodes):
         if j not in needed:
             lines.append(f"# node{j} does not reach the output: not computed")
             continue
         terms: list[str] = []
-        for op, i in incoming:
+        incoming = cell.incoming(j)
+        for edge in incoming:
+            op, i = edge.op, edge.src
             if op == "none":
                 continue
-            expression = _NB201_OPS[op]
+            expression = _NB201_OPS[str(op)]
             if expression is None:  # skip_connect
                 terms.append(f"node{i}")
                 continue
             modules.append(f'"{i}_{j}": {expression},  # {op}~{i}')
             terms.append(f'self.edges["{i}_{j}"](node{i})')
-        ops = "|".join(f"{op}~{i}" for op, i in incoming)
+        ops = "|".join(f"{e.op}~{e.src}" for e in incoming)
         value = " + ".join(terms) if terms else "torch.zeros_like(node0)"
         lines.append(f"node{j} = {value}  # |{ops}|")
     lines.append(f"return node{last}")

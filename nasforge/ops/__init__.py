@@ -1,10 +1,11 @@
 """Building blocks of cells, created by name with one uniform signature.
 
-Every operation is made by ``create_op(name, c_in, c_out, stride, ndim)`` and maps a tensor of
-shape ``(batch, c_in, *spatial)`` to ``(batch, c_out, *spatial / stride)`` (rounded up), in 1-D
-(``ndim=1``, signals) or 2-D (``ndim=2``, images). The built-ins are NAS-Bench-201's five
-operations, defined in :mod:`nasforge.ops.nb201`; this module imports no torch until an
-operation is created.
+Every operation is made by ``create_op(name, c_in, c_out, stride, ndim, affine=...)`` and maps a
+tensor of shape ``(batch, c_in, *spatial)`` to ``(batch, c_out, *spatial / stride)`` (rounded
+up), in 1-D (``ndim=1``, signals) or 2-D (``ndim=2``, images). ``affine=False`` gives the batch
+norms no learnable scale and shift, as DARTS-style supernets do while the architecture weights
+are learned. The built-ins are NAS-Bench-201's five operations, defined in
+:mod:`nasforge.ops.nb201`; this module imports no torch until an operation is created.
 
 Example:
     >>> import torch
@@ -17,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +28,9 @@ from nasforge.registry import Registry
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from torch import nn
 
-#: ``factory(c_in, c_out, stride, ndim) -> nn.Module``
-OpFactory = Callable[[int, int, int, int], "nn.Module"]
+#: ``factory(c_in, c_out, stride, ndim, *, affine=True) -> nn.Module`` (``affine`` may be left
+#: out by a factory whose operation has no batch norm; it then only serves ``affine=True``)
+OpFactory = Callable[..., "nn.Module"]
 
 OPS: Registry[Any] = Registry("operation")
 OPS.register("none", "nasforge.ops.nb201:zero", "Zero: the edge contributes nothing.")
@@ -55,17 +58,30 @@ NB201_OPS: tuple[str, ...] = (
 
 
 def register_op(name: str, factory: OpFactory | str, summary: str = "") -> None:
-    """Make ``factory(c_in, c_out, stride, ndim)`` available as operation ``name``.
+    """Make ``factory`` available as operation ``name``.
 
-    ``factory`` may also be a ``"module:attribute"`` string, imported on first use. The name
-    must not contain ``|~+,=`` (it appears in NAS-Bench-201 arch strings).
+    The factory is called as ``factory(c_in, c_out, stride, ndim, affine=affine)`` and returns
+    an ``nn.Module`` mapping ``(batch, c_in, *spatial)`` to ``(batch, c_out, *spatial /
+    stride)``; ``affine`` says whether its batch norms learn a scale and shift. A factory
+    without an ``affine`` parameter is called as ``factory(c_in, c_out, stride, ndim)`` and
+    refuses ``affine=False``. ``factory`` may also be a ``"module:attribute"`` string,
+    imported on first use. The name must not contain ``|~+,=`` (it appears in NAS-Bench-201
+    arch strings).
     """
     if not isinstance(name, str) or not name or any(c in name for c in "|~+,= "):
         raise ConfigError(f"operation name {name!r} must be a non-empty string without '|~+,= '")
     OPS.register(name, factory, summary)
 
 
-def create_op(name: str, c_in: int, c_out: int, stride: int = 1, ndim: int = 2) -> nn.Module:
+def create_op(
+    name: str,
+    c_in: int,
+    c_out: int,
+    stride: int = 1,
+    ndim: int = 2,
+    *,
+    affine: bool = True,
+) -> nn.Module:
     """Create operation ``name`` mapping ``c_in`` to ``c_out`` channels.
 
     Args:
@@ -74,10 +90,13 @@ def create_op(name: str, c_in: int, c_out: int, stride: int = 1, ndim: int = 2) 
         c_out: output channels.
         stride: 1 keeps the spatial size, 2 halves it (rounding up).
         ndim: 1 for signals ``(batch, c, length)``, 2 for images ``(batch, c, h, w)``.
+        affine: whether batch norms learn a scale and shift (``False`` in DARTS-style
+            supernets).
 
     Raises:
         UnknownNameError: ``name`` is not registered.
-        ConfigError: a size argument is out of range.
+        ConfigError: a size argument is out of range, ``affine`` is not a bool, or
+            ``affine=False`` is asked of a factory that does not take ``affine``.
     """
     factory = OPS.get(name)
     for field, value in (("c_in", c_in), ("c_out", c_out)):
@@ -87,8 +106,26 @@ def create_op(name: str, c_in: int, c_out: int, stride: int = 1, ndim: int = 2) 
         raise ConfigError(f"operation {name!r}: stride={stride!r}; allowed: 1 or 2")
     if ndim not in (1, 2) or isinstance(ndim, bool):
         raise ConfigError(f"operation {name!r}: ndim={ndim!r}; allowed: 1 (signals) or 2 (images)")
-    module: nn.Module = factory(c_in, c_out, stride, ndim)
+    if not isinstance(affine, bool):
+        raise ConfigError(f"operation {name!r}: affine={affine!r}; allowed: True or False")
+    if _takes_affine(factory):
+        module: nn.Module = factory(c_in, c_out, stride, ndim, affine=affine)
+    elif affine:
+        module = factory(c_in, c_out, stride, ndim)
+    else:
+        raise ConfigError(
+            f"operation {name!r}: affine=False; allowed: True only (its factory takes no "
+            "'affine' parameter)"
+        )
     return module
+
+
+def _takes_affine(factory: Callable[..., Any]) -> bool:
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "affine" or p.kind == p.VAR_KEYWORD for p in params)
 
 
 def list_ops() -> list[str]:

@@ -1,6 +1,7 @@
 """The NAS-Bench-201 operations (Dong & Yang 2020) in 1-D and 2-D.
 
-Each factory has the signature ``(c_in, c_out, stride, ndim)`` of :func:`nasforge.ops.create_op`.
+Each factory has the signature ``(c_in, c_out, stride, ndim, *, affine=True)`` of
+:func:`nasforge.ops.create_op`; ``affine`` reaches every batch norm of the operation.
 Every operation maps a spatial size ``n`` to ``ceil(n / stride)``, so the outputs of the edges
 into one node always add up, for odd sizes too.
 """
@@ -17,9 +18,11 @@ def conv(ndim: int, c_in: int, c_out: int, kernel: int, stride: int, padding: in
     return cls(c_in, c_out, kernel, stride=stride, padding=padding, bias=False)
 
 
-def batch_norm(ndim: int, channels: int) -> nn.Module:
-    """Batch normalisation over ``channels`` for ``ndim`` spatial dimensions."""
-    return nn.BatchNorm1d(channels) if ndim == 1 else nn.BatchNorm2d(channels)
+def batch_norm(ndim: int, channels: int, affine: bool = True) -> nn.Module:
+    """Batch normalisation over ``channels`` for ``ndim`` spatial dimensions (``affine``: with
+    a learnable scale and shift)."""
+    cls = nn.BatchNorm1d if ndim == 1 else nn.BatchNorm2d
+    return cls(channels, affine=affine)
 
 
 def avg_pool(
@@ -38,11 +41,13 @@ class ReLUConvBN(nn.Sequential):
         torch.Size([2, 8, 5])
     """
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, ndim: int) -> None:
+    def __init__(
+        self, c_in: int, c_out: int, kernel: int, stride: int, ndim: int, affine: bool = True
+    ) -> None:
         super().__init__(
             nn.ReLU(inplace=False),
             conv(ndim, c_in, c_out, kernel, stride, padding=kernel // 2),
-            batch_norm(ndim, c_out),
+            batch_norm(ndim, c_out, affine),
         )
 
 
@@ -68,7 +73,7 @@ class FactorizedReduce(nn.Module):
     outputs are concatenated, as in NAS-Bench-201 and DARTS.
     """
 
-    def __init__(self, c_in: int, c_out: int, stride: int, ndim: int) -> None:
+    def __init__(self, c_in: int, c_out: int, stride: int, ndim: int, affine: bool = True) -> None:
         super().__init__()
         self.stride, self.ndim = stride, ndim
         if stride == 2:
@@ -79,7 +84,7 @@ class FactorizedReduce(nn.Module):
             )
         else:
             self.convs = nn.ModuleList([conv(ndim, c_in, c_out, 1, 1, 0)])
-        self.bn = batch_norm(ndim, c_out)
+        self.bn = batch_norm(ndim, c_out, affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride == 1:
@@ -94,9 +99,9 @@ class FactorizedReduce(nn.Module):
 class Pooling(nn.Module):
     """3x3 average pooling, after a 1x1 ReLU-Conv-BN when the channel count changes."""
 
-    def __init__(self, c_in: int, c_out: int, stride: int, ndim: int) -> None:
+    def __init__(self, c_in: int, c_out: int, stride: int, ndim: int, affine: bool = True) -> None:
         super().__init__()
-        self.preprocess = None if c_in == c_out else ReLUConvBN(c_in, c_out, 1, 1, ndim)
+        self.preprocess = None if c_in == c_out else ReLUConvBN(c_in, c_out, 1, 1, ndim, affine)
         self.pool = avg_pool(ndim, 3, stride, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -105,28 +110,36 @@ class Pooling(nn.Module):
         return self.pool(x)
 
 
-def zero(c_in: int, c_out: int, stride: int, ndim: int) -> nn.Module:
+def zero(c_in: int, c_out: int, stride: int, ndim: int, *, affine: bool = True) -> nn.Module:
     """``none``: the edge contributes zero."""
     return Zero(c_in, c_out, stride)
 
 
-def skip_connect(c_in: int, c_out: int, stride: int, ndim: int) -> nn.Module:
+def skip_connect(
+    c_in: int, c_out: int, stride: int, ndim: int, *, affine: bool = True
+) -> nn.Module:
     """``skip_connect``: identity, or a factorized reduce when the shape changes."""
     if stride == 1 and c_in == c_out:
         return nn.Identity()
-    return FactorizedReduce(c_in, c_out, stride, ndim)
+    return FactorizedReduce(c_in, c_out, stride, ndim, affine)
 
 
-def nor_conv_1x1(c_in: int, c_out: int, stride: int, ndim: int) -> nn.Module:
+def nor_conv_1x1(
+    c_in: int, c_out: int, stride: int, ndim: int, *, affine: bool = True
+) -> nn.Module:
     """``nor_conv_1x1``: ReLU, 1x1 convolution, batch norm."""
-    return ReLUConvBN(c_in, c_out, 1, stride, ndim)
+    return ReLUConvBN(c_in, c_out, 1, stride, ndim, affine)
 
 
-def nor_conv_3x3(c_in: int, c_out: int, stride: int, ndim: int) -> nn.Module:
+def nor_conv_3x3(
+    c_in: int, c_out: int, stride: int, ndim: int, *, affine: bool = True
+) -> nn.Module:
     """``nor_conv_3x3``: ReLU, 3x3 convolution, batch norm."""
-    return ReLUConvBN(c_in, c_out, 3, stride, ndim)
+    return ReLUConvBN(c_in, c_out, 3, stride, ndim, affine)
 
 
-def avg_pool_3x3(c_in: int, c_out: int, stride: int, ndim: int) -> nn.Module:
+def avg_pool_3x3(
+    c_in: int, c_out: int, stride: int, ndim: int, *, affine: bool = True
+) -> nn.Module:
     """``avg_pool_3x3``: 3x3 average pooling (channels matched by a 1x1 conv first)."""
-    return Pooling(c_in, c_out, stride, ndim)
+    return Pooling(c_in, c_out, stride, ndim, affine)

@@ -7,20 +7,35 @@ from __future__ import annotations
 
 from nasforge.space.arch import Arch
 from nasforge.space.base import Space
-from nasforge.space.cell import CellSpace, edge_name
+from nasforge.space.cell import (
+    CellSpace,
+    CellStringError,
+    cell_graph_from_key,
+    edge_name,
+    format_cell_string,
+    parse_cell_string,
+)
 from nasforge.space.dims import Categorical, Dimension, Float, Int
+from nasforge.space.graph import ABSENT_OPS, CellEdge, CellGraph
 from nasforge.space.model import ModelSpace
 from nasforge.space.task import Task
 
 __all__ = [
+    "ABSENT_OPS",
     "Arch",
     "Categorical",
+    "CellEdge",
+    "CellGraph",
     "CellSpace",
+    "CellStringError",
     "Dimension",
     "Float",
     "Int",
     "ModelSpace",
     "Space",
     "Task",
+    "cell_graph_from_key",
     "edge_name",
+    "format_cell_string",
+    "parse_cell_string",
 ]

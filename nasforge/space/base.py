@@ -11,6 +11,7 @@ import numpy as np
 from nasforge.errors import SpaceError, one_of
 from nasforge.space.arch import Arch, default_key
 from nasforge.space.dims import Dimension
+from nasforge.space.graph import CellGraph
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; ``space`` never imports torch
     import torch
@@ -224,6 +225,30 @@ class Space:
 
         for values in _assignments(self.dims):
             yield Arch(values, key=self.key(values))
+
+    # ---- structure ---------------------------------------------------------------------------
+
+    def cell_templates(self) -> tuple[CellGraph, ...]:
+        """The cells of this space's archs, each edge naming the dimension that decides its
+        operation (``dim``) and that dimension's ``choices``; ``()`` for a space without cells.
+
+        Path encodings, PNAS, the cell drawing and code export read a cell's structure from
+        here instead of from dimension names. A space with cells overrides this (and only this:
+        :meth:`cells` realises the templates).
+        """
+        return ()
+
+    def cells(self, arch: Arch) -> tuple[CellGraph, ...]:
+        """The cells of ``arch``: the templates with each edge's operation filled in."""
+        return tuple(template.realise(arch) for template in self.cell_templates())
+
+    def decision_groups(self) -> list[list[str]]:
+        """Dimension names grouped into the decisions a step-wise strategy (PNAS) takes one
+        after another, in order; every dimension in exactly one group.
+
+        By default each dimension is a group of its own, in order.
+        """
+        return [[d.name] for d in self.dims]
 
     # ---- models ------------------------------------------------------------------------------
 

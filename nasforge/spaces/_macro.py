@@ -1,68 +1,85 @@
-"""The NAS-Bench-201 macro network around a cell, in 1-D or 2-D (imported only by ``build``)."""
+"""The NAS-Bench-201 macro network around a cell, in 1-D or 2-D (imported only by ``build``).
+
+:class:`Cell` builds any :class:`~nasforge.space.CellGraph` (one module per edge);
+:class:`MacroNetwork` holds the stem, the three stages and the classifier and asks a cell
+factory for the cells, so another space can put its own cells in the same network.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
+from nasforge.errors import SpaceError
 from nasforge.ops import create_op
 from nasforge.ops.nb201 import ReLUConvBN, Zero, avg_pool, batch_norm, conv
+from nasforge.space import CellGraph
 
-#: per node ``1..n-1`` of a cell, its incoming edges as ``(operation name, source node)``
-Genotype = Sequence[Sequence[tuple[str, int]]]
+#: ``cell_factory(channels) -> nn.Module``: a cell that keeps ``channels`` and the spatial size
+CellFactory = Callable[[int], nn.Module]
 
 
 class Cell(nn.Module):
-    """A NAS-Bench-201 cell: node ``j`` sums ``op_ij(node i)`` over ``i < j``; the last is output.
+    """A cell built from its graph: each non-input node sums ``op(source)`` over its incoming
+    edges; the output is the output node (several: concatenated along channels).
 
-    ``none`` edges (:class:`~nasforge.ops.nb201.Zero`) are skipped when summing, a node with no
-    other input is zero, and nodes that cannot reach the output are not computed (their
-    parameters still exist and count).
+    Edge modules are named ``"{src}_{dst}"`` (NAS-Bench-201's state-dict keys). ``none`` edges
+    (:class:`~nasforge.ops.nb201.Zero`) are skipped when summing, a node with no other input is
+    zero, and nodes that cannot reach an output are not computed (their parameters still exist
+    and count). ``forward`` takes one tensor per input node.
+
+    Args:
+        graph: the realised cell (every edge holds its operation).
+        channels: channels of every node.
+        ndim: 1 for signals, 2 for images.
+        affine: whether the operations' batch norms learn a scale and shift.
     """
 
-    def __init__(self, genotype: Genotype, channels: int, ndim: int) -> None:
+    def __init__(self, graph: CellGraph, channels: int, ndim: int, affine: bool = True) -> None:
         super().__init__()
+        self.graph = graph
         self.edges = nn.ModuleDict()
-        plan: list[list[tuple[int, str]]] = []
-        for j, incoming in enumerate(genotype, start=1):
-            inputs = []
-            for op_name, i in incoming:
-                key = f"{i}_{j}"
-                self.edges[key] = create_op(op_name, channels, channels, 1, ndim)
-                if not isinstance(self.edges[key], Zero):
-                    inputs.append((i, key))
-            plan.append(inputs)
-        self._plan = plan
-        self._needed = _needed_nodes(plan)
+        absent: set[str] = set()
+        names: list[str] = []
+        for edge in graph.edges:
+            if edge.op is None:
+                raise SpaceError(
+                    f"cell {graph.name!r}: edge {edge.label} has no operation; allowed: a "
+                    "realised cell (space.cells(arch))"
+                )
+            name = f"{edge.src}_{edge.dst}"
+            copies = sum(1 for n in names if n == name or n.startswith(f"{name}_"))
+            name = name if not copies else f"{name}_{copies}"  # parallel edges
+            names.append(name)
+            self.edges[name] = create_op(edge.op, channels, channels, 1, ndim, affine=affine)
+            if isinstance(self.edges[name], Zero):
+                absent.add(edge.op)
+        self._needed = graph.needed_nodes(absent)
+        self._plan: list[tuple[int, list[tuple[int, str]]]] = []
+        for node in range(graph.n_nodes):
+            if node in graph.inputs:
+                continue
+            live = [
+                (edge.src, name)
+                for edge, name in zip(graph.edges, names, strict=True)
+                if edge.dst == node and edge.op not in absent
+            ]
+            self._plan.append((node, live))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nodes: list[torch.Tensor | None] = [x]
-        for j, inputs in enumerate(self._plan, start=1):
-            if j not in self._needed:
-                nodes.append(None)
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        nodes: dict[int, torch.Tensor] = dict(zip(self.graph.inputs, inputs, strict=True))
+        for node, live in self._plan:
+            if node not in self._needed:
                 continue
             out: torch.Tensor | None = None
-            for i, key in inputs:
-                source = nodes[i]
-                assert source is not None  # a needed node's inputs are needed
-                y = self.edges[key](source)
+            for src, name in live:
+                y = self.edges[name](nodes[src])  # a needed node's sources are needed
                 out = y if out is None else out + y
-            nodes.append(out if out is not None else torch.zeros_like(x))
-        last = nodes[-1]
-        assert last is not None
-        return last
-
-
-def _needed_nodes(plan: list[list[tuple[int, str]]]) -> set[int]:
-    """Nodes whose value reaches the output node through non-zero edges (the output included)."""
-    last = len(plan)
-    needed = {last}
-    for j in range(last, 0, -1):
-        if j in needed:
-            needed.update(i for i, _ in plan[j - 1])
-    return needed
+            nodes[node] = out if out is not None else torch.zeros_like(inputs[0])
+        outputs = [nodes[n] for n in self.graph.outputs]
+        return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=1)
 
 
 class ResidualReduction(nn.Module):
@@ -86,7 +103,8 @@ class MacroNetwork(nn.Module):
     reductions, then BN-ReLU, global average pooling and a linear classifier.
 
     Args:
-        genotype: the cell, as :meth:`nasforge.space.CellSpace.genotype` gives it.
+        cell_factory: ``cell_factory(channels)`` makes one cell of a stage (called once per
+            cell, in order); a cell maps ``(batch, channels, *spatial)`` to the same shape.
         channels: C, the width of the first stage.
         n_cells: cells per stage.
         in_channels: channels of the input.
@@ -96,7 +114,7 @@ class MacroNetwork(nn.Module):
 
     def __init__(
         self,
-        genotype: Genotype,
+        cell_factory: CellFactory,
         channels: int,
         n_cells: int,
         in_channels: int,
@@ -113,7 +131,7 @@ class MacroNetwork(nn.Module):
             if stage > 0:
                 layers.append(ResidualReduction(width, width * 2, ndim))
                 width *= 2
-            layers.extend(Cell(genotype, width, ndim) for _ in range(n_cells))
+            layers.extend(cell_factory(width) for _ in range(n_cells))
         self.cells = nn.Sequential(*layers)
         self.lastact = nn.Sequential(batch_norm(ndim, width), nn.ReLU(inplace=False))
         self.classifier = nn.Linear(width, num_classes)

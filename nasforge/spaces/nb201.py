@@ -124,7 +124,7 @@ class NB201Space(CellSpace, ModelSpace):
         than the space's options say (lower-fidelity training); a searched ``width`` dimension
         still wins over ``channels``.
         """
-        from nasforge.spaces._macro import MacroNetwork
+        from nasforge.spaces._macro import Cell, MacroNetwork
 
         for field, value in (("n_cells", n_cells), ("channels", channels)):
             if value is not None and (
@@ -137,8 +137,10 @@ class NB201Space(CellSpace, ModelSpace):
                 f"nb201: task input_shape={task.input_shape!r} has {task.ndim} spatial "
                 "dimensions; allowed: (channels, length) or (channels, height, width)"
             )
+        (graph,) = self.cells(arch)
+        ndim = task.ndim
         return MacroNetwork(
-            self.genotype(arch),
+            lambda width: Cell(graph, width, ndim),
             channels=self.channels_of(arch, channels),
             n_cells=self.n_cells if n_cells is None else n_cells,
             in_channels=task.input_shape[0],

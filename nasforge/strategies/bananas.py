@@ -12,27 +12,29 @@ from threadpoolctl import threadpool_limits
 
 from nasforge.errors import ConfigError
 from nasforge.objectives import Objectives
-from nasforge.space import Arch, CellSpace, Space
+from nasforge.space import ABSENT_OPS, Arch, Space
 from nasforge.strategies.base import Strategy, positive_int
 from nasforge.trial import Trial
 
-#: the encodings :class:`Bananas` accepts
-ENCODINGS = ("path", "path+onehot", "onehot")
-#: operation names that mean "no edge": a path through one carries nothing
-ABSENT_OPS = frozenset({"none", "zero"})
+#: the encodings :class:`Bananas` and PNAS accept (see :func:`resolve_encoding`)
+ENCODINGS = ("auto", "path", "path+onehot", "onehot")
 
 
 class PathEncoder:
-    """Path encoding of a cell (White et al. 2021, section 4), extra dimensions one-hot.
+    """Path encoding of a space's cells (White et al. 2021, section 4), other dimensions one-hot.
 
-    A feature is one sequence of operations along a path from the input node ``0`` to the output
-    node ``n - 1``; its value is how many such paths the cell has (edges whose operation is in
-    :data:`ABSENT_OPS` carry nothing, so paths through them do not count). Features are ordered
-    by path length, shortest first, so ``truncate`` keeps the shortest paths: the ones that
-    random cells hold most often, as the paper argues. ``space.encode`` of the extra dimensions
-    follows the path counts.
+    A feature is one sequence of operations along a path from an input node to an output node
+    of a cell (see :meth:`~nasforge.space.CellGraph.paths`); its value is how many such paths
+    the cell has (edges whose operation is in :data:`~nasforge.space.ABSENT_OPS` carry
+    nothing, so paths through them do not count). The features are every sequence the
+    space's cell templates allow, over their live operations: ordered by path length, shortest
+    first, then by the operations in the order the space lists them, so ``truncate`` keeps the
+    shortest paths (the ones random cells hold most often, as the paper argues). A space with
+    several cells gets each cell's features in turn (``truncate`` applies to each). The
+    ``space.encode`` of the dimensions that decide no cell edge follows the path counts.
 
     Example:
+        >>> from nasforge.space import CellSpace
         >>> space = CellSpace(3, ["none", "skip_connect", "conv"])
         >>> enc = PathEncoder(space)
         >>> enc.paths[:2], len(enc.paths)
@@ -42,34 +44,48 @@ class PathEncoder:
         [1.0, 0.0, 0.0, 0.0, 0.0, 1.0]
     """
 
-    def __init__(self, space: CellSpace, truncate: int | None = None) -> None:
+    def __init__(self, space: Space, truncate: int | None = None) -> None:
+        templates = space.cell_templates()
+        if not templates:
+            raise ConfigError(
+                f"path encoding: space {space.name!r} states no cells; allowed: a space whose "
+                "cell_templates() are not empty"
+            )
         self.space = space
-        live = [op for op in space.ops if op not in ABSENT_OPS]
-        last = space.n_nodes - 1
-        # node routes from 0 to the output: 0 < a < b < ... < last
-        self.routes: list[tuple[int, ...]] = [
-            (0, *mid, last)
-            for k in range(last)
-            for mid in itertools.combinations(range(1, last), k)
-        ]
-        lengths = sorted({len(r) - 1 for r in self.routes})
-        self.paths: list[tuple[str, ...]] = [
-            p for n in lengths for p in itertools.product(live, repeat=n)
-        ]
-        if truncate is not None:
-            self.paths = self.paths[:truncate]
-        self._index = {p: i for i, p in enumerate(self.paths)}
-        self.size = len(self.paths) + sum(d.width for d in space.extra)
+        rank: dict[str, int] = {}
+        for template in templates:
+            for op in template.ops:
+                rank.setdefault(op, len(rank))
+        self.paths: list[tuple[str, ...]] = []
+        self._indexes: list[tuple[int, dict[tuple[str, ...], int]]] = []
+        for template in templates:
+            found: set[tuple[str, ...]] = set()
+            for route in template.routes(ABSENT_OPS):
+                live = [
+                    [op for op in (e.choices or (e.op,)) if op is not None and op not in ABSENT_OPS]
+                    for e in route
+                ]
+                found.update(itertools.product(*live))
+            paths = sorted(found, key=lambda p: (len(p), [rank[op] for op in p]))
+            if truncate is not None:
+                paths = paths[:truncate]
+            self._indexes.append((len(self.paths), {p: i for i, p in enumerate(paths)}))
+            self.paths.extend(paths)
+        decided = {dim for template in templates for dim in template.dims}
+        #: the dimensions that decide no cell edge, one-hot after the path counts
+        self.extra = [d for d in space.dims if d.name not in decided]
+        self.size = len(self.paths) + sum(d.width for d in self.extra)
 
     def __call__(self, arch: Arch) -> np.ndarray:
         out = np.zeros(self.size)
-        for route in self.routes:
-            ops = tuple(arch[f"edge_{j}_{i}"] for i, j in itertools.pairwise(route))
-            index = self._index.get(ops)
-            if index is not None:
-                out[index] += 1.0
+        cells = self.space.cells(arch)
+        for (offset, index), cell in zip(self._indexes, cells, strict=True):
+            for path in cell.paths(ABSENT_OPS):
+                i = index.get(path)
+                if i is not None:
+                    out[offset + i] += 1.0
         width = len(self.paths)
-        for dim in self.space.extra:
+        for dim in self.extra:
             value = arch[dim.name]
             if value is not None:
                 out[width : width + dim.width] = dim.encode(value)
@@ -155,13 +171,39 @@ class MLPEnsemble:
             return self._forward(x)[-1][..., 0]
 
 
+def resolve_encoding(space: Space, encoding: str, with_cells: str, strategy: str) -> str:
+    """The encoding a strategy uses: ``"auto"`` is ``with_cells`` on a space that states cells
+    (:meth:`~nasforge.space.Space.cell_templates`) and ``"onehot"`` otherwise.
+
+    Raises:
+        ConfigError: ``encoding`` is unknown, or a path encoding is asked of a space without
+            cells (naming ``strategy`` and the option).
+    """
+    if encoding not in ENCODINGS:
+        raise ConfigError(
+            f"strategy {strategy!r}: encoding must be one of {', '.join(ENCODINGS)}, "
+            f"got {encoding!r}"
+        )
+    has_cells = bool(space.cell_templates())
+    if encoding == "auto":
+        return with_cells if has_cells else "onehot"
+    if encoding != "onehot" and not has_cells:
+        raise ConfigError(
+            f"strategy {strategy!r}: encoding={encoding!r} needs a space with cells and space "
+            f"{space.name!r} has none; allowed: 'onehot' or 'auto'"
+        )
+    return encoding
+
+
 def make_encoder(
     space: Space, encoding: str, truncate: int | None = None
 ) -> tuple[Callable[[Arch], np.ndarray], int]:
-    """``(encode, size)``: ``"path"`` (a cell's :class:`PathEncoder`), ``"path+onehot"`` (both
-    concatenated) or ``"onehot"`` (``space.encode``); a space that is not a cell always gets
-    ``space.encode``."""
-    if encoding == "onehot" or not isinstance(space, CellSpace):
+    """``(encode, size)``: ``"path"`` (the cells' :class:`PathEncoder`), ``"path+onehot"``
+    (both concatenated) or ``"onehot"`` (``space.encode``). A path encoding needs a space with
+    cells; ``"auto"`` is ``"path"`` where the space has cells, else ``"onehot"``."""
+    if encoding == "auto":
+        encoding = "path" if space.cell_templates() else "onehot"
+    if encoding == "onehot":
         return space.encode, space.encoding_size
     paths = PathEncoder(space, truncate)
     if encoding == "path":
@@ -184,8 +226,8 @@ class Bananas(Strategy):
     """Bayesian optimisation with an ensemble of neural predictors over the path encoding.
 
     The first ``initial_random`` asks are random. Then each ask fits an ensemble of
-    ``n_models`` MLPs to every scored trial (input: the path encoding on a
-    :class:`~nasforge.space.CellSpace`, ``space.encode`` otherwise; target: the standardised
+    ``n_models`` MLPs to every scored trial (input: the path encoding of the cells on a space
+    that states cells, ``space.encode`` otherwise; target: the standardised
     score), makes ``candidates`` novel archs by mutating the ``top_k`` best archs seen, and
     returns the candidate that maximises the acquisition: independent Thompson sampling (``"its"``,
     one draw per candidate from a normal with the ensemble's mean and standard deviation) or
@@ -220,8 +262,10 @@ class Bananas(Strategy):
         top_k: best archs whose mutations make the candidates.
         acquisition: ``"its"`` (independent Thompson sampling) or ``"ucb"``.
         ucb_beta: deviations added to the mean by ``"ucb"``.
-        encoding: ``"path"``, ``"path+onehot"`` (both concatenated) or ``"onehot"``
-            (``space.encode``); a space that is not a cell always uses ``"onehot"``.
+        encoding: ``"auto"`` (``"path"`` on a space that states cells, ``"onehot"`` on any
+            other), ``"path"``, ``"path+onehot"`` (both concatenated) or ``"onehot"``
+            (``space.encode``); a path encoding on a space without cells is refused. The one in
+            use is ``encoding_``.
         truncate: keep only this many path features (the shortest paths), ``None`` for all.
         epochs: full-batch Adam steps of the first fit.
         update_epochs: steps added to the warm-started ensemble after each new result.
@@ -239,7 +283,7 @@ class Bananas(Strategy):
         top_k: int = 2,
         acquisition: str = "its",
         ucb_beta: float = 0.5,
-        encoding: str = "path",
+        encoding: str = "auto",
         truncate: int | None = None,
         epochs: int = 200,
         update_epochs: int = 20,
@@ -257,11 +301,7 @@ class Bananas(Strategy):
             raise ConfigError(
                 f"strategy {self.name!r}: acquisition must be 'its' or 'ucb', got {acquisition!r}"
             )
-        if encoding not in ENCODINGS:
-            raise ConfigError(
-                f"strategy {self.name!r}: encoding must be one of {', '.join(ENCODINGS)}, "
-                f"got {encoding!r}"
-            )
+        self.encoding_ = resolve_encoding(space, encoding, "path", self.name)
         if isinstance(ucb_beta, bool) or not isinstance(ucb_beta, (int, float)) or ucb_beta < 0:
             raise ConfigError(
                 f"strategy {self.name!r}: ucb_beta must be a number >= 0, got {ucb_beta!r}"
@@ -270,7 +310,7 @@ class Bananas(Strategy):
             truncate = positive_int(self.name, "truncate", truncate, 1)
         self.acquisition, self.ucb_beta, self.encoding = acquisition, float(ucb_beta), encoding
         self.truncate = truncate
-        self.encode_, _ = make_encoder(space, encoding, truncate)
+        self.encode_, _ = make_encoder(space, self.encoding_, truncate)
         self.model_: MLPEnsemble | None = None
         self._fitted_on = -1
         self._codes: dict[Arch, np.ndarray] = {}  # encodings of the scored archs

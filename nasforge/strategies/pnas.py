@@ -12,8 +12,8 @@ import numpy as np
 
 from nasforge.errors import ConfigError
 from nasforge.objectives import Objectives
-from nasforge.space import Arch, CellSpace, Space
-from nasforge.strategies.bananas import ENCODINGS, MLPEnsemble, make_encoder, standardise
+from nasforge.space import Arch, Space
+from nasforge.strategies.bananas import MLPEnsemble, make_encoder, resolve_encoding, standardise
 from nasforge.strategies.base import Strategy, positive_int
 from nasforge.trial import Trial
 
@@ -21,11 +21,13 @@ from nasforge.trial import Trial
 class ProgressiveSearch(Strategy):
     """Grow architectures from simple to complex; a learned surrogate picks which to try.
 
-    The space's dimensions are split into *levels*. On a :class:`~nasforge.space.CellSpace`
+    The space's dimensions are split into *levels*, its
+    :meth:`~nasforge.space.Space.decision_groups`: on a :class:`~nasforge.space.CellSpace`
     level ``b`` decides the incoming edges of node ``b + 1``, then each extra dimension is a
-    level of its own; on any other space each dimension is a level, in order. Undecided
-    dimensions hold a simple filler: ``fill`` on cell edges and ``dim.default`` elsewhere, so
-    every partial arch is a real arch that can be evaluated. By default (``fill="auto"``) the
+    level of its own; by default each dimension is a level, in order. Undecided dimensions
+    hold a simple filler: ``fill`` on the dimensions that decide cell edges (the space's
+    :meth:`~nasforge.space.Space.cell_templates`) and ``dim.default`` elsewhere, so every
+    partial arch is a real arch that can be evaluated. By default (``fill="auto"``) the
     search first asks the uniform cells (every edge one operation) and takes as filler the
     operation whose uniform cell scores in the middle: the best one would make every partial
     cell nearly complete, the worst (``none`` on NAS-Bench-201) breaks it. The rule reads
@@ -58,8 +60,8 @@ class ProgressiveSearch(Strategy):
       tells the edges apart, so an effect that belongs to one edge (the per-decision structure
       that TPE's densities model) is learnable too. On the NAS-Bench-201 CIFAR-10 table (50
       seeds, 50 queries) paths alone scored 94.29 (with the ``skip_connect`` filler) or 94.21
-      (``fill="auto"``), one-hot alone 94.30/94.29, both 94.35/94.36. Other spaces use
-      ``space.encode``;
+      (``fill="auto"``), one-hot alone 94.30/94.29, both 94.35/94.36. A space without cells
+      uses ``space.encode``;
     - the filler is chosen from scores (above) rather than given: the paper has no partial
       cells to fill. A name prior (``fill="skip_connect"``) scored 94.29 with paths only and
       94.35 with both encodings on CIFAR-10, against 94.36 for ``auto``, and it is wrong on any
@@ -87,8 +89,10 @@ class ProgressiveSearch(Strategy):
         fill: the operation of undecided cell edges: ``"auto"`` (chosen from the uniform
             cells, see above; ``None`` means the same) or an operation of the cell.
         epochs: training steps of the surrogate per level.
-        encoding: features of a cell for the surrogate: ``"path+onehot"``, ``"path"`` or
-            ``"onehot"`` (see :func:`~nasforge.strategies.bananas.make_encoder`).
+        encoding: features of an arch for the surrogate: ``"auto"`` (``"path+onehot"`` on a
+            space that states cells, ``"onehot"`` on any other), ``"path+onehot"``, ``"path"``
+            or ``"onehot"`` (see :func:`~nasforge.strategies.bananas.make_encoder`); a path
+            encoding on a space without cells is refused. The one in use is ``encoding_``.
     """
 
     name = "pnas"
@@ -103,7 +107,7 @@ class ProgressiveSearch(Strategy):
         numeric_samples: int = 8,
         fill: str | None = "auto",
         epochs: int = 200,
-        encoding: str = "path+onehot",
+        encoding: str = "auto",
         *,
         objectives: Objectives | None = None,
     ) -> None:
@@ -113,34 +117,34 @@ class ProgressiveSearch(Strategy):
         self.max_candidates = positive_int(self.name, "max_candidates", max_candidates, 1)
         self.numeric_samples = positive_int(self.name, "numeric_samples", numeric_samples, 1)
         self.epochs = positive_int(self.name, "epochs", epochs, 1)
-        if isinstance(space, CellSpace):
+        # the dimensions that decide cell edges, each with the operations it may pick, and
+        # every operation of the cells in the space's order
+        self._cell_dims: dict[str, tuple[str, ...]] = {}
+        for template in space.cell_templates():
+            for edge in template.edges:
+                if edge.dim is not None:
+                    self._cell_dims.setdefault(edge.dim, edge.choices)
+        self._cell_ops = tuple(dict.fromkeys(op for ops in self._cell_dims.values() for op in ops))
+        if self._cell_dims:
             if fill is None:
                 fill = "auto"
-            if fill != "auto" and fill not in space.ops:
+            if fill != "auto" and fill not in self._cell_ops:
                 raise ConfigError(
                     f"strategy {self.name!r}: fill must be 'auto' or one of the cell's "
-                    f"operations ({', '.join(space.ops)}), got {fill!r}"
+                    f"operations ({', '.join(self._cell_ops)}), got {fill!r}"
                 )
-            self.levels_: list[list[str]] = [
-                [f"edge_{j}_{i}" for i in range(j)] for j in range(1, space.n_nodes)
-            ]
-            self.levels_ += [[d.name] for d in space.extra]
         elif fill not in (None, "auto"):
             raise ConfigError(f"strategy {self.name!r}: fill applies to cell spaces only")
         else:
             fill = None
-            self.levels_ = [[d.name] for d in space.dims]
+        self.levels_: list[list[str]] = [list(group) for group in space.decision_groups()]
         self.fill = fill
         #: the filler in use; ``None`` while ``fill="auto"`` is still probing
         self.fill_: str | None = None if fill == "auto" else fill
         self.probe_: set[Arch] = set()  # the uniform cells asked to choose the filler
-        if encoding not in ENCODINGS:
-            raise ConfigError(
-                f"strategy {self.name!r}: encoding must be one of {', '.join(ENCODINGS)}, "
-                f"got {encoding!r}"
-            )
         self.encoding = encoding
-        self.encode_, _ = make_encoder(space, encoding)
+        self.encoding_ = resolve_encoding(space, encoding, "path+onehot", self.name)
+        self.encode_, _ = make_encoder(space, self.encoding_)
         self.level_ = -1  # the level being evaluated; len(levels_) and more: refinement rounds
         self.beam_: list[dict[str, Any]] = [{}]
         self.batch_: list[Arch] = []  # archs of the current level (asked or already known)
@@ -196,9 +200,11 @@ class ProgressiveSearch(Strategy):
         self._queue = deque(fresh)
 
     def _uniform_cells(self) -> dict[str, Arch]:
-        assert isinstance(self.space, CellSpace)
-        edges = [name for level in self.levels_ for name in level if name.startswith("edge_")]
-        return {op: self._fill(dict.fromkeys(edges, op)) for op in self.space.ops}
+        """For each operation, the arch whose every cell edge that may hold it does."""
+        return {
+            op: self._fill({dim: op for dim, ops in self._cell_dims.items() if op in ops})
+            for op in self._cell_ops
+        }
 
     def _probe_fills(self) -> None:
         """Queue the uniform cells (every edge one operation) to choose the filler from."""
@@ -218,7 +224,7 @@ class ProgressiveSearch(Strategy):
         """
         told = [(scores[a], op) for op, a in self._uniform_cells().items() if a in scores]
         if not told:
-            return self.space.ops[0]  # type: ignore[attr-defined]
+            return self._cell_ops[0]
         told.sort(key=lambda item: item[0])
         return told[(len(told) - 1) // 2][1]
 
@@ -256,7 +262,7 @@ class ProgressiveSearch(Strategy):
                 values[dim.name] = None
             elif dim.name in decided and decided[dim.name] is not None:
                 values[dim.name] = decided[dim.name]
-            elif self.fill_ is not None and dim.name.startswith("edge_"):
+            elif self.fill_ is not None and self.fill_ in self._cell_dims.get(dim.name, ()):
                 values[dim.name] = self.fill_
             else:
                 values[dim.name] = dim.default

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from nasforge.viz._data import op_counts as _op_counts
 from nasforge.viz._data import resolve
-from nasforge.viz.cell import cell_edges, cell_layout, cell_svg, draw_cell
+from nasforge.viz.cell import cell_graphs, cell_layout, cell_svg, draw_cell
 from nasforge.viz.plots import (
     PLOT_KINDS,
     plot,
@@ -22,14 +22,14 @@ from nasforge.viz.plots import (
 
 
 def op_counts(source: object, top_k: int | None = 10) -> dict[str, dict[str, int]]:
-    """Per categorical dimension (cell edge), how often the ``top_k`` best complete trials of
+    """Per categorical dimension (e.g. cell edge), how often the ``top_k`` best complete trials of
     ``source`` (an experiment or a list of trials) picked each value."""
     return _op_counts(resolve(source), top_k)  # type: ignore[arg-type]
 
 
 __all__ = [
     "PLOT_KINDS",
-    "cell_edges",
+    "cell_graphs",
     "cell_layout",
     "cell_svg",
     "draw_cell",

@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from nasforge.errors import ConfigError
+from nasforge.errors import ConfigError, NasforgeError, SpaceError
+from nasforge.space import CellGraph, Space, cell_graph_from_key
 from nasforge.trial import Trial, TrialStatus
 
 #: objectives of a bare list of trials: the stored, larger-is-better first score
@@ -198,12 +199,44 @@ def op_counts(source: Source, top_k: int | None = 10) -> dict[str, dict[str, int
     return {name: dict(sorted(c.items())) for name, c in counts.items()}
 
 
-def edge_label(name: str) -> str:
-    """``edge_2_0`` (into node 2 from node 0) as ``0→2``; other names unchanged."""
-    parts = name.split("_")
-    if len(parts) == 3 and parts[0] == "edge" and parts[1].isdigit() and parts[2].isdigit():
-        return f"{parts[2]}→{parts[1]}"
-    return name
+def space_of(source: Any) -> Space | None:
+    """The space of an experiment: a live one's ``space``, a stored one's ``space()`` (the
+    registered space rebuilt from the store); ``None`` for a list of trials, a custom space
+    of a stored experiment, or a store that cannot rebuild it."""
+    found = getattr(source, "space", None)
+    if callable(found) and not isinstance(found, Space):
+        try:
+            found = found()
+        except NasforgeError:
+            return None
+    return found if isinstance(found, Space) else None
+
+
+def dimension_labels(
+    names: Sequence[str], space: Space | None = None, keys: Sequence[str] = ()
+) -> list[str]:
+    """How plots name each dimension: a dimension that decides a cell edge by the edge
+    (``0→2``; ``normal 0→2`` in a space of several cells), any other by its name.
+
+    The edges come from the space's cell templates; without a space, from the first of
+    ``keys`` (the stored arch keys of the same space) if it is a cell in NAS-Bench-201
+    notation.
+    """
+    templates: tuple[CellGraph, ...] = ()
+    if space is not None:
+        templates = space.cell_templates()
+    elif keys:
+        try:
+            templates = (cell_graph_from_key(keys[0]),)
+        except SpaceError:
+            templates = ()
+    labels: dict[str, str] = {}
+    for cell in templates:
+        for edge in cell.edges:
+            if edge.dim is not None:
+                label = f"{cell.name} {edge.label}" if len(templates) > 1 else edge.label
+                labels.setdefault(edge.dim, label)
+    return [labels.get(name, name) for name in names]
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
-"""A cell architecture drawn as a graph: nodes ``0..n-1`` left to right, one arc per edge.
+"""A cell drawn as a graph: nodes ``0..n-1`` left to right, one arc per edge.
 
-The cell is NAS-Bench-201's (Dong & Yang, ICLR 2020): node ``j`` sums its incoming edges
-``i -> j`` (``i < j``), each of which applies one operation. Edges whose operation is ``none``
-(the zero operation) carry nothing and are left out of the drawing, as in the paper's figures.
-The layout is computed once (:func:`cell_layout`) and drawn either with matplotlib
-(:func:`draw_cell`) or as a standalone SVG string (:func:`cell_svg`, used by the dashboard);
-networkx is not needed for a graph this small and regular.
+What is drawn is a :class:`~nasforge.space.CellGraph`: the cells a space states for an arch
+(``space.cells(arch)``), or, for a stored key whose space is unknown, the NAS-Bench-201 cell
+its key spells (:func:`~nasforge.space.cell_graph_from_key`). Edges whose operation is
+``none`` (the zero operation) carry nothing and are left out of the drawing, as in
+NAS-Bench-201's figures. The layout is computed once (:func:`cell_layout`) and drawn either
+with matplotlib (:func:`draw_cell`) or as a standalone SVG string (:func:`cell_svg`, used by
+the dashboard); networkx is not needed for a graph this small and regular.
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from nasforge.errors import ConfigError
+from nasforge.space import CellGraph, CellStringError, Space, cell_graph_from_key
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-_EDGE = re.compile(r"^edge_(\d+)_(\d+)$")
+#: what the drawing functions take: a cell, or an arch (its key, or an ``Arch``) whose cells
+#: come from ``space`` (without a space: its key in NAS-Bench-201 notation)
+CellLike: TypeAlias = CellGraph | Mapping[str, Any] | str
 _NODE_SPACING, _NODE_RADIUS, _ARC_RISE, _LABEL_LIFT = 170.0, 20.0, 46.0, 14.0
 #: one colour per operation, in order of first appearance in a drawing
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
@@ -51,54 +55,58 @@ class CellLayout:
     height: float
 
 
-def cell_edges(arch: Mapping[str, Any] | str) -> tuple[int, list[tuple[int, int, str]]]:
-    """The number of nodes and the ``(src, dst, op)`` edges of a cell arch.
+def cell_graphs(arch: CellLike, space: Space | None = None) -> tuple[CellGraph, ...]:
+    """The cells to draw for ``arch``: itself if it is a :class:`CellGraph`, else the
+    ``space``'s cells of the arch, else (no space) the cell its key spells in NAS-Bench-201
+    notation.
 
-    ``arch`` is an :class:`~nasforge.space.Arch` of a cell space (dimensions ``edge_<dst>_<src>``)
-    or a NAS-Bench-201 string ``|op~0|+|op~0|op~1|+...``.
+    Raises:
+        ConfigError: the space states no cells, or without a space the arch's key is not a
+            cell string (one line, naming the arch).
     """
-    edges: list[tuple[int, int, str]] = []
-    if isinstance(arch, str):
-        cell = arch.partition(",")[0]
-        nodes = cell.split("+")
-        for dst, node in enumerate(nodes, start=1):
-            entries = node.strip("|").split("|") if node.startswith("|") else []
-            for entry in entries:
-                op, sep, src = entry.partition("~")
-                if not sep or not src.isdigit() or not op:
-                    raise ConfigError(
-                        f"arch {arch!r} is not a cell string like '|op~0|+|op~0|op~1|'"
-                    )
-                edges.append((int(src), dst, op))
-        if not edges:
-            raise ConfigError(f"arch {arch!r} is not a cell string like '|op~0|+|op~0|op~1|'")
-    else:
-        for name, value in arch.items():
-            match = _EDGE.match(name)
-            if match:
-                edges.append((int(match.group(2)), int(match.group(1)), str(value)))
-        if not edges:
-            dims = ", ".join(arch) or "none"
+    if isinstance(arch, CellGraph):
+        return (arch,)
+    key = arch if isinstance(arch, str) else getattr(arch, "key", None)
+    if space is not None:
+        made = space.parse(key) if isinstance(key, str) else space.make(arch)  # type: ignore[arg-type]
+        cells = space.cells(made)
+        if not cells:
             raise ConfigError(
-                "arch has no cell edges (dimensions named edge_<dst>_<src>); "
-                f"its dimensions: {dims}"
+                f"space {space.name!r} states no cells to draw; its dimensions: "
+                f"{', '.join(space.names)}"
             )
-    edges.sort(key=lambda e: (e[1], e[0]))
-    return max(dst for _, dst, _ in edges) + 1, edges
+        return cells
+    if not isinstance(key, str):
+        dims = ", ".join(map(str, arch)) or "none"
+        raise ConfigError(
+            f"arch has no key and no space was given to find its cells; its dimensions: {dims}"
+        )
+    try:
+        return (cell_graph_from_key(key),)
+    except CellStringError as exc:
+        raise ConfigError(
+            f"arch {key!r} is not a cell string like '|op~0|+|op~0|op~1|' ({exc.reason}); "
+            "pass its space to draw the cells it states"
+        ) from None
 
 
-def cell_layout(arch: Mapping[str, Any] | str, omit: tuple[str, ...] = ("none",)) -> CellLayout:
-    """Positions of the nodes and the arcs of the edges whose op is not in ``omit``.
+def cell_layout(
+    cell: CellLike, omit: tuple[str, ...] = ("none",), *, space: Space | None = None
+) -> CellLayout:
+    """Positions of the nodes and the arcs of the edges whose op is not in ``omit``, for
+    ``cell`` (the first cell of an arch with several; see :func:`cell_graphs`).
 
     Neighbouring nodes are joined by a straight line; an edge that skips ``k`` nodes bows
     above (odd source) or below (even source) the row by a height growing with ``k``, so arcs
     between the same span never overlap.
     """
-    n_nodes, edges = cell_edges(arch)
+    graph = cell_graphs(cell, space)[0]
+    n_nodes = graph.n_nodes
     nodes = [(i * _NODE_SPACING, 0.0) for i in range(n_nodes)]
     drawn = []
     rise_max = 0.0
-    for src, dst, op in edges:
+    for edge in sorted(graph.edges, key=lambda e: (e.dst, e.src)):
+        src, dst, op = edge.src, edge.dst, str(edge.op)
         if op in omit:
             continue
         span = dst - src
@@ -119,11 +127,14 @@ def op_colors(layout: CellLayout) -> dict[str, str]:
     return {op: PALETTE[i % len(PALETTE)] for i, op in enumerate(ops)}
 
 
-def draw_cell(ax: Axes, arch: Mapping[str, Any] | str, title: str | None = None) -> CellLayout:
-    """Draw the cell of ``arch`` on a matplotlib ``ax``; returns the layout it drew."""
+def draw_cell(
+    ax: Axes, cell: CellLike, title: str | None = None, *, space: Space | None = None
+) -> CellLayout:
+    """Draw ``cell`` (the first cell of an arch with several) on a matplotlib ``ax``; returns
+    the layout it drew."""
     from matplotlib.patches import Circle, FancyArrowPatch
 
-    layout = cell_layout(arch)
+    layout = cell_layout(cell, space=space)
     colors = op_colors(layout)
     for e in layout.edges:
         rad = 0.0
@@ -166,9 +177,32 @@ def draw_cell(ax: Axes, arch: Mapping[str, Any] | str, title: str | None = None)
     return layout
 
 
-def cell_svg(arch: Mapping[str, Any] | str, title: str | None = None) -> str:
-    """The cell of ``arch`` as a standalone ``<svg>`` element (no script, no external refs)."""
-    layout = cell_layout(arch)
+def cell_svg(cell: CellLike, title: str | None = None, *, space: Space | None = None) -> str:
+    """The cells of ``cell`` (see :func:`cell_graphs`) as one standalone ``<svg>`` element (no
+    script, no external refs); several cells are stacked, each titled with its name."""
+    graphs = cell_graphs(cell, space)
+    if len(graphs) == 1:
+        return _one_svg(graphs[0], title)[0]
+    parts, y, width = [], 0.0, 0.0
+    for k, graph in enumerate(graphs):
+        name = f"{title}: {graph.name}" if title else graph.name
+        svg, w, h = _one_svg(graph, name, at_y=y, ids=f"c{k}-")
+        parts.append(svg)
+        y, width = y + h, max(width, w)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="cell-graphs" '
+        f'viewBox="0 0 {width:.0f} {y:.0f}" width="{width:.0f}" height="{y:.0f}" role="img">'
+        + "".join(parts)
+        + "</svg>"
+    )
+
+
+def _one_svg(
+    graph: CellGraph, title: str | None, at_y: float | None = None, ids: str = ""
+) -> tuple[str, float, float]:
+    """One cell's ``<svg>`` with its width and height; ``at_y`` places it inside another SVG and
+    ``ids`` prefixes its marker ids (unique within that SVG)."""
+    layout = cell_layout(graph)
     colors = op_colors(layout)
     pad = 2 * _NODE_RADIUS
     top = layout.height / 2 + pad
@@ -178,15 +212,16 @@ def cell_svg(arch: Mapping[str, Any] | str, title: str | None = None) -> str:
     def at(point: tuple[float, float]) -> str:  # drawing units (y up) to SVG (y down)
         return f"{point[0] + pad:.1f},{top - point[1] + title_h:.1f}"
 
+    place = "" if at_y is None else f'y="{at_y:.0f}" '
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="cell-graph" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="cell-graph" {place}'
         f'viewBox="0 0 {width:.0f} {height + title_h:.0f}" width="{width:.0f}" '
         f'height="{height + title_h:.0f}" role="img">',
         "<defs>",
     ]
     for op, color in colors.items():
         parts.append(
-            f'<marker id="arrow-{_ident(op)}" viewBox="0 0 10 10" refX="10" refY="5" '
+            f'<marker id="arrow-{ids}{_ident(op)}" viewBox="0 0 10 10" refX="10" refY="5" '
             f'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
             f'<path d="M0,0 L10,5 L0,10 z" fill="{color}"/></marker>'
         )
@@ -202,7 +237,7 @@ def cell_svg(arch: Mapping[str, Any] | str, title: str | None = None) -> str:
             f'<path class="edge" data-src="{e.src}" data-dst="{e.dst}" '
             f'data-op="{html.escape(e.op)}" '
             f'd="M{at(start)} Q{at(e.control)} {at(end)}" fill="none" stroke="{colors[e.op]}" '
-            f'stroke-width="2" marker-end="url(#arrow-{_ident(e.op)})"/>'
+            f'stroke-width="2" marker-end="url(#arrow-{ids}{_ident(e.op)})"/>'
         )
     for e in layout.edges:
         x, y = at(e.label_at).split(",")
@@ -220,7 +255,7 @@ def cell_svg(arch: Mapping[str, Any] | str, title: str | None = None) -> str:
             f'dominant-baseline="central" font-size="13" font-family="sans-serif">{i}</text>'
         )
     parts.append("</svg>")
-    return "".join(parts)
+    return "".join(parts), width, height + title_h
 
 
 def _trim(edge: Edge, radius: float) -> tuple[tuple[float, float], tuple[float, float]]:

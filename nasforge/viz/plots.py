@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nasforge.errors import ConfigError
+from nasforge.space import CellGraph, Space
 from nasforge.trial import Trial, TrialStatus
 from nasforge.viz import _data
-from nasforge.viz.cell import draw_cell
+from nasforge.viz.cell import cell_graphs, draw_cell
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -41,11 +42,11 @@ STATUS_STYLE: dict[str, dict[str, Any]] = {
 PLOT_KINDS = ("history", "curves", "ops", "pareto", "cell")
 
 
-def _figure(width: float, height: float, ncols: int = 1) -> Figure:
+def _figure(width: float, height: float, ncols: int = 1, nrows: int = 1) -> Figure:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height), layout="constrained")
-    fig.subplots(1, ncols)
+    fig.subplots(nrows, ncols)
     return fig
 
 
@@ -183,9 +184,15 @@ def plot_ops(
     top_k: int = 10,
     objectives: Mapping[str, str] | None = None,
     out: str | Path | None = None,
+    *,
+    space: Space | None = None,
 ) -> Figure:
     """How often the ``top_k`` best complete trials pick each operation on each edge (each
-    categorical dimension), as stacked bars; the bar heights are :func:`op_counts`'s."""
+    categorical dimension), as stacked bars; the bar heights are :func:`op_counts`'s.
+
+    Bars of cell edges are labelled by the edge (``0→2``) when the space is known (a live or
+    a stored experiment of a registered space, or ``space=``) or the keys are NAS-Bench-201
+    cells, other dimensions by their names."""
     src = _data.resolve(source, objectives)
     counts = _data.op_counts(src, top_k)
     n_top = len(_data.top_trials(src, top_k))
@@ -194,6 +201,8 @@ def plot_ops(
             f"no complete trial with categorical choices to count in {src.name or 'the trials'}"
         )
     names = list(counts)
+    space = space or _data.space_of(source)
+    labels = _data.dimension_labels(names, space, [t.arch.key for t in src.trials[:1]])
     ops = sorted({op for c in counts.values() for op in c})
     fig = _figure(max(6, 0.9 * len(names) + 3), 4.5)
     ax = fig.axes[0]
@@ -201,7 +210,7 @@ def plot_ops(
     for i, op in enumerate(ops):
         heights = [counts[n].get(op, 0) for n in names]
         ax.bar(
-            [_data.edge_label(n) for n in names],
+            labels,
             heights,
             bottom=bottom,
             label=op,
@@ -210,7 +219,7 @@ def plot_ops(
         )
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     ax.set_ylabel(f"count among the top {n_top}")
-    ax.set_xlabel("edge (from→to node)" if names[0].startswith("edge_") else "dimension")
+    ax.set_xlabel("edge (from→to node)" if labels[0] != names[0] else "dimension")
     ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
     fig.suptitle(_title(src, f"operations of the {n_top} best trials"))
     return _finish(fig, out)
@@ -249,21 +258,33 @@ def plot_cell(
     trial: int | None = None,
     objectives: Mapping[str, str] | None = None,
     out: str | Path | None = None,
+    *,
+    space: Space | None = None,
 ) -> Figure:
-    """The cell of the best complete trial (or of trial number ``trial``) as a graph.
+    """The cells of the best complete trial (or of trial number ``trial``) as graphs, one
+    subplot per cell.
 
-    ``source`` may also be a single :class:`~nasforge.space.Arch` or an arch key string.
+    The cells come from the space: ``space=``, a live experiment's, or a stored experiment's
+    registered space; without one (a list of trials, a custom space of a stored experiment)
+    from the arch key in NAS-Bench-201 notation. ``source`` may also be a single
+    :class:`~nasforge.space.Arch`, an arch key string or a
+    :class:`~nasforge.space.CellGraph`.
     """
-    if isinstance(source, str) or (isinstance(source, Mapping) and not hasattr(source, "trials")):
+    if isinstance(source, (str, CellGraph)) or (
+        isinstance(source, Mapping) and not hasattr(source, "trials")
+    ):
         arch, title = source, "cell"
     else:
         src = _data.resolve(source, objectives)
         chosen = pick_trial(src, trial)
         arch = chosen.arch
+        space = space or _data.space_of(source)
         value = _data.metric_value(chosen, src.metric)
         title = f"trial {chosen.number}" + (f" ({value:.4g})" if value is not None else "")
-    fig = _figure(6.5, 3.6)
-    draw_cell(fig.axes[0], arch, title=title)
+    graphs = cell_graphs(arch, space)
+    fig = _figure(6.5, 3.6 * len(graphs), nrows=len(graphs))
+    for ax, graph in zip(fig.axes, graphs, strict=True):
+        draw_cell(ax, graph, title=title if len(graphs) == 1 else f"{title}: {graph.name}")
     return _finish(fig, out)
 
 

@@ -96,3 +96,31 @@ def test_register_op() -> None:
         OPS.unregister("relu_skip")
     with pytest.raises(ConfigError, match="operation name"):
         register_op("bad|name", relu_skip)
+
+
+@pytest.mark.parametrize("name", ["nor_conv_1x1", "nor_conv_3x3", "skip_connect", "avg_pool_3x3"])
+def test_affine_reaches_every_batch_norm(name: str) -> None:
+    # stride 2 and a channel change: every op has a batch norm then
+    plain = create_op(name, 4, 8, 2, 1, affine=False)
+    norms = [m for m in plain.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    assert norms and all(not m.affine and m.weight is None for m in norms)
+    learned = create_op(name, 4, 8, 2, 1)
+    assert all(
+        m.affine for m in learned.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+    )
+    assert plain(torch.randn(2, 4, 9)).shape == (2, 8, 5)
+
+
+def test_a_factory_without_affine_serves_affine_true_only() -> None:
+    def plain(c_in: int, c_out: int, stride: int, ndim: int) -> nn.Module:
+        return create_op("skip_connect", c_in, c_out, stride, ndim)
+
+    register_op("plain_skip", plain)
+    try:
+        assert isinstance(create_op("plain_skip", 4, 4, 1, 1), nn.Identity)
+        with pytest.raises(ConfigError, match="'plain_skip': affine=False; allowed: True only"):
+            create_op("plain_skip", 4, 4, 1, 1, affine=False)
+        with pytest.raises(ConfigError, match="affine=1; allowed: True or False"):
+            create_op("nor_conv_3x3", 4, 4, 1, 1, affine=1)  # type: ignore[arg-type]
+    finally:
+        OPS.unregister("plain_skip")

@@ -9,7 +9,17 @@ import numpy as np
 import pytest
 
 from nasforge.errors import SpaceError
-from nasforge.space import Categorical, CellSpace, Float, Int, edge_name
+from nasforge.space import (
+    Categorical,
+    CellSpace,
+    CellStringError,
+    Float,
+    Int,
+    cell_graph_from_key,
+    edge_name,
+    format_cell_string,
+    parse_cell_string,
+)
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EXAMPLE = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|"
@@ -37,11 +47,55 @@ def test_edges_and_key(nb201: CellSpace) -> None:
     assert arch.key == EXAMPLE
     assert arch["edge_1_0"] == "nor_conv_3x3" and arch["edge_3_2"] == "skip_connect"
     assert nb201.make(dict(arch)) == arch
-    assert nb201.genotype(arch) == [
+    (cell,) = nb201.cells(arch)
+    assert [[(e.op, e.src) for e in cell.incoming(j)] for j in (1, 2, 3)] == [
         [("nor_conv_3x3", 0)],
         [("none", 0), ("skip_connect", 1)],
         [("none", 0), ("none", 1), ("skip_connect", 2)],
     ]
+
+
+def test_cells_state_the_structure(nb201: CellSpace) -> None:
+    (template,) = nb201.cell_templates()
+    assert (template.n_nodes, template.inputs, template.outputs) == (4, (0,), (3,))
+    assert [(e.src, e.dst, e.dim) for e in template.edges] == [
+        (i, j, edge_name(i, j)) for i, j in nb201.edges
+    ]
+    assert all(e.op is None and e.choices == NB201_OPS for e in template.edges)
+    assert template.ops == NB201_OPS and template.dims == tuple(nb201.edge_names)
+    (cell,) = nb201.cells(nb201.parse(EXAMPLE))
+    assert cell.template() == template
+    assert cell.paths() == [("nor_conv_3x3", "skip_connect", "skip_connect")]
+    assert cell.needed_nodes() == {0, 1, 2, 3}
+    extra = CellSpace(3, ["a", "b"], extra=[Int("depth", 1, 3), Float("lr", 0.1, 1.0)])
+    assert extra.decision_groups() == [["edge_1_0"], ["edge_2_0", "edge_2_1"], ["depth"], ["lr"]]
+    assert nb201.decision_groups() == [
+        ["edge_1_0"],
+        ["edge_2_0", "edge_2_1"],
+        ["edge_3_0", "edge_3_1", "edge_3_2"],
+    ]
+
+
+def test_cell_strings_have_one_parser() -> None:
+    assert parse_cell_string(EXAMPLE) == [
+        ("nor_conv_3x3",),
+        ("none", "skip_connect"),
+        ("none", "none", "skip_connect"),
+    ]
+    assert format_cell_string(parse_cell_string(EXAMPLE)) == EXAMPLE
+    assert parse_cell_string("| a ~ 0 |+|b~0| c~1|") == [("a",), ("b", "c")]  # hand-typed spaces
+    with pytest.raises(CellStringError, match="found 1") as err:
+        parse_cell_string("|a~0|", n_nodes=4)
+    assert err.value.reason == "expected 3 nodes separated by '+', found 1"
+    graph = cell_graph_from_key(EXAMPLE + ",lr=0.1")
+    assert [(e.src, e.dst, e.op, e.dim) for e in graph.incoming(2)] == [
+        (0, 2, "none", "edge_2_0"),
+        (1, 2, "skip_connect", "edge_2_1"),
+    ]
+    assert (graph.n_nodes, graph.inputs, graph.outputs) == (4, (0,), (3,))
+    for bad in ("lr=0.1", "", "|a~0|+|b~1|"):
+        with pytest.raises(CellStringError):
+            cell_graph_from_key(bad)
 
 
 def test_size_and_enumerate(nb201: CellSpace) -> None:
@@ -124,7 +178,10 @@ def test_extra_dimensions_follow_the_cell() -> None:
         ("", "expected 3 nodes separated by '+', found 1"),
         ("|none~0|+|none~0|none~1|", "expected 3 nodes separated by '+', found 2"),
         (EXAMPLE.replace("~0|+", "~0|++", 1), "expected 3 nodes separated by '+', found 4"),
-        ("none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "node 'none~0|' must be '|op~i|...|'"),
+        (
+            "none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+            "node 1 ('none~0|') must look like '|op~0|...|'",
+        ),
         ("|none~0|+|none~0|+|none~0|none~1|none~2|", "node 2 must have 2 inputs, found 1"),
         ("|none~0|+|none~0|none~2|+|none~0|none~1|none~2|", "expected 'op~1' in node 2, got"),
         (

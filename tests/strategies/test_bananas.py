@@ -10,6 +10,7 @@ from nasforge.errors import ConfigError
 from nasforge.space import Arch, Categorical, CellSpace, Float, Int, Space
 from nasforge.strategies import create_strategy
 from nasforge.strategies.bananas import Bananas, MLPEnsemble, PathEncoder
+from nasforge.testing.spaces import LadderSpace
 from nasforge.testing.strategies import complete as done
 from nasforge.testing.strategies import conv_count
 from nasforge.testing.strategies import nb201_space as nb201
@@ -65,6 +66,68 @@ def test_extra_dimensions_follow_the_paths() -> None:
     enc = PathEncoder(space)
     vec = enc(space.parse("|conv~0|+|conv~0|none~1|,width=16"))
     assert vec.tolist() == [1, 0, 0, 1]
+
+
+@pytest.mark.parametrize(
+    ("key", "nonzero"),
+    [
+        (
+            "|avg_pool_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|skip_connect~1|none~2|",
+            {0: 1.0, 16: 1.0},
+        ),
+        ("|none~0|+|none~0|none~1|+|avg_pool_3x3~0|nor_conv_3x3~1|avg_pool_3x3~2|", {3: 1.0}),
+        (
+            "|nor_conv_1x1~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
+            "+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_1x1~2|",
+            {2: 1.0, 10: 1.0, 13: 1.0, 49: 1.0},
+        ),
+    ],
+)
+def test_nb201_path_vectors_are_the_recorded_ones(key: str, nonzero: dict[int, float]) -> None:
+    """Recorded before path encoding read the cell from ``space.cells``: same features, same
+    order, so a surrogate (and every search that uses one) behaves as it did."""
+    space = nb201()
+    vec = PathEncoder(space)(space.parse(key))
+    assert len(vec) == 84
+    assert {i: v for i, v in enumerate(vec.tolist()) if v} == nonzero
+
+
+def test_a_cell_space_of_any_class_gets_path_features() -> None:
+    """A 3-node cell whose dimensions are named a (0->1), b (1->2), c (0->2, conv or zero)."""
+    space = LadderSpace()
+    enc = PathEncoder(space)
+    # the short path 0->2 only by conv; the long one by every pair of live ops
+    assert enc.paths == [
+        ("conv",),
+        ("conv", "conv"),
+        ("conv", "pool"),
+        ("pool", "conv"),
+        ("pool", "pool"),
+    ]
+    arch = space.make({"a": "pool", "b": "conv", "c": "conv", "lr": 0.1})
+    assert enc(arch).tolist() == [1, 0, 0, 1, 0, 0.5]
+    cut = space.make({"a": "zero", "b": "conv", "c": "zero", "lr": 1.0})
+    assert enc(cut).tolist() == [0, 0, 0, 0, 0, 1.0]
+    strategy = Bananas(space, seed=0)
+    assert strategy.encoding_ == "path"
+    assert strategy.encode_(arch).tolist() == enc(arch).tolist()
+    both = Bananas(space, seed=0, encoding="path+onehot")
+    assert len(both.encode_(arch)) == enc.size + space.encoding_size
+
+
+def test_path_encodings_need_cells_and_the_default_does_without() -> None:
+    space = Space([Int("layers", 1, 8), Categorical("act", ["relu", "gelu"])], name="plain")
+    for encoding in ("path", "path+onehot"):
+        with pytest.raises(ConfigError) as err:
+            Bananas(space, encoding=encoding)
+        message = str(err.value)
+        assert message == (
+            f"strategy 'bananas': encoding={encoding!r} needs a space with cells and space "
+            "'plain' has none; allowed: 'onehot' or 'auto'"
+        )
+    default = Bananas(space, seed=0)
+    assert default.encoding == "auto" and default.encoding_ == "onehot"
+    assert Bananas(nb201(), seed=0).encoding_ == "path"
 
 
 # ---- predictor ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from nasforge.errors import ConfigError
 from nasforge.space import Arch, Categorical, Int, Space
 from nasforge.strategies import create_strategy
 from nasforge.strategies.pnas import ProgressiveSearch
+from nasforge.testing.spaces import LadderSpace
 from nasforge.testing.strategies import NB201_OPS, conv_count
 from nasforge.testing.strategies import complete as done
 from nasforge.testing.strategies import nb201_space as nb201
@@ -143,7 +144,7 @@ def test_defaults_read_scores_and_tell_edges_apart() -> None:
     """No name prior by default, and the surrogate's features separate what paths conflate."""
     space = nb201()
     strategy = ProgressiveSearch(space, seed=0)
-    assert strategy.fill == "auto" and strategy.encoding == "path+onehot"
+    assert strategy.fill == "auto" and strategy.encoding_ == "path+onehot"
     assert ProgressiveSearch(space, fill=None).fill == "auto"
     # node 1 -> 3 and node 2 -> 3 make the same two-edge path (conv, skip) here
     base = dict.fromkeys(space.edge_names, "none")
@@ -152,6 +153,34 @@ def test_defaults_read_scores_and_tell_edges_apart() -> None:
     paths_only = ProgressiveSearch(space, seed=0, encoding="path")
     assert np.array_equal(paths_only.encode_(a), paths_only.encode_(b))
     assert not np.array_equal(strategy.encode_(a), strategy.encode_(b))
+
+
+def test_levels_and_filler_come_from_the_space_s_structure() -> None:
+    """A cell space that is not a CellSpace: levels are its decision groups, the filler and the
+    uniform cells come from its templates (an edge that cannot hold the filler keeps its
+    default)."""
+    space = LadderSpace()
+    strategy = ProgressiveSearch(space, seed=0, beam_size=2, epochs=20)
+    assert strategy.levels_ == [["a"], ["b", "c"], ["lr"]] and strategy.encoding_ == "path+onehot"
+    value = {"zero": 0.0, "pool": 1.0, "conv": 2.0}
+    probe = []
+    for number in range(3):
+        arch = strategy.ask()
+        probe.append((arch["a"], arch["b"], arch["c"]))
+        strategy.tell(done(number, arch, value[arch["a"]] + value[arch["b"]]))
+    assert sorted(probe) == [("conv", "conv", "conv"), ("pool", "pool", "conv"), ("zero",) * 3]
+    nxt = strategy.ask()
+    assert strategy.fill_ == "pool" and strategy.level_ == 0
+    assert (nxt["b"], nxt["c"]) == ("pool", "conv")  # c cannot hold pool: its default
+    with pytest.raises(ConfigError, match=r"fill must be 'auto' or one of .*\(zero, conv, pool\)"):
+        ProgressiveSearch(space, fill="skip")
+
+
+def test_path_encodings_need_a_space_with_cells() -> None:
+    plain = Space([Categorical("a", [1, 2]), Int("b", 1, 4)], name="plain")
+    with pytest.raises(ConfigError, match="'pnas': encoding='path' needs a space with cells"):
+        ProgressiveSearch(plain, encoding="path")
+    assert ProgressiveSearch(plain).encoding_ == "onehot"
 
 
 def test_bad_encoding_is_named() -> None:

@@ -198,3 +198,39 @@ def test_one_trial_carries_the_whole_traceback_of_a_failure(tmp_path: Path) -> N
     assert "Traceback" in bad["traceback"] and "pools are not allowed here" in bad["traceback"]
     assert bad["error"] == failed[0].error.splitlines()[0]  # the table shows the first line
     assert good["traceback"] is None
+
+
+def test_a_registered_space_is_rebuilt_to_draw_and_label_its_cells(tmp_path: Path) -> None:
+    """The cell of an experiment whose keys are not NAS-Bench-201 strings: it is drawn (and
+    its edges labelled) from the stored space; a custom one of that kind has nothing to draw."""
+    from nasforge import Experiment
+    from nasforge.spaces import SPACES
+    from nasforge.testing.spaces import LadderSpace
+
+    class CustomLadder(LadderSpace):
+        """Not a registered class: its store cannot rebuild it."""
+
+    store = tmp_path / "ladder.db"
+    SPACES.register("ladder-test", LadderSpace, "a test space")
+    try:
+        for name, space in (("registered", "ladder-test"), ("custom", CustomLadder())):
+            Experiment(
+                space,
+                "random",
+                lambda arch: {"acc": arch["lr"]},
+                objectives={"acc": "max"},
+                storage=store,
+                name=name,
+            ).run(max_trials=4, progress=False)
+        with TestClient(create_app(store)) as client:
+            summary = client.get("/api/experiments/registered").json()
+            assert summary["best_cell_svg"].startswith("<svg")
+            ops = client.get("/api/experiments/registered/ops").json()
+            assert ops["dimensions"] == ["a", "b", "c"] and ops["labels"] == ["0→1", "1→2", "0→2"]
+            svg = client.get("/api/experiments/registered/cell.svg")
+            assert svg.status_code == 200 and 'data-src="0"' in svg.text
+            assert client.get("/api/experiments/custom").json()["best_cell_svg"] is None
+            assert client.get("/api/experiments/custom/ops").json()["labels"] == ["a", "b", "c"]
+            assert client.get("/api/experiments/custom/cell.svg").status_code == 400
+    finally:
+        SPACES.unregister("ladder-test")

@@ -1,4 +1,4 @@
-"""A cell arch as a graph: edges parsed from keys and archs alike, drawn as SVG."""
+"""A cell drawn as a graph: the cells a space states, or the cell a stored key spells, as SVG."""
 
 from __future__ import annotations
 
@@ -6,20 +6,28 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from viz_trials import SPACE, key
+from viz_trials import SPACE, TwoCells, key
 
 from nasforge.errors import ConfigError
-from nasforge.viz import cell_edges, cell_layout, cell_svg
+from nasforge.space import Categorical, CellGraph, Space
+from nasforge.testing.spaces import LadderSpace
+from nasforge.viz import cell_graphs, cell_layout, cell_svg
 
 BEST = key("nor_conv_3x3", "skip_connect", "avg_pool_3x3", "none", "nor_conv_3x3", "none")
 
 
-def test_edges_of_a_key_and_of_its_arch_agree() -> None:
-    from_key = cell_edges(BEST)
-    assert from_key == cell_edges(SPACE.parse(BEST))
-    n_nodes, edges = from_key
-    assert n_nodes == 4
-    assert edges == [
+def edges(graph: CellGraph) -> list[tuple[int, int, str | None]]:
+    return [(e.src, e.dst, e.op) for e in graph.edges]
+
+
+def test_the_cell_of_a_key_and_of_its_arch_in_its_space_agree() -> None:
+    (from_key,) = cell_graphs(BEST)
+    (from_space,) = cell_graphs(SPACE.parse(BEST), SPACE)
+    assert cell_graphs(SPACE.parse(BEST)) == (from_key,)  # an Arch without a space: its key
+    assert edges(from_key) == edges(from_space) and from_key.n_nodes == 4
+    assert cell_graphs(from_space) == (from_space,)
+    assert cell_svg(BEST) == cell_svg(from_space) == cell_svg(BEST, space=SPACE)
+    assert edges(from_key) == [
         (0, 1, "nor_conv_3x3"),
         (0, 2, "skip_connect"),
         (1, 2, "avg_pool_3x3"),
@@ -61,10 +69,35 @@ def test_svg_has_one_path_and_label_per_drawn_edge() -> None:
 
 @pytest.mark.parametrize("bad", ["not a cell", "|conv~x|", "|~0|"])
 def test_bad_keys_are_one_line_config_errors(bad: str) -> None:
-    with pytest.raises(ConfigError, match="is not a cell string"):
-        cell_edges(bad)
+    with pytest.raises(ConfigError, match="is not a cell string") as err:
+        cell_graphs(bad)
+    assert "\n" not in str(err.value)
 
 
-def test_an_arch_without_edges_names_its_dimensions() -> None:
+def test_an_arch_without_cells_names_its_dimensions() -> None:
     with pytest.raises(ConfigError, match="its dimensions: lr, depth"):
-        cell_edges({"lr": 0.1, "depth": 3})
+        cell_graphs({"lr": 0.1, "depth": 3})
+    plain = Space([Categorical("lr", [0.1, 0.2]), Categorical("depth", [3, 4])], name="plain")
+    with pytest.raises(ConfigError, match="space 'plain' states no cells to draw; its dim"):
+        cell_graphs("lr=0.1,depth=3", plain)
+
+
+def test_a_cell_of_another_form_is_drawn_from_its_space() -> None:
+    space = LadderSpace()
+    arch = space.make({"a": "conv", "b": "pool", "c": "zero", "lr": 0.1})
+    layout = cell_layout(arch.key, omit=("zero",), space=space)
+    assert [(e.src, e.dst, e.op) for e in layout.edges] == [(0, 1, "conv"), (1, 2, "pool")]
+
+
+def test_several_cells_are_stacked_in_one_svg() -> None:
+    space = TwoCells()
+    svg = cell_svg(space.make({"n": "conv", "r": "conv"}).key, title="best", space=space)
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    inner = root.findall(f"{ns}svg")
+    assert [s.get("y") for s in inner] == ["0", inner[0].get("height")]
+    titles = [t.text for s in inner for t in s.findall(f"{ns}text") if t.get("class") is None][:1]
+    assert titles == ["best: normal"] and "best: reduce" in svg
+    # marker ids stay unique although both cells use "conv"
+    ids = [m.get("id") for m in root.iter(f"{ns}marker")]
+    assert len(ids) == len(set(ids)) == 2

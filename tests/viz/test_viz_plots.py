@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
-from viz_trials import MakeExperiment, key, trial
+from viz_trials import MakeExperiment, TwoCells, key, trial
 
+import nasforge as nf
 from nasforge.errors import ConfigError
 from nasforge.experiment import load_experiment
+from nasforge.testing.spaces import LadderSpace
 from nasforge.viz import (
     op_counts,
     plot,
@@ -159,3 +161,51 @@ def test_plot_by_kind_rejects_unknown_kinds_and_missing_folders(tmp_path: Path) 
     with pytest.raises(ConfigError, match="does not exist"):
         plot(HISTORY, "history", out=tmp_path / "missing" / "h.png")
     assert isinstance(plot(HISTORY, "curves", objectives={"acc": "max"}), Figure)
+
+
+def test_cells_and_edge_labels_come_from_the_space(tmp_path: Path) -> None:
+    """A live experiment on a cell space whose keys are not NAS-Bench-201 strings."""
+    space = LadderSpace()
+    exp = nf.Experiment(
+        space,
+        "random",
+        lambda arch: {"acc": float(arch["a"] == "conv") + arch["lr"]},
+        objectives={"acc": "max"},
+        storage="sqlite:///:memory:",
+    )
+    exp.run(max_trials=6, progress=False)
+    fig = plot_cell(exp)
+    drawn = {t.get_text() for t in fig.axes[0].texts if t.get_gid() == "edge-label"}
+    best = exp.best().arch
+    assert drawn == {best[d] for d in "abc"}
+    ops = plot_ops(exp, top_k=3)
+    labels = [t.get_text() for t in ops.axes[0].get_xticklabels()]
+    assert labels == ["0→1", "1→2", "0→2"] and ops.axes[0].get_xlabel() == "edge (from→to node)"
+    with pytest.raises(ConfigError, match="is not a cell string"):
+        plot_cell(exp.trials())  # the bare trials know no space, and the keys are no cells
+
+
+def test_a_stored_experiment_rebuilds_its_registered_space(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'nb.db'}"
+    exp = nf.Experiment(
+        "nb201",
+        "random",
+        lambda arch: {"acc": float(arch.key.count("conv"))},
+        space_options={"n_cells": 1, "hyperparameters": ["lr"]},
+        objectives={"acc": "max"},
+        storage=url,
+        name="nb",
+    )
+    exp.run(max_trials=4, progress=False)
+    stored = load_experiment("nb", url)
+    assert stored.space() is not None
+    fig = plot_cell(stored)
+    assert fig.axes[0].get_title().startswith(f"trial {exp.best().number}")
+    labels = [t.get_text() for t in plot_ops(stored).axes[0].get_xticklabels()]
+    assert labels[:2] == ["0→1", "0→2"]
+
+
+def test_each_cell_of_a_space_gets_a_subplot() -> None:
+    space = TwoCells()
+    fig = plot_cell(space.make({"n": "skip", "r": "pool"}).key, space=space)
+    assert [ax.get_title() for ax in fig.axes] == ["cell: normal", "cell: reduce"]

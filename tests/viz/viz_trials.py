@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from nasforge.estimation import TrialContext
-from nasforge.space import Arch, CellSpace
+from nasforge.space import Arch, Categorical, CellEdge, CellGraph, CellSpace, Space
 from nasforge.trial import Trial, TrialStatus
 
 #: ``make_experiment(name, trials, two_objectives=True, pruning=True, seed=0)`` (a fixture)
@@ -60,3 +60,19 @@ def trial(
         finished_at=start + timedelta(seconds=10),
         duration_s=10.0,
     )
+
+
+class TwoCells(Space):
+    """A normal and a reduction cell, each one edge 0 -> 1."""
+
+    def __init__(self) -> None:
+        super().__init__([Categorical("n", ["conv", "skip"]), Categorical("r", ["pool", "conv"])])
+
+    def cell_templates(self) -> tuple[CellGraph, ...]:
+        return tuple(
+            CellGraph(name, 2, (0,), (1,), (CellEdge(0, 1, None, dim=dim, choices=choices),))
+            for name, dim, choices in (
+                ("normal", "n", ("conv", "skip")),
+                ("reduce", "r", ("pool", "conv")),
+            )
+        )

@@ -142,7 +142,9 @@ def create_app(storage: str | Path | Storage) -> FastAPI:
     def get_experiment(name: str) -> dict[str, Any]:
         """Counts, best trial, history series, Pareto front and the best cell as SVG."""
         record = experiment(name)
-        return payloads.experiment_summary(record, trials_of(record))
+        return payloads.experiment_summary(
+            record, trials_of(record), payloads.space_of(record, store)
+        )
 
     @app.get("/api/experiments/{name}/trials")
     def list_trials(
@@ -180,7 +182,8 @@ def create_app(storage: str | Path | Storage) -> FastAPI:
     def get_ops(name: str, top_k: int = Query(10, ge=1)) -> dict[str, Any]:
         """How often the ``top_k`` best trials pick each operation on each edge."""
         record = experiment(name)
-        return payloads.ops_json(record, trials_of(record, intermediate=False), top_k)
+        trials = trials_of(record, intermediate=False)
+        return payloads.ops_json(record, trials, top_k, payloads.space_of(record, store))
 
     @app.get("/api/experiments/{name}/cell.svg", response_class=Response)
     def get_cell(name: str, trial: int | None = None) -> Response:
@@ -194,7 +197,8 @@ def create_app(storage: str | Path | Storage) -> FastAPI:
             arch, number = best["arch"], best["number"]
         else:
             arch, number = _trial(trials, trial, name).arch, trial
-        return Response(cell_svg(arch, title=f"trial {number}"), media_type="image/svg+xml")
+        svg = cell_svg(arch, title=f"trial {number}", space=payloads.space_of(record, store))
+        return Response(svg, media_type="image/svg+xml")
 
     return app
 

@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from nasforge.errors import NasforgeError
-from nasforge.storage import ExperimentRecord
+from nasforge.space import Space
+from nasforge.storage import ExperimentRecord, Storage
 from nasforge.trial import Trial
 from nasforge.viz import _data
 from nasforge.viz.cell import cell_svg
@@ -17,6 +18,14 @@ from nasforge.viz.cell import cell_svg
 def iso(moment: datetime | None) -> str | None:
     """A stored (naive UTC) time as ISO 8601 with a ``Z``."""
     return None if moment is None else moment.isoformat(timespec="seconds") + "Z"
+
+
+def space_of(record: ExperimentRecord, storage: Storage) -> Space | None:
+    """The registered space the experiment searched, rebuilt from its stored record; ``None``
+    for a custom space or one this process cannot build (the page then reads arch keys)."""
+    from nasforge.experiment.load import StoredExperiment
+
+    return _data.space_of(StoredExperiment(record, storage))
 
 
 def source_of(record: ExperimentRecord, trials: Sequence[Trial]) -> _data.Source:
@@ -59,8 +68,11 @@ def revision(trials: Sequence[Trial]) -> str:
     return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
 
 
-def experiment_summary(record: ExperimentRecord, trials: Sequence[Trial]) -> dict[str, Any]:
-    """Everything the experiment page shows except the trial table and the curves."""
+def experiment_summary(
+    record: ExperimentRecord, trials: Sequence[Trial], space: Space | None = None
+) -> dict[str, Any]:
+    """Everything the experiment page shows except the trial table and the curves; the best
+    cell is drawn from ``space`` (see :func:`space_of`) or, without one, from its key."""
     src = source_of(record, trials)
     points = _data.history(src)
     timed = _data.best_over_time(points, src.direction)
@@ -79,8 +91,8 @@ def experiment_summary(record: ExperimentRecord, trials: Sequence[Trial]) -> dic
     svg = None
     if best is not None:
         try:
-            svg = cell_svg(best["arch"], title=f"trial {best['number']}")
-        except NasforgeError:  # not a cell space: nothing to draw
+            svg = cell_svg(best["arch"], title=f"trial {best['number']}", space=space)
+        except NasforgeError:  # a space without cells: nothing to draw
             svg = None
     return _data.jsonable(
         {
@@ -143,12 +155,17 @@ def curves_json(record: ExperimentRecord, trials: Sequence[Trial], metric: str |
     )
 
 
-def ops_json(record: ExperimentRecord, trials: Sequence[Trial], top_k: int) -> dict[str, Any]:
+def ops_json(
+    record: ExperimentRecord, trials: Sequence[Trial], top_k: int, space: Space | None = None
+) -> dict[str, Any]:
+    """Operation counts of the ``top_k`` best trials per dimension, cell edges labelled by the
+    edge (``0→2``) from ``space``'s cells or, without one, from a NAS-Bench-201 key."""
     src = source_of(record, trials)
     counts = _data.op_counts(src, top_k)
+    keys = [t.arch.key for t in src.trials[:1]]
     return {
         "top_k": len(_data.top_trials(src, top_k)),
         "dimensions": list(counts),
-        "labels": [_data.edge_label(n) for n in counts],
+        "labels": _data.dimension_labels(list(counts), space, keys),
         "counts": counts,
     }
