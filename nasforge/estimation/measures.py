@@ -11,6 +11,12 @@ and network size alone, not on the trained weights (parameters, FLOPs, latency, 
 says so with :attr:`Measure.per_arch`, and an evaluator then measures each arch once per
 device and reuses the value.
 
+What the interface leaves room for: FLOPs counted with ``torch.utils.flop_counter`` on one
+input of ``task.input_shape``; peak memory of a forward pass on ``device``; latency on a named
+device (a measure's own option, e.g. ``Latency(device="cuda:1", warmup=10, repeats=50)``,
+timing a copy of the model there after warm-up passes, with the device synchronised around
+each timing). All three are ``per_arch``.
+
 Example:
     >>> import torch
     >>> create_measure("params").measure(torch.nn.Linear(3, 2), Task((3,), 2), device=None)
