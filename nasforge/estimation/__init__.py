@@ -1,7 +1,9 @@
 """Performance estimation: how good is an architecture, and at what cost.
 
 Evaluators are chosen by name (``create_evaluator("train", dataset="mnist1d")``) or constructed
-directly. Torch-based evaluators are imported only when first used.
+directly. Torch-based evaluators are imported only when first used. A training evaluator adds
+measures of the trained network (``TrainEvaluator(measures=["params"])``), chosen by name from
+:data:`MEASURES`. The training loop itself is the public toolkit :mod:`nasforge.training`.
 """
 
 from __future__ import annotations
@@ -9,6 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from nasforge.estimation.base import Evaluator, FunctionEvaluator, TrialContext, as_metrics
+from nasforge.estimation.measures import (
+    MEASURES,
+    Measure,
+    create_measure,
+    list_measures,
+    register_measure,
+)
 from nasforge.registry import Registry
 
 EVALUATORS: Registry[Evaluator] = Registry("evaluator")
@@ -45,11 +54,16 @@ def list_evaluators() -> list[str]:
 
 __all__ = [
     "EVALUATORS",
+    "MEASURES",
     "Evaluator",
     "FunctionEvaluator",
+    "Measure",
     "TrialContext",
     "as_metrics",
     "create_evaluator",
+    "create_measure",
     "list_evaluators",
+    "list_measures",
     "register_evaluator",
+    "register_measure",
 ]

@@ -54,7 +54,9 @@ class Evaluator(ABC):
       budget of an early-stopping scheduler and of the progress bar;
     - :meth:`load_data`: the training data, for a zero-cost pre-filter's mini-batch and for the
       input shape and test inputs of an export;
-    - :meth:`fingerprint`: what it trains on or looks up, stored with the experiment.
+    - :meth:`fingerprint`: what it trains on or looks up, stored with the experiment;
+    - :meth:`size_overrides`: the network sizes it builds the space's networks at, for an
+      export to build the same network again.
     """
 
     #: the metrics this evaluator returns, for checking objectives before a search starts
@@ -85,6 +87,12 @@ class Evaluator(ABC):
     def fingerprint(self) -> dict[str, str]:
         """What it trains on or looks up (``{"data": name, "data_sha256": hex digest}``), for
         the experiment's record; ``{}`` when there is nothing to name."""
+        return {}
+
+    def size_overrides(self) -> dict[str, int]:
+        """The network sizes it builds a space's networks at instead of the space's own
+        (``{"n_cells": 1}`` gives ``space.build(arch, task, n_cells=1)``); ``{}`` (the
+        default) when it builds them as the space says, or builds none."""
         return {}
 
 

@@ -53,6 +53,7 @@ from scipy.stats import rankdata
 from torch import nn
 
 from nasforge.errors import ConfigError, UnknownNameError
+from nasforge.training import count_parameters, resolve_device
 
 ProxyFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], float]
 
@@ -165,7 +166,7 @@ def _is_relu(module: nn.Module) -> bool:
 
 def params(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """The number of parameters of the model."""
-    return float(sum(p.numel() for p in model.parameters()))
+    return float(count_parameters(model))
 
 
 #: every proxy by name, in the order they are reported
@@ -205,16 +206,21 @@ def check_proxy_names(names: Iterable[str] | None, field: str = "proxies") -> li
 
 
 def compute_proxy(
-    name: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: str = "cpu"
+    name: str,
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    device: str | torch.device = "cpu",
 ) -> float:
-    """One proxy of ``model`` on ``(x, y)``, computed on a copy of the model on ``device``.
+    """One proxy of ``model`` on ``(x, y)``, computed on a copy of the model on ``device``
+    (a torch device, or a spec :func:`~nasforge.training.resolve_device` accepts).
 
     Returns a finite number, larger is better (see the module docstring for degenerate models).
     """
     fn = PROXIES.get(name)
     if fn is None:
         raise UnknownNameError("proxy", name, PROXIES)
-    target = torch.device(device)
+    target = device if isinstance(device, torch.device) else resolve_device(device)
     work = copy.deepcopy(model).to(target)
     value = fn(work, x.to(target), y.to(target))
     return value if math.isfinite(value) else LOWEST
@@ -225,7 +231,7 @@ def compute_proxies(
     x: torch.Tensor,
     y: torch.Tensor,
     names: Iterable[str] | None = None,
-    device: str = "cpu",
+    device: str | torch.device = "cpu",
 ) -> dict[str, float]:
     """The proxies ``names`` (default: all) of ``model`` on ``(x, y)``; the model is not changed.
 

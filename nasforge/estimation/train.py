@@ -3,56 +3,54 @@
 The whole dataset lives on the device as tensors (when it fits) and batches are drawn by index
 from a seeded ``torch.Generator``: the datasets NAS trains thousands of models on are small, and
 a ``DataLoader`` with worker processes would cost more than the training of a small network.
-The loop itself is in ``_train_loop.py``.
+Devices, data placement, the epoch loop and mixed precision are the public toolkit in
+:mod:`nasforge.training`; this module adds what makes it a trial: settings from the arch, the
+fidelity and the options, reports, measures, and failures that name their cause.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
 from nasforge.data import DATASETS, ArrayDataset, load_dataset
-from nasforge.errors import ConfigError, UnknownNameError, one_of
-from nasforge.estimation._train_loop import (
+from nasforge.errors import ConfigError, UnknownNameError
+from nasforge.estimation._trial_settings import (
+    FIDELITY_KEYS,
+    SIZE_OPTIONS,
+    Sizes,
+    check_float,
+    check_int,
+    network_key,
+    trial_settings,
+    whole,
+)
+from nasforge.estimation.base import Evaluator, Reporter, TrialContext
+from nasforge.estimation.measures import Measure, resolve_measures, run_measures
+from nasforge.space import Arch, Space
+from nasforge.training import (
     NonFiniteLossError,
     Precision,
+    SGDRecipe,
     TrainData,
     TrialOutOfMemoryError,
-    batch_bounds,
     build_model,
+    cpu_threads,
     free_memory,
     is_out_of_memory,
-    place_data,
+    prepare_data,
     resolve_device,
     score,
     seeded,
-    train_epoch,
+    train_model,
 )
-from nasforge.estimation.base import Evaluator, Reporter, TrialContext
-from nasforge.space import Arch, Space
+from nasforge.training.devices import DEVICE_SPECS
 
-#: the keys ``ctx.fidelity`` may carry for this evaluator
-FIDELITY_KEYS: tuple[str, ...] = ("epochs", "train_fraction", "n_cells", "channels")
-
-#: fidelity keys that change the network, passed to the space's ``build`` as keyword overrides
-_SIZE_KEYS: tuple[str, ...] = ("n_cells", "channels")
-
-
-@dataclass(frozen=True)
-class _TrialSettings:
-    """What one trial trains with, after arch dims, fidelity and constructor options."""
-
-    epochs: int
-    train_fraction: float
-    lr: float
-    weight_decay: float
-    #: network-size overrides for ``space.build``: key -> (value, the option or fidelity key)
-    sizes: Mapping[str, tuple[int, str]]
+#: the metrics of training, before those of the measures (and ``epochs`` after them)
+TRAIN_METRICS: tuple[str, ...] = ("val_acc", "test_acc", "train_loss", "val_loss")
 
 
 class TrainEvaluator(Evaluator):
@@ -68,14 +66,21 @@ class TrainEvaluator(Evaluator):
     After each epoch the evaluator reports ``val_acc`` and ``train_loss`` at step ``epoch``
     (1, 2, ...), where a scheduler may prune it.
 
+    **Measures** of the trained network are added to its metrics (:mod:`~nasforge.estimation.
+    measures`): by default its parameter count ``params``; a search may optimise or constrain
+    them as objectives. :attr:`metric_names` is ``val_acc``, ``test_acc``, ``train_loss``,
+    ``val_loss``, the measures' metrics, then ``epochs``.
+
     **Lower fidelity** (the cheaper estimates surveyed by Elsken et al. 2019, section 5: shorter
     training, a subset of the data, fewer cells and filters, as Zoph et al. 2018 and Real et al.
     2019 searched). ``ctx.fidelity`` may carry ``epochs``, ``train_fraction`` (the share of
-    the training set used; a smaller share is always a subset of a larger one), ``n_cells`` and
-    ``channels`` (a smaller or larger macro network around the same cell, built by the space's
-    ``build(arch, task, n_cells=..., channels=...)``, as :class:`~nasforge.spaces.NB201Space`
-    accepts; another space raises :class:`~nasforge.errors.ConfigError`). Precedence, first
-    wins: the arch's own dimensions (``lr``, ``weight_decay``, ``width`` of the NB201 space's
+    the training set used; a smaller share is always a subset of a larger one) and any network
+    size the trial's space declares in its :attr:`~nasforge.space.ModelSpace.size_options`
+    (for :class:`~nasforge.spaces.NB201Space`: ``n_cells`` and ``channels``, a smaller or
+    larger macro network around the same cell, built by the space's ``build(arch, task,
+    n_cells=..., channels=...)``; ``n_cells`` or ``channels`` for a space that does not
+    declare it raises :class:`~nasforge.errors.ConfigError`). Precedence, first wins: the
+    arch's own dimensions (``lr``, ``weight_decay``, ``width`` of the NB201 space's
     ``hyperparameters``), then ``ctx.fidelity``, then this evaluator's options, then the
     space's options.
 
@@ -116,6 +121,9 @@ class TrainEvaluator(Evaluator):
         max_device_data_mb: the data is copied to the device whole when it takes at most this
             many megabytes, else it stays in host memory and each batch is copied over.
             ``None``: at most a quarter of a CUDA device's free memory; always on the CPU.
+        measures: measurements of the trained network added to the metrics: names of
+            :func:`~nasforge.estimation.measures.list_measures` (``"params"``: the parameter
+            count) or :class:`~nasforge.estimation.measures.Measure` objects; ``()`` for none.
 
     Example:
         >>> import numpy as np
@@ -130,15 +138,6 @@ class TrainEvaluator(Evaluator):
         >>> ev.evaluate(arch, cheap)["params"] < ev.evaluate(arch, full)["params"]
         True
     """
-
-    metric_names: tuple[str, ...] | None = (
-        "val_acc",
-        "test_acc",
-        "train_loss",
-        "val_loss",
-        "params",
-        "epochs",
-    )
 
     def __init__(
         self,
@@ -157,26 +156,28 @@ class TrainEvaluator(Evaluator):
         threads: int | None = None,
         amp: bool | str = "auto",
         max_device_data_mb: float | None = None,
+        measures: Sequence[str | Measure] = ("params",),
     ) -> None:
         if isinstance(dataset, str) and dataset not in DATASETS:
             raise UnknownNameError("dataset", dataset, DATASETS.names())
-        _check_int("epochs", epochs, 1)
-        _check_int("batch_size", batch_size, 2)
-        _check_int("data_seed", data_seed, None)
+        check_int("epochs", epochs, 1)
+        check_int("batch_size", batch_size, 2)
+        check_int("data_seed", data_seed, None)
         for field, value in (("threads", threads), ("n_cells", n_cells), ("channels", channels)):
             if value is not None:
-                _check_int(field, value, 1)
-        _check_float("lr", lr, low=0.0, low_open=True)
-        _check_float("momentum", momentum, low=0.0, high=1.0, high_open=True)
-        _check_float("weight_decay", weight_decay, low=0.0)
-        _check_float("val_fraction", val_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
-        _check_float("train_fraction", train_fraction, low=0.0, high=1.0, low_open=True)
+                check_int(field, value, 1)
+        check_float("lr", lr, low=0.0, low_open=True)
+        check_float("momentum", momentum, low=0.0, high=1.0, high_open=True)
+        check_float("weight_decay", weight_decay, low=0.0)
+        check_float("val_fraction", val_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
+        check_float("train_fraction", train_fraction, low=0.0, high=1.0, low_open=True)
         if max_device_data_mb is not None:
-            _check_float("max_device_data_mb", max_device_data_mb, low=0.0)
+            check_float("max_device_data_mb", max_device_data_mb, low=0.0)
         if not isinstance(device, str):
-            raise ConfigError(f"device={device!r}; allowed: 'auto', 'cpu', 'cuda' or 'cuda:N'")
+            raise ConfigError(f"device={device!r}; allowed: {DEVICE_SPECS}")
         if not (isinstance(amp, bool) or amp == "auto"):
             raise ConfigError(f"amp={amp!r}; allowed: 'auto', True or False")
+        measured = resolve_measures(measures, reserved=(*TRAIN_METRICS, "epochs"))
         self.dataset = dataset
         self.epochs = epochs
         self.batch_size = batch_size
@@ -192,6 +193,14 @@ class TrainEvaluator(Evaluator):
         self.threads = threads
         self.amp = amp
         self.max_device_data_mb = max_device_data_mb
+        self.measures = measures
+        self.metric_names = (
+            *TRAIN_METRICS,
+            *(name for measure in measured for name in measure.metric_names),
+            "epochs",
+        )
+        self._measures = measured
+        self._measured: dict[tuple[int, str, str], dict[str, float]] = {}
         self._data: ArrayDataset | None = None
         self._on_device: dict[str, TrainData] = {}
 
@@ -211,14 +220,19 @@ class TrainEvaluator(Evaluator):
         epochs = fidelity.get("epochs")
         if epochs is None:
             return self.epochs
-        epochs = _whole(epochs)
-        _check_int("fidelity 'epochs'", epochs, 1)
+        epochs = whole(epochs)
+        check_int("fidelity 'epochs'", epochs, 1)
         return int(epochs)
 
     def fingerprint(self) -> dict[str, str]:
         """The dataset's name and a SHA-256 of its arrays (loads the data)."""
         data = self.load_data()
         return {"data": str(data.name), "data_sha256": data.sha256()}
+
+    def size_overrides(self) -> dict[str, int]:
+        """The ``n_cells`` and ``channels`` options that are set (they replace the space's)."""
+        options = {"n_cells": self.n_cells, "channels": self.channels}
+        return {key: value for key, value in options.items() if value is not None}
 
     def fit(
         self,
@@ -243,52 +257,8 @@ class TrainEvaluator(Evaluator):
     def _fit(
         self, arch: Arch, ctx: TrialContext, device: str | None
     ) -> tuple[nn.Module, dict[str, float]]:
-        if self.threads is None:
+        with cpu_threads(self.threads):
             return self._evaluate(arch, ctx, device)
-        previous = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
-            return self._evaluate(arch, ctx, device)
-        finally:
-            torch.set_num_threads(previous)
-
-    def _settings(self, arch: Arch, ctx: TrialContext) -> _TrialSettings:
-        """What a trial of ``arch`` trains with: arch dims, then fidelity, then options.
-
-        Raises:
-            ConfigError: ``ctx.fidelity`` has an unknown key or a value out of range.
-        """
-        fidelity = {key: value for key, value in ctx.fidelity.items() if value is not None}
-        for key in fidelity:
-            if key not in FIDELITY_KEYS:
-                raise ConfigError(
-                    f"fidelity has unknown key {key!r}; allowed: {one_of(FIDELITY_KEYS)}"
-                )
-        epochs = self.epochs
-        if "epochs" in fidelity:
-            epochs = _whole(fidelity["epochs"])
-            _check_int("fidelity 'epochs'", epochs, 1)
-        train_fraction = self.train_fraction
-        if "train_fraction" in fidelity:
-            train_fraction = fidelity["train_fraction"]
-            _check_float(
-                "fidelity 'train_fraction'", train_fraction, low=0.0, high=1.0, low_open=True
-            )
-        sizes: dict[str, tuple[int, str]] = {}
-        for key in _SIZE_KEYS:
-            if key in fidelity:
-                value = _whole(fidelity[key])
-                _check_int(f"fidelity {key!r}", value, 1)
-                sizes[key] = (value, f"fidelity {key!r}")
-            elif getattr(self, key) is not None:
-                sizes[key] = (getattr(self, key), key)
-        return _TrialSettings(
-            epochs=epochs,
-            train_fraction=float(train_fraction),
-            lr=_hyperparameter(arch, "lr", self.lr),
-            weight_decay=_hyperparameter(arch, "weight_decay", self.weight_decay),
-            sizes=sizes,
-        )
 
     def _evaluate(
         self, arch: Arch, ctx: TrialContext, device_spec: str | None
@@ -298,18 +268,28 @@ class TrainEvaluator(Evaluator):
         if device_spec is None:
             device_spec = self.device if self.device != "auto" else ctx.device
         device = resolve_device(device_spec)
-        settings = self._settings(arch, ctx)
+        options = SGDRecipe(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+            train_fraction=self.train_fraction,
+        )
+        recipe, sizes = trial_settings(
+            arch, ctx.fidelity, ctx.space, options, self.size_overrides()
+        )
         # The failure is raised only after the ``except`` block: the caught exception's traceback
         # holds the frames of ``_train`` and with them the model, optimizer and activations.
         failure: Exception
         try:
-            return self._train(arch, ctx, ctx.space, device, settings)
+            return self._train(arch, ctx, ctx.space, device, recipe, sizes)
         except NonFiniteLossError as exc:
             failure = exc.with_traceback(None)
         except Exception as exc:
             if not is_out_of_memory(exc):
                 raise
-            failure = TrialOutOfMemoryError(self._out_of_memory(exc, device, settings))
+            failure = TrialOutOfMemoryError(self._out_of_memory(exc, device, sizes))
             exc.with_traceback(None)  # in case someone else keeps the exception object
         free_memory(device)
         raise failure
@@ -320,57 +300,33 @@ class TrainEvaluator(Evaluator):
         ctx: TrialContext,
         space: Space,
         device: torch.device,
-        settings: _TrialSettings,
+        recipe: SGDRecipe,
+        sizes: Sizes,
     ) -> tuple[nn.Module, dict[str, float]]:
         data = self._tensors(device)
-        amp = self.amp is True or (self.amp == "auto" and device.type == "cuda")
-        precision = Precision(device, amp)
+        precision = Precision(device, self.amp)
         with seeded(ctx.seed, device):
-            model = build_model(space, arch, data.task, settings.sizes).to(device)
-            n_params = sum(p.numel() for p in model.parameters())
-            optimizer = torch.optim.SGD(
-                model.parameters(),
-                lr=settings.lr,
-                momentum=self.momentum,
-                nesterov=self.momentum > 0,
-                weight_decay=settings.weight_decay,
-            )
-            rows = data.train_rows(settings.train_fraction)
-            batches = batch_bounds(len(data.y_train if rows is None else rows), self.batch_size)
-            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-                optimizer, settings.epochs * len(batches)
-            )
-            generator = torch.Generator().manual_seed(ctx.seed)
-            train_loss = val_loss = val_acc = math.nan
-            for epoch in range(1, settings.epochs + 1):
-                train_loss, bad_step = train_epoch(
-                    model, data, rows, batches, optimizer, scheduler, generator, precision
-                )
-                if bad_step is not None:
-                    raise NonFiniteLossError(
-                        f"non-finite loss at epoch {epoch} step {bad_step} (of {len(batches)} "
-                        f"per epoch; epoch mean {train_loss}) with lr={settings.lr}: the run "
-                        "diverged; lower lr, or check the data for NaN/inf"
-                    )
-                val_loss, val_acc = score(model, data.x_val, data.y_val, device, precision)
-                ctx.report(epoch, {"val_acc": val_acc, "train_loss": train_loss})
+            model = build_model(space, arch, data.task, sizes).to(device)
+            result = train_model(model, data, recipe, ctx.seed, precision, ctx.report)
             _, test_acc = score(model, data.x_test, data.y_test, device, precision)
+            network = network_key(space, arch, sizes)
+            measured = run_measures(
+                self._measures, model, data.task, device, network, self._measured
+            )
         return model, {
-            "val_acc": val_acc,
+            "val_acc": result.val_acc,
             "test_acc": test_acc,
-            "train_loss": train_loss,
-            "val_loss": val_loss,
-            "params": float(n_params),
-            "epochs": float(settings.epochs),
+            "train_loss": result.train_loss,
+            "val_loss": result.val_loss,
+            **measured,
+            "epochs": float(recipe.epochs),
         }
 
-    def _out_of_memory(
-        self, exc: BaseException, device: torch.device, settings: _TrialSettings
-    ) -> str:
-        sizes = "".join(f", {source}={value}" for value, source in settings.sizes.values())
+    def _out_of_memory(self, exc: BaseException, device: torch.device, sizes: Sizes) -> str:
+        built = "".join(f", {source}={value}" for value, source in sizes.values())
         said = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         return (
-            f"out of memory on {device} with batch_size={self.batch_size}{sizes}: lower "
+            f"out of memory on {device} with batch_size={self.batch_size}{built}: lower "
             f"batch_size, or the network's channels/n_cells (space or fidelity); error: {said}"
         )
 
@@ -386,61 +342,17 @@ class TrainEvaluator(Evaluator):
     def _tensors(self, device: torch.device) -> TrainData:
         key = str(device)
         if key not in self._on_device:
-            data = self.load_data()
-            x_train, y_train, x_val, y_val = data.split_validation(
-                self.val_fraction, self.data_seed
-            )
-            if len(y_train) < 2:
-                raise ConfigError(
-                    f"val_fraction={self.val_fraction} leaves {len(y_train)} training sample; "
-                    "allowed: a split that leaves at least 2"
-                )
-            subset_order = torch.randperm(
-                len(y_train), generator=torch.Generator().manual_seed(self.data_seed)
-            )
             limit = None if self.max_device_data_mb is None else self.max_device_data_mb * 1e6
-            arrays = (x_train, y_train, x_val, y_val, data.x_test, data.y_test)
-            self._on_device[key] = place_data(data.task, arrays, subset_order, device, limit)
+            self._on_device[key] = prepare_data(
+                self.load_data(), device, self.val_fraction, self.data_seed, limit
+            )
         return self._on_device[key]
-
-
-def _whole(value: Any) -> Any:
-    """A whole float (``5.0`` from YAML) as an int; anything else unchanged for the checks."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-def _hyperparameter(arch: Arch, name: str, default: float) -> float:
-    value = arch.get(name)
-    return float(value) if value is not None else float(default)
-
-
-def _check_int(field: str, value: Any, low: int | None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low):
-        allowed = "an integer" + (f" >= {low}" if low is not None else "")
-        raise ConfigError(f"{field}={value!r}; allowed: {allowed}")
-
-
-def _check_float(
-    field: str,
-    value: Any,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> None:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if not ok:
-        lo = "" if low is None else f"{low} {'<' if low_open else '<='} "
-        hi = "" if high is None else f" {'<' if high_open else '<='} {high}"
-        raise ConfigError(f"{field}={value!r}; allowed: a number with {lo}{field}{hi}")
 
 
 __all__ = [
     "FIDELITY_KEYS",
+    "SIZE_OPTIONS",
+    "TRAIN_METRICS",
     "NonFiniteLossError",
     "TrainEvaluator",
     "TrialOutOfMemoryError",

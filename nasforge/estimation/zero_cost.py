@@ -15,10 +15,12 @@ import torch
 
 from nasforge.data import DATASETS, ArrayDataset, load_dataset
 from nasforge.errors import ConfigError, UnknownNameError
+from nasforge.estimation._trial_settings import check_int
 from nasforge.estimation.base import Evaluator, TrialContext
 from nasforge.estimation.proxies import check_proxy_names, compute_proxies
-from nasforge.estimation.train import resolve_device
 from nasforge.space import Arch, Space
+from nasforge.training import count_parameters, cpu_threads, resolve_device, seeded
+from nasforge.training.devices import DEVICE_SPECS
 
 
 class ZeroCostEvaluator(Evaluator):
@@ -69,10 +71,10 @@ class ZeroCostEvaluator(Evaluator):
         if isinstance(dataset, str) and dataset not in DATASETS:
             raise UnknownNameError("dataset", dataset, DATASETS.names())
         names = check_proxy_names(proxies)
-        _check_int("batch_size", batch_size, 2)
-        _check_int("data_seed", data_seed, None)
+        check_int("batch_size", batch_size, 2)
+        check_int("data_seed", data_seed, None)
         if threads is not None:
-            _check_int("threads", threads, 1)
+            check_int("threads", threads, 1)
         if (
             isinstance(val_fraction, bool)
             or not isinstance(val_fraction, (int, float))
@@ -80,7 +82,7 @@ class ZeroCostEvaluator(Evaluator):
         ):
             raise ConfigError(f"val_fraction={val_fraction!r}; allowed: 0 <= val_fraction < 1")
         if not isinstance(device, str):
-            raise ConfigError(f"device={device!r}; allowed: 'auto', 'cpu', 'cuda' or 'cuda:N'")
+            raise ConfigError(f"device={device!r}; allowed: {DEVICE_SPECS}")
         self.dataset = dataset
         self.proxies = names
         self.batch_size = batch_size
@@ -100,23 +102,13 @@ class ZeroCostEvaluator(Evaluator):
         return {**self.__dict__, "_train": None}
 
     def evaluate(self, arch: Arch, ctx: TrialContext) -> dict[str, float]:
-        metrics = self._with_threads(self._scores, arch, ctx, self.proxies)
-        return metrics
+        with cpu_threads(self.threads):
+            return self._scores(arch, ctx, self.proxies)
 
     def fingerprint(self) -> dict[str, str]:
         """The dataset's name and a SHA-256 of its arrays (loads the data)."""
         data = self.load_data()
         return {"data": str(data.name), "data_sha256": data.sha256()}
-
-    def _with_threads(self, fn: Callable[..., dict[str, float]], *args: Any) -> dict[str, float]:
-        if self.threads is None:
-            return fn(*args)
-        previous = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
-            return fn(*args)
-        finally:
-            torch.set_num_threads(previous)
 
     def _scores(self, arch: Arch, ctx: TrialContext, names: list[str]) -> dict[str, float]:
         if ctx.space is None:
@@ -125,11 +117,10 @@ class ZeroCostEvaluator(Evaluator):
             )
         device = resolve_device(self.device if self.device != "auto" else ctx.device)
         x, y = self.minibatch(ctx.seed)
-        with torch.random.fork_rng(devices=[]):  # seed the initial weights, leave global state
-            torch.manual_seed(ctx.seed)
+        with seeded(ctx.seed, torch.device("cpu")):  # the initial weights; global state kept
             model = ctx.space.build(arch, self.load_data().task)
-        metrics = compute_proxies(model, x, y, names, device=str(device))
-        metrics["params"] = float(sum(p.numel() for p in model.parameters()))
+        metrics = compute_proxies(model, x, y, names, device=device)
+        metrics["params"] = float(count_parameters(model))
         return metrics
 
     def minibatch(self, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -159,7 +150,8 @@ class ZeroCostEvaluator(Evaluator):
         ctx = TrialContext(space=space, seed=seed, device=device or self.device)
 
         def score(arch: Arch) -> float:
-            return self._with_threads(self._scores, arch, ctx, [name])[name]
+            with cpu_threads(self.threads):
+                return self._scores(arch, ctx, [name])[name]
 
         return score
 
@@ -186,12 +178,6 @@ class ZeroCostEvaluator(Evaluator):
                 )
             self._train = (torch.as_tensor(x), torch.as_tensor(y))
         return self._train
-
-
-def _check_int(field: str, value: Any, low: int | None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low):
-        allowed = "an integer" + (f" >= {low}" if low is not None else "")
-        raise ConfigError(f"{field}={value!r}; allowed: {allowed}")
 
 
 __all__ = ["ZeroCostEvaluator"]

@@ -154,16 +154,20 @@ def export_model(
 def load_model(path: str | Path, space: Space | None = None, device: str = "cpu") -> nn.Module:
     """The network saved by ``export_model(..., format="pytorch")``, in eval mode.
 
-    ``space`` is needed only when the file's space is not a registered one.
+    ``space`` is needed only when the file's space is not a registered one; ``device`` is
+    ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"auto"``.
 
     Example:
         >>> model = load_model("best.pt")  # doctest: +SKIP
     """
+    from nasforge.training import resolve_device
+
+    target = resolve_device(device)
     payload = read_export(path)
     spec = ModelSpec.from_json(payload)
     model = spec.build(space)
     model.load_state_dict(payload["state_dict"])
-    return model.to(device).eval()
+    return model.to(target).eval()
 
 
 def read_export(path: str | Path) -> dict[str, Any]:
@@ -194,7 +198,7 @@ def check_inputs(
     registered ``dataset`` the weights were retrained on), else seeded noise."""
     import torch
 
-    data = source.dataset()
+    data = source.load_data()
     if data is None and dataset is not None:
         from nasforge.data import DATASETS, load_dataset
 

@@ -24,8 +24,7 @@ from nasforge.trial import Trial, TrialStatus
 if TYPE_CHECKING:  # pragma: no cover - typing only; torch is imported when a model is built
     from torch import nn
 
-#: evaluator options that change the network a space builds (``space.build(..., **options)``)
-BUILD_KEYS: tuple[str, ...] = ("n_cells", "channels")
+    from nasforge.data import ArrayDataset
 
 #: trial states whose arch may be retrained or exported: they ran to an end with a score
 #: (pruned trials were stopped early, but their arch is as valid as any other)
@@ -89,7 +88,7 @@ class ModelSpec:
         """The network, in eval mode; ``seed`` fixes its initial weights as a trial's seed does."""
         import torch
 
-        from nasforge.estimation._train_loop import build_model, seeded
+        from nasforge.training import build_model, seeded
 
         space = self.make_space(space)
         arch = space.parse(self.arch)
@@ -131,7 +130,7 @@ class Source:
         )
 
     def task(self) -> Task:
-        data = self.dataset()
+        data = self.load_data()
         if data is None:
             raise ConfigError(
                 f"experiment {self.record.name!r}: the input shape and classes of its data are "
@@ -140,10 +139,9 @@ class Source:
             )
         return data.task
 
-    def dataset(self) -> Any:
+    def load_data(self) -> ArrayDataset | None:
         """The evaluator's :class:`~nasforge.data.ArrayDataset`, or ``None`` without one."""
-        load = getattr(self.evaluator, "load_data", None)
-        return load() if callable(load) else None
+        return self.evaluator.load_data() if self.evaluator is not None else None
 
 
 def open_source(
@@ -232,10 +230,6 @@ def space_options(space: Space, record: ExperimentRecord | None = None) -> dict[
 
 
 def build_options(evaluator: Evaluator | None) -> dict[str, int]:
-    """The evaluator's network-size options (``n_cells``, ``channels``) that are set."""
-    out: dict[str, int] = {}
-    for key in BUILD_KEYS:
-        value = getattr(evaluator, key, None)
-        if isinstance(value, int) and not isinstance(value, bool):
-            out[key] = value
-    return out
+    """The network sizes ``evaluator`` trains at instead of the space's
+    (:meth:`~nasforge.estimation.Evaluator.size_overrides`; ``{}`` without an evaluator)."""
+    return dict(evaluator.size_overrides()) if evaluator is not None else {}

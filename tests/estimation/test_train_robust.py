@@ -14,10 +14,10 @@ from torch import nn
 
 from nasforge.errors import ConfigError
 from nasforge.estimation import TrialContext
-from nasforge.estimation._train_loop import Precision, place_data
 from nasforge.estimation.train import NonFiniteLossError, TrainEvaluator, TrialOutOfMemoryError
 from nasforge.space import Arch, Task
 from nasforge.spaces import NB201Space
+from nasforge.training import Precision, place_data
 
 ARCH = (
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"

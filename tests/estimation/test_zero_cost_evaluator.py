@@ -112,3 +112,23 @@ def test_user_errors_name_the_field(
         too_big.evaluate(space.parse(ARCH), TrialContext(space=space))
     with pytest.raises(ConfigError, match=r"ctx\.space"):
         ZeroCostEvaluator(signals).evaluate(space.parse(ARCH), TrialContext())
+
+
+def test_scores_match_those_recorded_before_the_toolkit(space: NB201Space) -> None:
+    """Recorded with ``digits`` and seed 0 before device resolution and seeding moved to
+    ``nasforge.training`` (bit-identical after it on the machine that recorded them)."""
+    arch = space.parse(
+        "|avg_pool_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|skip_connect~1|none~2|"
+    )
+    metrics = ZeroCostEvaluator("digits", batch_size=16).evaluate(
+        arch, TrialContext(space=space, seed=0)
+    )
+    recorded = {
+        "synflow": 549329.848883994,
+        "naswot": 97.48102012679266,
+        "jacob_cov": -21.42102071747045,
+        "snip": 15.130463510751724,
+        "grad_norm": 9.65324580669403,
+        "params": 32258.0,
+    }
+    assert metrics == pytest.approx(recorded, rel=1e-5)

@@ -15,11 +15,14 @@ import numpy as np
 import pytest
 import torch
 
+from nasforge.data import ArrayDataset, load_dataset
 from nasforge.errors import ConfigError
+from nasforge.estimation import FunctionEvaluator
 from nasforge.estimation.train import TrainEvaluator
 from nasforge.export import TOLERANCE, export_model, load_model, open_source, read_export
-from nasforge.space import Space
+from nasforge.space import Space, Task
 from nasforge.spaces import NB201Space, create_space, list_spaces
+from nasforge.training import count_parameters
 
 if TYPE_CHECKING:
     from tests.export.conftest import MakeStore
@@ -233,3 +236,38 @@ def test_a_network_built_smaller_by_the_evaluator_exports_at_that_size(
     assert sum(v.numel() for k, v in state.items() if "running" not in k and "num_b" not in k) == (
         n_params
     )
+
+
+class SmallDigits(FunctionEvaluator):
+    """Not a training evaluator, but one that declares its data and the sizes it builds at."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda arch: {"val_acc": 0.0})
+
+    def load_data(self) -> ArrayDataset:
+        return load_dataset("digits")
+
+    def size_overrides(self) -> dict[str, int]:
+        return {"channels": 4}
+
+
+def test_export_asks_the_evaluator_for_its_data_and_network_sizes(
+    make_store: MakeStore, tmp_path: Path
+) -> None:
+    space = NB201Space(n_cells=1, channels=16)
+    store = make_store(space, [ALL_OPS])
+    source = open_source("exp", store, space=space, evaluator=SmallDigits())
+    assert source.load_data() is not None and source.task() == load_dataset("digits").task
+    spec = source.model_spec()
+    assert spec.build_options == {"channels": 4}
+    small = NB201Space(n_cells=1, channels=4).build(space.parse(ALL_OPS), spec.task)
+    assert count_parameters(spec.build(space)) == count_parameters(small)
+    plain = open_source("exp", store, space=space, evaluator=FunctionEvaluator(lambda a: 0.0))
+    assert plain.load_data() is None and plain.model_spec(task=Task((1, 8), 3)).build_options == {}
+    with pytest.raises(ConfigError, match="input shape and classes of its data are unknown"):
+        plain.task()
+    result = export_model("exp", store, out=tmp_path / "m.pt", space=space, evaluator=SmallDigits())
+    assert result.check.passed and "real test inputs (digits)" in result.check.inputs
+    assert load_model(tmp_path / "m.pt", space=space, device="auto").training is False
+    with pytest.raises(ConfigError, match="device='gpu' is not a device"):
+        load_model(tmp_path / "m.pt", space=space, device="gpu")
