@@ -27,7 +27,7 @@ class StoredExperiment:
     @property
     def spec(self) -> ExperimentSpec:
         """How the experiment was set up (see :class:`~nasforge.experiment.spec.ExperimentSpec`)."""
-        return ExperimentSpec.from_json(self.record.spec, self.name)
+        return ExperimentSpec.from_json(self.record.spec)
 
     def space(self) -> Space | None:
         """The registered space it searched, built again; ``None`` for a custom space."""

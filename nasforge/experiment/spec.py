@@ -128,24 +128,17 @@ class ExperimentSpec:
         return out
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any], name: str = "experiment") -> ExperimentSpec:
-        """Read a stored record (of this or an older version).
-
-        Raises:
-            ConfigError: the stored YAML config no longer checks (``name`` is in the message).
-        """
+    def from_json(cls, data: Mapping[str, Any]) -> ExperimentSpec:
+        """Read a stored record (of this or an older version)."""
         config = dict(data.get("config") or {})
         rebuild = dict(data.get("rebuild") or {})
         space_part = Component.from_json(rebuild.get("space"))
         evaluator_part = Component.from_json(rebuild.get("evaluator"))
         device = str(rebuild.get("device", "auto"))
-        if config:
-            from nasforge.experiment.config import parse_config
-
-            cfg = parse_config(config, source=f"experiment {name!r} config")
-            space_part = Component(cfg.space.name, dict(cfg.space.options))
-            evaluator_part = Component(cfg.evaluator.name, dict(cfg.evaluator.options))
-            device = cfg.device
+        if config:  # a ``nasforge search`` config, checked when it was stored
+            space_part = Component.from_json(_block(config.get("space")))
+            evaluator_part = Component.from_json(_block(config.get("evaluator", "train")))
+            device = str(config.get("device", "auto"))
         size = data.get("space_size", 0)
         return cls(
             space=str(data.get("space", "")),
@@ -192,6 +185,11 @@ class ExperimentSpec:
         from nasforge.estimation import create_evaluator
 
         return create_evaluator(part.name, **part.options)
+
+
+def _block(value: Any) -> Any:
+    """A config's ``space:``/``evaluator:`` entry as ``{name, options}`` (a bare name is one)."""
+    return {"name": value} if isinstance(value, str) else value
 
 
 __all__ = ["OPTIONAL_KEYS", "Component", "ExperimentSpec"]

@@ -166,7 +166,7 @@ def open_source(
     store = storage if isinstance(storage, Storage) else Storage(storage, create=False)
     record = store.get_experiment(name)
     chosen = pick_trial(record, store.trials(record.id, intermediate=False), trial)
-    spec = ExperimentSpec.from_json(record.spec, name)
+    spec = ExperimentSpec.from_json(record.spec)
     if space is None:
         space = spec.build_space(name)
     if evaluator is None:
@@ -220,7 +220,7 @@ def space_options(space: Space, record: ExperimentRecord | None = None) -> dict[
     (:meth:`~nasforge.registry.Registry.options_of`); ``None`` when that cannot be done.
     """
     if record is not None:
-        stored = ExperimentSpec.from_json(record.spec, record.name).space_component
+        stored = ExperimentSpec.from_json(record.spec).space_component
         if stored is not None and stored.name == space.name:
             return dict(stored.options)
     from nasforge.spaces import SPACES

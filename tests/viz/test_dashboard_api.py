@@ -216,8 +216,8 @@ def test_a_registered_space_is_rebuilt_to_draw_and_label_its_cells(tmp_path: Pat
         for name, space in (("registered", "ladder-test"), ("custom", CustomLadder())):
             Experiment(
                 space,
-                "random",
-                lambda arch: {"acc": arch["lr"]},
+                strategy="random",
+                evaluator=lambda arch: {"acc": arch["lr"]},
                 objectives={"acc": "max"},
                 storage=store,
                 name=name,

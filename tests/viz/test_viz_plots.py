@@ -168,8 +168,8 @@ def test_cells_and_edge_labels_come_from_the_space(tmp_path: Path) -> None:
     space = LadderSpace()
     exp = nf.Experiment(
         space,
-        "random",
-        lambda arch: {"acc": float(arch["a"] == "conv") + arch["lr"]},
+        strategy="random",
+        evaluator=lambda arch: {"acc": float(arch["a"] == "conv") + arch["lr"]},
         objectives={"acc": "max"},
         storage="sqlite:///:memory:",
     )
@@ -189,8 +189,8 @@ def test_a_stored_experiment_rebuilds_its_registered_space(tmp_path: Path) -> No
     url = f"sqlite:///{tmp_path / 'nb.db'}"
     exp = nf.Experiment(
         "nb201",
-        "random",
-        lambda arch: {"acc": float(arch.key.count("conv"))},
+        strategy="random",
+        evaluator=lambda arch: {"acc": float(arch.key.count("conv"))},
         space_options={"n_cells": 1, "hyperparameters": ["lr"]},
         objectives={"acc": "max"},
         storage=url,
