@@ -5,7 +5,7 @@ Each command is a plain function in a module by topic (:mod:`~nasforge.cli.searc
 :mod:`~nasforge.cli.store`, :mod:`~nasforge.cli.ship`, :mod:`~nasforge.cli.viz`); importing one
 registers nothing. :func:`build_app` adds them all to a new Typer app, each under
 :func:`~nasforge.cli._common.user_errors`: a user error is one line on stderr with exit status 2,
-never a traceback.
+never a traceback, and a :class:`~nasforge.errors.NasforgeWarning` is one ``warning:`` line.
 
 Example:
     >>> from typer.testing import CliRunner
