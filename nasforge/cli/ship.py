@@ -11,14 +11,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from nasforge.cli._common import StorageOpt, split_option, stdout_console
 from nasforge.storage import DEFAULT_STORAGE
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from nasforge.estimation import Evaluator
 
-StorageOpt = Annotated[
-    str, typer.Option("--storage", help="SQLAlchemy URL or SQLite file of the store.")
-]
 TrialOpt = Annotated[
     int | None, typer.Option("--trial", help="Trial number (default: the best complete trial).")
 ]
@@ -30,14 +28,6 @@ DatasetOpt = Annotated[
         "on a benchmark table).",
     ),
 ]
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
-    from nasforge.cli.main import user_errors
-
-    app.command("retrain")(user_errors(retrain_command))
-    app.command("export")(user_errors(export_command))
 
 
 def retrain_command(
@@ -58,11 +48,10 @@ def retrain_command(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Train a trial's architecture from scratch per seed; store weights and test accuracy."""
-    from nasforge.cli.main import _out, _split
     from nasforge.export import SeedResult, Source, retrain
 
-    seed_list = _split(seeds, "--seeds", int)
-    console = _out()
+    seed_list = split_option(seeds, "--seeds", int)
+    console = stdout_console()
 
     def start(source: Source, epochs: int) -> None:
         console.print(
@@ -110,7 +99,6 @@ def export_command(
     dataset: DatasetOpt = None,
 ) -> None:
     """Write a trial's network as a nasforge file, TorchScript, ONNX or standalone Python."""
-    from nasforge.cli.main import _out
     from nasforge.export import export_model
 
     result = export_model(
@@ -122,7 +110,7 @@ def export_command(
         seed=seed,
         evaluator=_train_on(dataset),
     )
-    console = _out()
+    console = stdout_console()
     files = ", ".join(str(p) for p in result.paths)
     console.print(f"wrote {files} ({result.format}) for trial {result.trial}: {result.arch}")
     if result.trained:

@@ -7,11 +7,8 @@ from typing import Annotated
 
 import typer
 
+from nasforge.cli._common import StorageOpt
 from nasforge.storage import DEFAULT_STORAGE
-
-StorageOpt = Annotated[
-    str, typer.Option("--storage", help="SQLAlchemy URL or SQLite file of the store.")
-]
 
 
 def plot(
@@ -68,11 +65,3 @@ def dashboard(
 
     typer.echo(f"nasforge dashboard on http://{host}:{port}/ (store {app.state.storage.url})")
     uvicorn.run(app, host=host, port=port, log_level="warning")
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
-    from nasforge.cli.main import user_errors
-
-    app.command("plot")(user_errors(plot))
-    app.command("dashboard")(user_errors(dashboard))

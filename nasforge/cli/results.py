@@ -1,0 +1,47 @@
+"""``nasforge trials`` and ``nasforge best``: read a stored experiment's results."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from nasforge.cli._common import JsonOpt, StorageOpt, stdout_console
+from nasforge.cli._render import best_json, print_best, print_trials, trial_json
+from nasforge.errors import NasforgeError
+from nasforge.storage import DEFAULT_STORAGE
+
+
+def trials(
+    name: Annotated[str, typer.Argument(help="Experiment name.")],
+    storage: StorageOpt = DEFAULT_STORAGE,
+    json_: JsonOpt = False,
+) -> None:
+    """One row per trial: number, status, arch key, metrics."""
+    from nasforge.experiment import load_experiment
+
+    exp = load_experiment(name, storage)
+    rows = exp.trials()
+    if json_:
+        typer.echo(json.dumps([trial_json(t) for t in rows], indent=None))
+    else:
+        print_trials(stdout_console(), rows, exp.objectives)
+
+
+def best(
+    name: Annotated[str, typer.Argument(help="Experiment name.")],
+    storage: StorageOpt = DEFAULT_STORAGE,
+    json_: JsonOpt = False,
+) -> None:
+    """The best complete trial of an experiment."""
+    from nasforge.experiment import load_experiment
+
+    exp = load_experiment(name, storage)
+    trial = exp.best()
+    if trial is None:
+        raise NasforgeError(f"experiment {name!r} has no complete trial yet")
+    if json_:
+        typer.echo(json.dumps(best_json(trial, exp.name, exp.objectives)))
+    else:
+        print_best(stdout_console(), trial, exp.name, exp.objectives)

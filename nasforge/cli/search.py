@@ -1,0 +1,127 @@
+"""``nasforge search``: run (or resume) the search a YAML file describes."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from nasforge.cli._common import stdout_console
+from nasforge.cli._render import print_top
+from nasforge.errors import ConfigError
+
+
+def search(
+    config: Annotated[Path, typer.Argument(help="YAML file describing the search.")],
+    max_trials: Annotated[int | None, typer.Option(help="Trials in total (resumes count).")] = None,
+    max_time: Annotated[float | None, typer.Option(help="Seconds for this run.")] = None,
+    storage: Annotated[str | None, typer.Option(help="Store URL (overrides the file).")] = None,
+    name: Annotated[str | None, typer.Option(help="Experiment name (overrides the file).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed (overrides the file).")] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Early-stopping scheduler, e.g. asha (overrides the file's; 'none': off)."
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Trials at once (>1 alone means --executor processes).")
+    ] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="local (in-process), processes or ray.")
+    ] = None,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster to use (implies --executor ray).")
+    ] = None,
+    devices: Annotated[
+        str | None, typer.Option(help="Worker devices, round-robin, e.g. cuda:0,cuda:1.")
+    ] = None,
+    gpus_per_trial: Annotated[
+        float | None, typer.Option(help="With Ray: GPUs per trial (0.5 packs two on a GPU).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Run (or resume) the search a YAML file describes; Ctrl-C stops it, rerun to resume."""
+    from nasforge.experiment.config import build_experiment, load_config
+
+    cfg = load_config(config)
+    updates = {"storage": storage, "name": name, "seed": seed}
+    cfg = cfg.model_copy(update={k: v for k, v in updates.items() if v is not None})
+    if scheduler is not None:
+        from nasforge.experiment.config import Component
+
+        chosen = None if scheduler == "none" else Component(name=scheduler)
+        cfg = cfg.model_copy(update={"scheduler": chosen})
+    execution = _execution(cfg.execution, workers, executor, ray_address, devices)
+    if gpus_per_trial is not None:
+        if gpus_per_trial < 0:
+            raise ConfigError(f"--gpus-per-trial must be >= 0, got {gpus_per_trial}")
+        execution = execution.model_copy(update={"gpus_per_trial": gpus_per_trial})
+    budget = cfg.budget.model_copy(
+        update={k: v for k, v in {"max_trials": max_trials, "max_time": max_time}.items() if v}
+    )
+    if budget.max_trials is None and budget.max_time is None:
+        raise ConfigError(
+            f"{config}: budget: give budget.max_trials or budget.max_time (or --max-trials)"
+        )
+    exp = build_experiment(cfg)
+    console = stdout_console()
+    stored = len(exp.trials())
+    if stored:
+        console.print(f"resuming experiment [bold]{exp.name}[/] ({stored} trials stored)")
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        exp.run(
+            max_trials=budget.max_trials,
+            max_time=budget.max_time,
+            progress=not quiet,
+            **execution.run_options(),
+        )
+    except KeyboardInterrupt:
+        done = sum(1 for t in exp.trials() if t.status.finished)
+        Console(stderr=True).print(
+            f"interrupted: {done} finished trials are stored in {exp.storage.url}; "
+            "run the same command again to resume"
+        )
+        raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print_top(console, exp.trials(), exp.objectives)
+    console.print(
+        f"experiment [bold]{exp.name}[/] stored in {exp.storage.url}\n"
+        f"  see all trials: nasforge trials {exp.name} --storage {exp.storage.url}"
+    )
+
+
+def _execution(
+    execution: Any,
+    workers: int | None,
+    executor: str | None,
+    ray_address: str | None,
+    devices: str | None,
+) -> Any:
+    """The file's ``execution`` block with the command line's options on top."""
+    from nasforge.execution import EXECUTORS
+
+    if executor is not None and executor not in EXECUTORS:
+        raise ConfigError(f"--executor: unknown executor {executor!r}; use local, processes or ray")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {workers}")
+    if ray_address is not None and executor is None:
+        executor = "ray"
+    updates = {
+        "workers": workers,
+        "executor": executor,
+        "ray_address": ray_address,
+        "devices": devices.split(",") if devices else None,
+    }
+    return execution.model_copy(update={k: v for k, v in updates.items() if v is not None})
+
+
+def _raise_interrupt(_signum: int, _frame: FrameType | None) -> NoReturn:
+    """SIGTERM stops a search the way Ctrl-C does, so the interrupted trial is recorded."""
+    raise KeyboardInterrupt
