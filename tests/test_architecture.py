@@ -99,21 +99,7 @@ def _describe(graph: grimp.ImportGraph, component: list[str]) -> str:
     return "\n".join(lines)
 
 
-KNOWN_CYCLES = {
-    "nasforge.experiment": "config -> experiment -> spec -> config through function-level "
-    "imports; being removed in the experiment package's restructure (issue 12)",
-}
-
-
-@pytest.mark.parametrize(
-    "package",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(reason=KNOWN_CYCLES[p], strict=False))
-        if p in KNOWN_CYCLES
-        else p
-        for p in _packages()
-    ],
-)
+@pytest.mark.parametrize("package", _packages())
 def test_no_import_cycles(package: str, graph: grimp.ImportGraph) -> None:
     cycles = [c for c in _cycles(graph) if any(_in(m, package) for m in c)]
     assert not cycles, "modules that import each other in a cycle:\n" + "\n".join(

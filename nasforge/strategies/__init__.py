@@ -10,7 +10,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from nasforge.errors import ConfigError
 from nasforge.objectives import Objectives
@@ -20,6 +20,11 @@ from nasforge.strategies.base import Strategy, check_replaced_options
 from nasforge.strategies.evolution import RegularizedEvolution
 from nasforge.strategies.random import RandomSearch
 
+#: what a strategy factory makes (a :class:`Strategy`, or a one-shot method registered beside)
+S = TypeVar("S")
+
+#: the search methods by name: ask/tell strategies, and one-shot methods
+#: (:class:`nasforge.oneshot.OneShotMethod`), which are chosen the same way
 STRATEGIES: Registry[Strategy] = Registry("strategy")
 STRATEGIES.register("random", RandomSearch, "Uniform random sampling; the baseline to beat.")
 STRATEGIES.register(
@@ -112,12 +117,12 @@ def create_strategy(
 
 def construct_strategy(
     name: str,
-    factory: Callable[..., Strategy],
+    factory: Callable[..., S],
     space: Space,
     seed: int,
     objectives: Objectives,
     options: Mapping[str, Any],
-) -> Strategy:
+) -> S:
     """``factory(space, seed=seed, objectives=objectives, **options)``, with one-line errors: an
     option an earlier version took names what replaces it, a bad option names the strategy."""
     check_replaced_options(name, factory, options, where="strategy options")
