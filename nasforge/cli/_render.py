@@ -27,7 +27,7 @@ def _num(value: float | None) -> Any:
     return value
 
 
-def trial_json(trial: Trial) -> dict[str, Any]:
+def trial_record_json(trial: Trial) -> dict[str, Any]:
     return {
         "number": trial.number,
         "status": trial.status.value,
@@ -42,7 +42,7 @@ def trial_json(trial: Trial) -> dict[str, Any]:
 
 
 def best_json(trial: Trial, experiment: str, objectives: Mapping[str, str]) -> dict[str, Any]:
-    return {"experiment": experiment, "objectives": dict(objectives), **trial_json(trial)}
+    return {"experiment": experiment, "objectives": dict(objectives), **trial_record_json(trial)}
 
 
 def _metric_columns(trials: Sequence[Trial], objectives: Mapping[str, str]) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from nasforge.cli._common import JsonOpt, StorageOpt, stdout_console
-from nasforge.cli._render import best_json, print_best, print_trials, trial_json
+from nasforge.cli._render import best_json, print_best, print_trials, trial_record_json
 from nasforge.errors import NasforgeError
 from nasforge.storage import DEFAULT_STORAGE
 
@@ -24,7 +24,7 @@ def trials(
     exp = load_experiment(name, storage)
     rows = exp.trials()
     if json_:
-        typer.echo(json.dumps([trial_json(t) for t in rows], indent=None))
+        typer.echo(json.dumps([trial_record_json(t) for t in rows], indent=None))
     else:
         print_trials(stdout_console(), rows, exp.objectives)
 

@@ -48,12 +48,12 @@ def retrain_command(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Train a trial's architecture from scratch per seed; store weights and test accuracy."""
-    from nasforge.export import SeedResult, Source, retrain
+    from nasforge.export import SeedResult, StoredTrial, retrain
 
     seed_list = split_option(seeds, "--seeds", int)
     console = stdout_console()
 
-    def start(source: Source, epochs: int) -> None:
+    def start(source: StoredTrial, epochs: int) -> None:
         console.print(
             f"retraining trial {source.trial.number} of [bold]{name}[/] from scratch "
             f"(epochs={epochs}, seeds {', '.join(map(str, seed_list))}): {source.trial.arch.key}"

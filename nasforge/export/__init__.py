@@ -27,7 +27,7 @@ from nasforge.export.export import (
     read_export,
 )
 from nasforge.export.retrain import RETRAIN_KIND, RetrainResult, SeedResult, retrain
-from nasforge.export.source import ModelSpec, Source, open_source
+from nasforge.export.source import ModelSpec, StoredTrial, open_source
 
 __all__ = [
     "CHECK_BATCH",
@@ -41,7 +41,7 @@ __all__ = [
     "ParityCheck",
     "RetrainResult",
     "SeedResult",
-    "Source",
+    "StoredTrial",
     "export_model",
     "generate_code",
     "load_model",

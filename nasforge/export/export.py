@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from nasforge.errors import ConfigError, NasforgeError, one_of
 from nasforge.estimation import Evaluator
 from nasforge.export.retrain import retrained
-from nasforge.export.source import ModelSpec, Source, open_source
+from nasforge.export.source import ModelSpec, StoredTrial, open_source
 from nasforge.space import Space, Task
 from nasforge.storage import DEFAULT_STORAGE, ArtifactRecord, Storage
 
@@ -192,7 +192,7 @@ def read_export(path: str | Path) -> dict[str, Any]:
 
 
 def check_inputs(
-    source: Source, spec: ModelSpec, dataset: str | None = None
+    source: StoredTrial, spec: ModelSpec, dataset: str | None = None
 ) -> tuple[torch.Tensor, str]:
     """The first :data:`CHECK_BATCH` test inputs of the experiment's data (else of the named
     registered ``dataset`` the weights were retrained on), else seeded noise."""
@@ -226,7 +226,7 @@ def compare(model: nn.Module, exported: Any, inputs: torch.Tensor, described: st
     return ParityCheck(diff, TOLERANCE, len(inputs), described, same)
 
 
-def _choose_weights(source: Source, seed: int | None) -> ArtifactRecord | None:
+def _choose_weights(source: StoredTrial, seed: int | None) -> ArtifactRecord | None:
     found = [
         r
         for r in retrained(source.storage, source.record.id, source.trial.number)
@@ -263,7 +263,7 @@ def _load_state(data: bytes) -> dict[str, Any]:
 
 
 def _write_pytorch(
-    model: nn.Module, spec: ModelSpec, source: Source, out: Path, inputs: Any, weights: str
+    model: nn.Module, spec: ModelSpec, source: StoredTrial, out: Path, inputs: Any, weights: str
 ) -> tuple[list[Path], Any]:
     import torch
 
@@ -284,7 +284,7 @@ def _write_pytorch(
 
 
 def _write_torchscript(
-    model: nn.Module, spec: ModelSpec, source: Source, out: Path, inputs: Any, weights: str
+    model: nn.Module, spec: ModelSpec, source: StoredTrial, out: Path, inputs: Any, weights: str
 ) -> tuple[list[Path], Any]:
     import warnings
 
@@ -306,7 +306,7 @@ def _write_torchscript(
 
 
 def _write_onnx(
-    model: nn.Module, spec: ModelSpec, source: Source, out: Path, inputs: Any, weights: str
+    model: nn.Module, spec: ModelSpec, source: StoredTrial, out: Path, inputs: Any, weights: str
 ) -> tuple[list[Path], Any]:
     import contextlib
     import logging
@@ -349,7 +349,7 @@ def _write_onnx(
 
 
 def _write_code(
-    model: nn.Module, spec: ModelSpec, source: Source, out: Path, inputs: Any, weights: str
+    model: nn.Module, spec: ModelSpec, source: StoredTrial, out: Path, inputs: Any, weights: str
 ) -> tuple[list[Path], Any]:
     import importlib.util
 

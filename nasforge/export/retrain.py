@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from nasforge.errors import ConfigError
 from nasforge.estimation import Evaluator
-from nasforge.export.source import ModelSpec, Source, open_source
+from nasforge.export.source import ModelSpec, StoredTrial, open_source
 from nasforge.space import Space
 from nasforge.storage import DEFAULT_STORAGE, ArtifactRecord, Storage
 
@@ -97,7 +97,7 @@ def retrain(
     evaluator: Evaluator | None = None,
     force: bool = False,
     progress: bool = False,
-    on_start: Callable[[Source, int], None] | None = None,
+    on_start: Callable[[StoredTrial, int], None] | None = None,
     on_seed: Callable[[SeedResult], None] | None = None,
 ) -> RetrainResult:
     """Train trial ``trial`` (default: the best) of experiment ``name`` from scratch per seed.
@@ -178,7 +178,7 @@ def retrained(storage: Storage, experiment_id: int, trial: int) -> list[Artifact
     return list(latest.values())
 
 
-def _trainer(source: Source) -> TrainEvaluator:
+def _trainer(source: StoredTrial) -> TrainEvaluator:
     from nasforge.estimation.train import TrainEvaluator
 
     if isinstance(source.evaluator, TrainEvaluator):
@@ -191,7 +191,7 @@ def _trainer(source: Source) -> TrainEvaluator:
     )
 
 
-def _stored_by_seed(source: Source, epochs: int) -> dict[int, ArtifactRecord]:
+def _stored_by_seed(source: StoredTrial, epochs: int) -> dict[int, ArtifactRecord]:
     found = retrained(source.storage, source.record.id, source.trial.number)
     return {
         r.seed: r
@@ -201,7 +201,7 @@ def _stored_by_seed(source: Source, epochs: int) -> dict[int, ArtifactRecord]:
 
 
 def _train_seed(
-    source: Source,
+    source: StoredTrial,
     trainer: TrainEvaluator,
     spec: ModelSpec,
     seed: int,

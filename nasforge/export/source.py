@@ -102,7 +102,7 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
-class Source:
+class StoredTrial:
     """One usable trial of a stored experiment, with the objects that rebuild and train it."""
 
     storage: Storage
@@ -150,7 +150,7 @@ def open_source(
     trial: int | None = None,
     space: Space | None = None,
     evaluator: Evaluator | None = None,
-) -> Source:
+) -> StoredTrial:
     """The stored experiment ``name`` and its trial ``trial`` (default: the best complete one).
 
     The space and evaluator not passed are rebuilt from the experiment's config (made by
@@ -171,7 +171,7 @@ def open_source(
         space = spec.build_space(name)
     if evaluator is None:
         evaluator = spec.build_evaluator()
-    return Source(store, record, chosen, space, evaluator, spec.device)
+    return StoredTrial(store, record, chosen, space, evaluator, spec.device)
 
 
 def pick_trial(record: ExperimentRecord, trials: list[Trial], number: int | None) -> Trial:

@@ -29,7 +29,7 @@ class _HasTrials(Protocol):
 
 
 @dataclass(frozen=True)
-class Source:
+class RankedTrials:
     """Trials with the objectives that rank them and a name for titles."""
 
     trials: list[Trial]
@@ -47,7 +47,7 @@ class Source:
 
 def resolve(
     source: _HasTrials | Sequence[Trial], objectives: Mapping[str, str] | None = None
-) -> Source:
+) -> RankedTrials:
     """Trials and objectives of an experiment (live or stored) or of a list of trials.
 
     A bare list of trials without ``objectives`` is ranked by each trial's stored ``score``.
@@ -55,7 +55,7 @@ def resolve(
     if hasattr(source, "trials") and callable(source.trials):
         trials = list(source.trials())
         found = dict(objectives or getattr(source, "objectives", None) or SCORE_OBJECTIVES)
-        return Source(
+        return RankedTrials(
             sorted(trials, key=lambda t: t.number), found, str(getattr(source, "name", ""))
         )
     trials = list(source)  # type: ignore[arg-type]
@@ -65,7 +65,7 @@ def resolve(
             f"got {type(source).__name__}"
         )
     found = dict(objectives or SCORE_OBJECTIVES)
-    return Source(sorted(trials, key=lambda t: t.number), found)
+    return RankedTrials(sorted(trials, key=lambda t: t.number), found)
 
 
 def metric_value(trial: Trial, metric: str) -> float | None:
@@ -104,7 +104,7 @@ class HistoryPoint:
     elapsed_s: float | None
 
 
-def history(source: Source, metric: str | None = None) -> list[HistoryPoint]:
+def history(source: RankedTrials, metric: str | None = None) -> list[HistoryPoint]:
     """Finished trials by number with the best-so-far value of ``metric`` (default: first
     objective), in the direction the objectives give it (``max`` unless listed as ``min``)."""
     metric = metric or source.metric
@@ -161,7 +161,7 @@ class Curve:
     values: list[float]
 
 
-def curves(source: Source, metric: str | None = None) -> list[Curve]:
+def curves(source: RankedTrials, metric: str | None = None) -> list[Curve]:
     """Learning curves of every trial that reported ``metric`` (default: first objective)."""
     metric = metric or source.metric
     out = []
@@ -178,7 +178,7 @@ def curves(source: Source, metric: str | None = None) -> list[Curve]:
     return out
 
 
-def top_trials(source: Source, top_k: int | None = None) -> list[Trial]:
+def top_trials(source: RankedTrials, top_k: int | None = None) -> list[Trial]:
     """Complete trials by their first score, best first (ties: lower number), at most
     ``top_k``."""
     if top_k is not None and (isinstance(top_k, bool) or top_k < 1):
@@ -188,7 +188,7 @@ def top_trials(source: Source, top_k: int | None = None) -> list[Trial]:
     return done[:top_k] if top_k is not None else done
 
 
-def op_counts(source: Source, top_k: int | None = 10) -> dict[str, dict[str, int]]:
+def op_counts(source: RankedTrials, top_k: int | None = 10) -> dict[str, dict[str, int]]:
     """For each categorical dimension (each cell edge), how often the ``top_k`` best complete
     trials picked each value; values in alphabetical order, dimensions in arch order."""
     counts: dict[str, Counter[str]] = {}
@@ -251,7 +251,7 @@ class ParetoData:
     front: list[int]
 
 
-def pareto(source: Source, x: str | None = None, y: str | None = None) -> ParetoData:
+def pareto(source: RankedTrials, x: str | None = None, y: str | None = None) -> ParetoData:
     """Complete trials on objectives ``x`` and ``y`` (default: the first two) and the trials no
     other beats on both, in the objectives' directions."""
     names = list(source.objectives)

@@ -288,7 +288,7 @@ def plot_cell(
     return _finish(fig, out)
 
 
-def pick_trial(src: _data.Source, number: int | None) -> Trial:
+def pick_trial(src: _data.RankedTrials, number: int | None) -> Trial:
     """Trial ``number``, or the best complete one; errors name what exists."""
     if number is None:
         best = _data.top_trials(src, 1)
@@ -319,9 +319,9 @@ def plot(source: Any, kind: str, out: str | Path | None = None, **options: Any) 
     return functions[kind](source, out=out, **options)
 
 
-def _name(src: _data.Source) -> str:
+def _name(src: _data.RankedTrials) -> str:
     return f"experiment {src.name!r}" if src.name else "these trials"
 
 
-def _title(src: _data.Source, what: str) -> str:
+def _title(src: _data.RankedTrials, what: str) -> str:
     return f"{src.name}: {what}" if src.name else what

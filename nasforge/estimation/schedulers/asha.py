@@ -86,7 +86,7 @@ def promotable(value: float, competing: list[float], eta: int) -> bool:
 
 
 def judge_rungs(
-    scheduler: Scheduler,
+    scheduler: RungScheduler,
     rungs: list[int],
     rung_values: dict[int, list[tuple[int, float]]],
     judged: set[tuple[int, int]],
@@ -98,7 +98,7 @@ def judge_rungs(
     The value recorded at a rung is the trial's value at the first reported step at or past it.
     Shared by ASHA and each Hyperband bracket.
     """
-    eta = getattr(scheduler, "reduction_factor", 3)
+    eta = scheduler.reduction_factor
     curve = scheduler.curves_[trial]
     for rung in rungs:
         if rung > step or (trial, rung) in judged:

@@ -159,7 +159,7 @@ def create_app(storage: str | Path | Storage) -> FastAPI:
             raise ConfigError(f"status: unknown status {status!r}; allowed: {allowed}")
         metric = next(iter(record.objectives))
         return [
-            payloads.trial_json(t, metric, curve=curves)
+            payloads.trial_table_row(t, metric, curve=curves)
             for t in trials_of(record, intermediate=curves)
             if status is None or t.status.value == status
         ]
@@ -170,7 +170,7 @@ def create_app(storage: str | Path | Storage) -> FastAPI:
         record = experiment(name)
         metric = next(iter(record.objectives))
         trial = _trial(trials_of(record), number, name)
-        return {**payloads.trial_json(trial, metric, curve=True), "traceback": trial.error}
+        return {**payloads.trial_table_row(trial, metric, curve=True), "traceback": trial.error}
 
     @app.get("/api/experiments/{name}/curves")
     def get_curves(name: str, metric: str | None = None) -> dict[str, Any]:

@@ -28,13 +28,13 @@ def space_of(record: ExperimentRecord, storage: Storage) -> Space | None:
     return _data.space_of(StoredExperiment(record, storage))
 
 
-def source_of(record: ExperimentRecord, trials: Sequence[Trial]) -> _data.Source:
-    return _data.Source(
+def source_of(record: ExperimentRecord, trials: Sequence[Trial]) -> _data.RankedTrials:
+    return _data.RankedTrials(
         sorted(trials, key=lambda t: t.number), dict(record.objectives), record.name
     )
 
 
-def best_json(src: _data.Source) -> dict[str, Any] | None:
+def best_json(src: _data.RankedTrials) -> dict[str, Any] | None:
     best = _data.top_trials(src, 1)
     if not best:
         return None
@@ -120,7 +120,7 @@ def experiment_summary(
     )
 
 
-def trial_json(t: Trial, metric: str, curve: bool = False) -> dict[str, Any]:
+def trial_table_row(t: Trial, metric: str, curve: bool = False) -> dict[str, Any]:
     """One row of the trial table (with its intermediate values when ``curve``)."""
     out: dict[str, Any] = {
         "number": t.number,
