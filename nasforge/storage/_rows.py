@@ -74,6 +74,18 @@ def trial_row(session: Session, experiment_id: int, number: int) -> TrialRow:
     return row
 
 
+def trial_row_id(session: Session, experiment_id: int, number: int) -> int:
+    """The row id of trial ``number`` (a query of the id alone, for the hot report path)."""
+    row_id = session.scalar(
+        select(TrialRow.id).where(
+            TrialRow.experiment_id == experiment_id, TrialRow.number == number
+        )
+    )
+    if row_id is None:
+        raise StorageError(f"experiment id {experiment_id} has no trial {number}")
+    return int(row_id)
+
+
 def experiment_record(row: ExperimentRow) -> ExperimentRecord:
     return ExperimentRecord(
         id=row.id,

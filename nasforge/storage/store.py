@@ -25,6 +25,7 @@ from nasforge.storage._rows import (
     sqlite_path,
     trial_record,
     trial_row,
+    trial_row_id,
 )
 from nasforge.storage.models import (
     SCHEMA_VERSION,
@@ -257,7 +258,7 @@ class Storage(ArtifactStore):
         """Store an intermediate result; a repeated step replaces the earlier one."""
 
         def report_(session: Session) -> None:
-            row_id = trial_row(session, experiment_id, number).id
+            row_id = trial_row_id(session, experiment_id, number)
             row = session.scalar(
                 select(IntermediateRow).where(
                     IntermediateRow.trial_id == row_id, IntermediateRow.step == step
