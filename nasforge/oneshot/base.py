@@ -6,12 +6,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol
 
-import numpy as np
-
-from nasforge.errors import ConfigError
 from nasforge.estimation.base import Evaluator
 from nasforge.objectives import Objectives
 from nasforge.space import Arch, Space
+from nasforge.strategies.base import check_space_and_seed
 from nasforge.trial import Trial, TrialStatus
 
 
@@ -72,14 +70,7 @@ class OneShotMethod(ABC):
     def __init__(
         self, space: Space, seed: int = 0, *, objectives: Objectives | None = None
     ) -> None:
-        if not isinstance(space, Space):
-            raise ConfigError(
-                f"method {self.name!r}: space must be a nasforge Space, got {space!r}"
-            )
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ConfigError(f"method {self.name!r}: seed must be an integer, got {seed!r}")
-        self.space = space
-        self.seed = int(seed)
+        self.space, self.seed = check_space_and_seed(f"method {self.name!r}", space, seed)
         self.objectives = Objectives.parse(objectives)
         self.check_space(space)
 

@@ -58,14 +58,7 @@ class Strategy(ABC):
     def __init__(
         self, space: Space, seed: int = 0, *, objectives: Objectives | None = None
     ) -> None:
-        if not isinstance(space, Space):
-            raise ConfigError(
-                f"strategy {self.name!r}: space must be a nasforge Space, got {space!r}"
-            )
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ConfigError(f"strategy {self.name!r}: seed must be an integer, got {seed!r}")
-        self.space = space
-        self.seed = int(seed)
+        self.space, self.seed = check_space_and_seed(f"strategy {self.name!r}", space, seed)
         self.objectives = Objectives.parse(objectives)
         self.rng = np.random.default_rng(self.seed)
         self.history_: list[Trial] = []
@@ -134,6 +127,15 @@ class Strategy(ABC):
         return f"{type(self).__name__}(seed={self.seed})"
 
 
+def check_space_and_seed(owner: str, space: Any, seed: Any) -> tuple[Space, int]:
+    """``(space, seed)`` checked for a search method (``owner`` names it in the message)."""
+    if not isinstance(space, Space):
+        raise ConfigError(f"{owner}: space must be a nasforge Space, got {space!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ConfigError(f"{owner}: seed must be an integer, got {seed!r}")
+    return space, int(seed)
+
+
 def check_replaced_options(
     name: str, factory: Any, options: Mapping[str, Any], where: str = "options"
 ) -> None:
@@ -186,6 +188,7 @@ __all__ = [
     "Strategy",
     "TrialStatus",
     "check_replaced_options",
+    "check_space_and_seed",
     "positive_int",
     "tournament_sizes",
 ]

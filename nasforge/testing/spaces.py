@@ -35,13 +35,13 @@ from nasforge.space import (
     Categorical,
     CellEdge,
     CellGraph,
-    CellSpace,
     Float,
     Int,
     ModelSpace,
     Space,
     Task,
 )
+from nasforge.testing.strategies import cell_space
 
 #: spaces up to this size are enumerated in full by :func:`check_size_matches_enumerate`
 SMALL_SPACE = 5000
@@ -78,11 +78,6 @@ class LadderSpace(Space):
 
     def decision_groups(self) -> list[list[str]]:
         return [["a"], ["b", "c"], ["lr"]]
-
-
-def cell_space() -> CellSpace:
-    """A plain 4-node cell with 3 operations (729 archs): small enough to enumerate."""
-    return CellSpace(4, ("none", "skip_connect", "nor_conv_3x3"), name="conformance-cell")
 
 
 def mixed_space() -> Space:
