@@ -203,13 +203,16 @@ def space_of(source: Any) -> Space | None:
     """The space of an experiment: a live one's ``space``, a stored one's ``space()`` (the
     registered space rebuilt from the store); ``None`` for a list of trials, a custom space
     of a stored experiment, or a store that cannot rebuild it."""
-    found = getattr(source, "space", None)
-    if callable(found) and not isinstance(found, Space):
+    from nasforge.experiment import Experiment, StoredExperiment
+
+    if isinstance(source, Experiment):
+        return source.space
+    if isinstance(source, StoredExperiment):
         try:
-            found = found()
+            return source.space()
         except NasforgeError:
             return None
-    return found if isinstance(found, Space) else None
+    return None
 
 
 def dimension_labels(
