@@ -91,7 +91,7 @@ def load_trials(path: Path) -> tuple[list[Any], int, Any]:
 
 
 def scheduler(uncertainty: str, args: argparse.Namespace, space: Any, full: int) -> Any:
-    from nasforge.estimation.schedulers import create_scheduler
+    from nasforge.schedulers import create_scheduler
 
     lc = create_scheduler(
         "learning-curve", uncertainty=uncertainty, min_trials=args.min_trials, delta=args.delta

@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from nasforge.estimation.schedulers import Scheduler
 from nasforge.execution import Done, Executor, Job, Lost
 from nasforge.experiment.liveness import Heartbeat
 from nasforge.experiment.replay import LoopState, Retry, trial_seed
 from nasforge.experiment.session import RunSession
+from nasforge.schedulers import Scheduler
 from nasforge.space import Arch
 from nasforge.strategies import Strategy
 from nasforge.trial import Trial, TrialStatus

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from nasforge.errors import ConfigError, NasforgeWarning
 from nasforge.estimation import Evaluator, FunctionEvaluator, create_evaluator
-from nasforge.estimation.schedulers import SCHEDULERS, Scheduler
 from nasforge.objectives import Objectives
 from nasforge.oneshot import OneShotMethod
+from nasforge.schedulers import SCHEDULERS, Scheduler
 from nasforge.space import Space
 from nasforge.strategies import STRATEGIES, Strategy
 

@@ -143,7 +143,7 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> SearchConfi
     except ValidationError as exc:
         raise ConfigError(f"{source}: {_first_error(exc, SearchConfig)}") from None
     from nasforge.estimation import EVALUATORS
-    from nasforge.estimation.schedulers import SCHEDULERS
+    from nasforge.schedulers import SCHEDULERS
     from nasforge.spaces import SPACES
     from nasforge.strategies import STRATEGIES
     from nasforge.strategies.base import check_replaced_options

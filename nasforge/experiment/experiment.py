@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from nasforge.errors import ConfigError, StorageError
 from nasforge.estimation import Evaluator
-from nasforge.estimation.schedulers import Scheduler
 from nasforge.experiment import components
 from nasforge.experiment._loop import OnReport, OnTrial, SearchLoop
 from nasforge.experiment.components import SearchMethod
@@ -22,6 +21,7 @@ from nasforge.experiment.session import RunSession
 from nasforge.experiment.spec import Component, ExperimentSpec
 from nasforge.objectives import Objectives
 from nasforge.oneshot import OneShotMethod
+from nasforge.schedulers import Scheduler
 from nasforge.space import Space
 from nasforge.storage import DEFAULT_STORAGE, ExperimentRecord, Storage, normalize_url
 from nasforge.strategies import Strategy, construct_strategy

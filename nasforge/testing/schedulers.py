@@ -6,7 +6,7 @@ report step 1 while trials 2-4 are at step 3) on synthetic curves. At each repor
 an *oracle*: a direct, slow restatement of the scheduler's rule over the event history, written
 apart from the scheduler's code. :func:`check_scheduler` asserts the two agree on every report,
 that the rule both stopped and kept trials, and that a fresh scheduler rebuilt by
-:meth:`~nasforge.estimation.schedulers.Scheduler.replay` from the stored trials (as a resumed
+:meth:`~nasforge.schedulers.Scheduler.replay` from the stored trials (as a resumed
 experiment does) takes the same decisions as the live one from then on.
 
 A new scheduler gets its oracle in :data:`ORACLES`; the shared test fails for a registered
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from nasforge.estimation.schedulers import Scheduler, create_scheduler
+from nasforge.schedulers import Scheduler, create_scheduler
 from nasforge.space import Arch
 from nasforge.trial import Trial, TrialStatus
 

@@ -9,8 +9,8 @@ import pytest
 
 import nasforge as nf
 from nasforge.errors import ConfigError, StorageError
-from nasforge.estimation.schedulers import list_schedulers
 from nasforge.experiment.config import parse_config
+from nasforge.schedulers import list_schedulers
 from nasforge.trial import Trial, TrialStatus
 
 OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nasforge.estimation.schedulers.base import Scheduler, check_int
+from nasforge.schedulers.base import Scheduler, check_int
 
 
 class RungScheduler(Scheduler):

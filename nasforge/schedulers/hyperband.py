@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from nasforge.estimation.schedulers.asha import RungScheduler, judge_rungs, rung_steps
+from nasforge.schedulers.asha import RungScheduler, judge_rungs, rung_steps
 
 
 class Hyperband(RungScheduler):
@@ -19,7 +19,7 @@ class Hyperband(RungScheduler):
     so the assignment is deterministic and the same on resume.
 
     Departures from the paper: the brackets run asynchronously, each as ASHA (see
-    :class:`~nasforge.estimation.schedulers.SuccessiveHalving`), rather than as synchronous
+    :class:`~nasforge.schedulers.SuccessiveHalving`), rather than as synchronous
     rounds, and trials of all brackets interleave instead of running bracket after bracket (as
     Optuna's ``HyperbandPruner`` does). Each bracket compares a trial only with trials of the
     same bracket.

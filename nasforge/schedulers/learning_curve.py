@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from nasforge.errors import ConfigError
-from nasforge.estimation.schedulers.base import Scheduler, check_float, check_int
+from nasforge.schedulers.base import Scheduler, check_float, check_int
 from nasforge.space import Arch
 
 UNCERTAINTIES = ("residuals", "held-out", "ensemble")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nasforge.errors import ConfigError, UnknownNameError
-from nasforge.estimation.schedulers import (
+from nasforge.schedulers import (
     Hyperband,
     MedianStopping,
     SuccessiveHalving,

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from nasforge.estimation.schedulers.asha import SuccessiveHalving
-from nasforge.estimation.schedulers.base import Scheduler
-from nasforge.estimation.schedulers.hyperband import Hyperband
-from nasforge.estimation.schedulers.median import MedianStopping
 from nasforge.registry import Registry
+from nasforge.schedulers.asha import SuccessiveHalving
+from nasforge.schedulers.base import Scheduler
+from nasforge.schedulers.hyperband import Hyperband
+from nasforge.schedulers.median import MedianStopping
 
 SCHEDULERS: Registry[Scheduler] = Registry("scheduler")
 SCHEDULERS.register(
@@ -37,7 +37,7 @@ SCHEDULERS.register(
 # imported on first use: it needs scikit-learn
 SCHEDULERS.register(
     "learning-curve",
-    "nasforge.estimation.schedulers.learning_curve:LearningCurveScheduler",
+    "nasforge.schedulers.learning_curve:LearningCurveScheduler",
     "Learning-curve prediction (Baker et al. 2017): nu-SVR ensemble predicts the final value.",
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nasforge.estimation.schedulers.base import Scheduler, check_int
+from nasforge.schedulers.base import Scheduler, check_int
 
 
 class MedianStopping(Scheduler):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from nasforge.errors import ConfigError
-from nasforge.estimation.schedulers import create_scheduler
-from nasforge.estimation.schedulers.learning_curve import LearningCurveScheduler, Prediction
+from nasforge.schedulers import create_scheduler
+from nasforge.schedulers.learning_curve import LearningCurveScheduler, Prediction
 from nasforge.space import Arch, Categorical, Space
 from nasforge.trial import Trial, TrialStatus
 
