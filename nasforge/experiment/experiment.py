@@ -265,10 +265,11 @@ class Experiment:
         return record
 
     def session(self) -> RunSession:
-        """The narrow view of this experiment a search method runs against (opens the store)."""
+        """The narrow view of this experiment a search method runs against (opens the store);
+        its trial numbers and ask/tell sequence continue after the stored trials."""
         from nasforge.execution import process_name
 
-        return RunSession(
+        session = RunSession(
             self.storage,
             self.record.id,
             self.objectives,
@@ -280,6 +281,8 @@ class Experiment:
             device=self.device,
             worker=process_name(),
         )
+        session.resume(session.trials(intermediate=False))
+        return session
 
     # ---- running -----------------------------------------------------------------------------
 

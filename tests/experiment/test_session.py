@@ -58,3 +58,17 @@ def test_checkpoints_keep_the_newest_only() -> None:
     s.checkpoint(b"second", {"step": 2})
     assert s.last_checkpoint() == b"second"
     assert len(s.storage.artifacts(s.experiment_id, kind="checkpoint")) == 1
+
+
+def test_an_experiments_session_continues_after_its_stored_trials(tmp_path) -> None:
+    exp = nf.Experiment(
+        SPACE,
+        strategy="random",
+        evaluator=lambda arch: {"convs": float(arch.key.count("conv"))},
+        objectives={"convs": "max"},
+        storage=tmp_path / "s.db",
+    )
+    exp.run(max_trials=3, progress=False)
+    recorded = exp.session().record(SPACE.parse("|conv~0|+|conv~0|conv~1|"), {"convs": 3.0})
+    assert (recorded.number, recorded.ask_seq) == (3, 6)
+    assert [t.number for t in exp.trials()] == [0, 1, 2, 3]
