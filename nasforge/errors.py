@@ -45,6 +45,11 @@ class StorageError(NasforgeError):
     """The store cannot be opened or does not hold what was asked for."""
 
 
+class SearchFailedError(NasforgeError):
+    """A search stopped because its trials keep failing the same way (a bad config, data or
+    evaluator): the message names the error and how many trials it ended."""
+
+
 class NasforgeWarning(UserWarning):
     """Something a user should know that does not stop the search (the CLI prints it as one
     line): e.g. a strategy that optimises only the first of several objectives."""
