@@ -25,7 +25,19 @@ def reclaim_running(
     storage: Storage, experiment_id: int, name: str, stale_after: float
 ) -> list[int]:
     """Mark ``interrupted`` the trials left ``running`` by a driver that is gone; returns
-    their numbers (see the module docstring); raises ``StorageError`` for a live driver."""
+    their numbers (see the module docstring); raises ``StorageError`` for a live driver, and
+    for an experiment with trials the store cannot read (replaying the others would resume a
+    different search, and a new trial could take the number of one that cannot be read)."""
+    unreadable = storage.unreadable_trials(experiment_id)
+    if unreadable:
+        first = next(iter(unreadable))
+        numbers = ", ".join(str(n) for n in unreadable)
+        trials = "trial" if len(unreadable) == 1 else "trials"
+        raise StorageError(
+            f"experiment {name!r} in {storage.url!r} cannot be resumed: the store cannot read "
+            f"{trials} {numbers} (trial {first}: {unreadable[first]}); repair or restore the "
+            "store, or search under another name"
+        )
     host = socket.gethostname()
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     gone = []

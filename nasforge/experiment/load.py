@@ -48,8 +48,10 @@ class StoredExperiment:
 def load_experiment(name: str, storage: str | Path | Storage = DEFAULT_STORAGE) -> StoredExperiment:
     """The stored experiment ``name``; raises ``StorageError`` listing the names that exist.
 
-    To resume a search, construct the :class:`~nasforge.Experiment` again with the same settings
-    (or run the same ``nasforge search`` command): it finds the stored trials by name.
+    A URL or file is opened read-only: reading writes nothing to it (nor to a database that
+    is not a nasforge store, which is refused). To resume a search, construct the
+    :class:`~nasforge.Experiment` again with the same settings (or run the same
+    ``nasforge search`` command): it finds the stored trials by name.
     """
-    store = storage if isinstance(storage, Storage) else Storage(storage, create=False)
+    store = storage if isinstance(storage, Storage) else Storage(storage, read_only=True)
     return StoredExperiment(store.get_experiment(name), store)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from nasforge.storage._engine import is_in_memory, normalize_url, refuse_in_memory
 from nasforge.storage.models import SCHEMA_VERSION
 from nasforge.storage.records import ArtifactRecord, ExperimentRecord
-from nasforge.storage.store import DEFAULT_STORAGE, Storage, normalize_url
+from nasforge.storage.store import DEFAULT_STORAGE, Storage
 
 __all__ = [
     "DEFAULT_STORAGE",
@@ -12,5 +13,7 @@ __all__ = [
     "ArtifactRecord",
     "ExperimentRecord",
     "Storage",
+    "is_in_memory",
     "normalize_url",
+    "refuse_in_memory",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -10,31 +11,27 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
-from nasforge.errors import StorageError
+from nasforge.errors import NasforgeError, NasforgeWarning, StorageError
 from nasforge.space import Arch
 from nasforge.storage._artifacts import ArtifactStore
+from nasforge.storage._engine import make_engine, normalize_url, sqlite_path
+from nasforge.storage._open import open_store
 from nasforge.storage._rows import (
     clean,
     experiment_record,
+    failure,
+    first_difference,
     first_line,
-    make_engine,
+    load_trials,
     now,
-    sqlite_path,
-    trial_record,
+    problem,
     trial_row,
     trial_row_id,
 )
-from nasforge.storage.models import (
-    SCHEMA_VERSION,
-    Base,
-    ExperimentRow,
-    IntermediateRow,
-    MetaRow,
-    TrialRow,
-)
+from nasforge.storage.models import ExperimentRow, IntermediateRow, TrialRow
 from nasforge.storage.records import ExperimentRecord
 from nasforge.trial import Trial, TrialStatus
 
@@ -42,25 +39,26 @@ DEFAULT_STORAGE = "sqlite:///nasforge.db"
 T = TypeVar("T")
 
 
-def normalize_url(url: str | Path) -> str:
-    """Accept a SQLAlchemy URL, or a plain file path meaning a SQLite file."""
-    text = str(url)
-    if "://" in text:
-        return text
-    return f"sqlite:///{text}"
+class _ConflictError(StorageError):
+    """A write broke a unique constraint: another process wrote the same thing first."""
 
 
 class Storage(ArtifactStore):
     """Reads and writes experiments, trials and intermediate values.
 
     ``url`` is any SQLAlchemy URL (``sqlite:///runs.db``, ``postgresql+psycopg://...``) or a
-    file path (a SQLite file); ``create=False`` refuses to create a missing SQLite file. SQLite
-    runs in WAL mode with a busy timeout, so readers such as
-    ``nasforge trials`` never block a running search; writes retry briefly when locked.
-    ``read_only=True`` opens an existing store without writing anything (not even the schema
-    check): what a dashboard or a report beside a running search should use.
-    A store of an older schema is refused with a message naming ``nasforge storage upgrade``
-    unless ``upgrade=True``, which upgrades it in place; a newer one is always refused.
+    file path (a SQLite file; an empty URL is refused); ``create=False`` refuses to create a
+    missing SQLite file. A SQLite file the store writes runs in WAL mode with a busy timeout,
+    so readers such as ``nasforge trials`` never block a running search; writes retry briefly
+    when locked. ``read_only=True`` opens an existing store without writing anything (not
+    even the schema check or the journal mode: a SQLite file stays byte for byte as it was):
+    what a dashboard or a report beside a running search should use.
+
+    A database holding other tables (another program's) is refused before anything is
+    written, as is a damaged store. A store of an older schema is refused with a message
+    naming ``nasforge storage upgrade`` unless ``upgrade=True``, which upgrades it in place; a
+    newer one is always refused. A trial row that cannot be read (damaged) is left out of
+    :meth:`trials` with a :class:`~nasforge.errors.NasforgeWarning` naming it.
 
     Example:
         >>> store = Storage("sqlite:///:memory:")
@@ -81,20 +79,20 @@ class Storage(ArtifactStore):
         if (not create or read_only) and path and not Path(path).expanduser().exists():
             raise StorageError(f"no store at {self.url!r}: the file {path!r} does not exist")
         try:
-            self.engine: Engine = make_engine(self.url)
-            version = self._stored_version()
-            self._check_version(version, upgrade and not read_only)  # before anything is written
-            if not read_only:
-                Base.metadata.create_all(self.engine)
+            self.engine: Engine = make_engine(self.url, read_only=read_only)
+            #: the schema version this open upgraded the store from (``None``: no upgrade)
+            self.upgraded_from = open_store(self.engine, self.url, read_only, upgrade)
         except (ArgumentError, SQLAlchemyError, ImportError) as exc:
-            raise StorageError(f"cannot open storage {self.url!r}: {first_line(exc)}") from None
+            raise self._failed(exc, "cannot open storage") from None
         self._session = sessionmaker(self.engine, expire_on_commit=False)
-        self.upgraded_from: int | None = None
-        if not read_only:
-            self._stamp_or_upgrade()
 
     def __repr__(self) -> str:
         return f"Storage({self.url!r})"
+
+    def close(self) -> None:
+        """Close the store's connections (it opens new ones if used again); a SQLite file
+        no other process has open is then left without its ``-wal`` and ``-shm`` files."""
+        self.engine.dispose()
 
     # ---- plumbing -----------------------------------------------------------------------------
 
@@ -106,65 +104,28 @@ class Storage(ArtifactStore):
             try:
                 with self._session.begin() as session:
                     return fn(session)
+            except IntegrityError as exc:
+                raise _ConflictError(f"storage {self.url!r}: {first_line(exc)}") from None
             except OperationalError as exc:
                 if "locked" not in str(exc).lower() or attempt == attempts - 1:
-                    raise StorageError(f"storage {self.url!r}: {first_line(exc)}") from None
+                    raise self._failed(exc) from None
                 time.sleep(min(0.05 * 2**attempt, 2.0))
+            except SQLAlchemyError as exc:
+                raise self._failed(exc) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _read(self, fn: Callable[[Session], T]) -> T:
-        with self._session() as session:
-            return fn(session)
+        """Run ``fn`` in a session; a damaged store or row is a one-line ``StorageError``."""
+        try:
+            with self._session() as session:
+                return fn(session)
+        except NasforgeError:
+            raise
+        except (SQLAlchemyError, ValueError, TypeError, KeyError) as exc:
+            raise self._failed(exc) from None
 
-    def _stored_version(self) -> int | None:
-        """The schema version the store records; ``None`` when it has no nasforge tables yet."""
-        from sqlalchemy import inspect
-
-        if not inspect(self.engine).has_table(MetaRow.__tablename__):
-            return None
-        with self.engine.connect() as conn:
-            value = conn.execute(
-                select(MetaRow.value).where(MetaRow.key == "schema_version")
-            ).scalar_one_or_none()
-        return None if value is None else int(value)
-
-    def _check_version(self, version: int | None, upgrade: bool) -> None:
-        """Refuse a store of a newer schema, an older one unless upgrading, and (read-only) a
-        database that is not a nasforge store."""
-        if version is None:
-            if self.read_only:
-                raise StorageError(f"{self.url!r} is not a nasforge store (no schema version)")
-            return
-        if version > SCHEMA_VERSION:
-            raise StorageError(
-                f"storage {self.url!r} has schema version {version}, written by a newer "
-                f"nasforge; this one reads version {SCHEMA_VERSION}: upgrade nasforge"
-            )
-        if version < SCHEMA_VERSION and not upgrade:
-            raise StorageError(
-                f"storage {self.url!r} has schema version {version}, this nasforge uses "
-                f"{SCHEMA_VERSION}; back it up, then run: nasforge storage upgrade "
-                f"--storage {self.url}"
-            )
-
-    def _stamp_or_upgrade(self) -> None:
-        """Record the schema version in a new store, or run the upgrade steps on an old one
-        (``_check_version`` allowed it)."""
-        from nasforge.storage.migrate import STEPS
-
-        def stamp(session: Session) -> None:
-            row = session.get(MetaRow, "schema_version")
-            if row is None:
-                session.add(MetaRow(key="schema_version", value=str(SCHEMA_VERSION)))
-                return
-            version = int(row.value)
-            for step in range(version, SCHEMA_VERSION):
-                STEPS[step](session.connection())
-            if version < SCHEMA_VERSION:
-                row.value = str(SCHEMA_VERSION)
-                self.upgraded_from = version
-
-        self._write(stamp)
+    def _failed(self, exc: BaseException, what: str = "storage") -> StorageError:
+        return failure(self.url, exc, what)
 
     # ---- experiments --------------------------------------------------------------------------
 
@@ -176,9 +137,13 @@ class Storage(ArtifactStore):
         spec: Mapping[str, Any],
         versions: Mapping[str, str] | None = None,
     ) -> ExperimentRecord:
-        def create(session: Session) -> ExperimentRecord:
-            if session.scalar(select(ExperimentRow).where(ExperimentRow.name == name)):
-                raise StorageError(f"experiment {name!r} already exists in {self.url!r}")
+        """Store a new experiment. One of this name made with the same seed, objectives and
+        spec (by another process an instant earlier, say) is returned as it is; one made with
+        other settings is refused, naming the first that differs."""
+
+        def create(session: Session) -> ExperimentRecord | None:
+            if session.scalar(select(ExperimentRow.id).where(ExperimentRow.name == name)):
+                return None
             row = ExperimentRow(
                 name=name,
                 created_at=now(),
@@ -191,12 +156,33 @@ class Storage(ArtifactStore):
             session.flush()
             return experiment_record(row)
 
-        return self._write(create)
+        try:
+            made = self._write(create)
+        except _ConflictError:  # created by another process between the check and the insert
+            made = None
+        if made is not None:
+            return made
+        record = self.get_experiment(name)
+        difference = first_difference(record, seed, objectives, spec)
+        if difference is not None:
+            key, stored, this = difference
+            raise StorageError(
+                f"experiment {name!r} already exists in {self.url!r}, started with "
+                f"{key}={stored!r}, not {this!r}; use the same settings to resume it, or "
+                "another name"
+            )
+        return record
 
     def find_experiment(self, name: str) -> ExperimentRecord | None:
         def find(session: Session) -> ExperimentRecord | None:
-            row = session.scalar(select(ExperimentRow).where(ExperimentRow.name == name))
-            return experiment_record(row) if row else None
+            try:
+                row = session.scalar(select(ExperimentRow).where(ExperimentRow.name == name))
+                return experiment_record(row) if row else None
+            except (ValueError, TypeError, KeyError) as exc:
+                raise StorageError(
+                    f"storage {self.url!r}: experiment {name!r} cannot be read: {problem(exc)}; "
+                    "the store is damaged: restore it from a backup"
+                ) from None
 
         return self._read(find)
 
@@ -250,7 +236,33 @@ class Storage(ArtifactStore):
             session.flush()
             return number
 
-        return self._write(start)
+        try:
+            return self._write(start)
+        except _ConflictError as exc:  # another driver of the experiment took the number first
+            raise self._number_taken(experiment_id, number, exc) from None
+
+    def _number_taken(self, experiment_id: int, number: int, exc: StorageError) -> StorageError:
+        """The refusal a driver gets when another one stored trial ``number`` first."""
+
+        def holder(session: Session) -> tuple[str | None, Any]:
+            name = session.scalar(
+                select(ExperimentRow.name).where(ExperimentRow.id == experiment_id)
+            )
+            row = session.execute(
+                select(TrialRow.worker).where(
+                    TrialRow.experiment_id == experiment_id, TrialRow.number == number
+                )
+            ).first()
+            return name, row
+
+        name, row = self._read(holder)
+        if row is None:
+            return exc
+        return StorageError(
+            f"experiment {name!r} is being run by {row[0] or 'another process'} (it started "
+            f"trial {number} at the same moment as this process); stop that process, then "
+            "run again"
+        )
 
     def report(
         self, experiment_id: int, number: int, step: int, metrics: Mapping[str, float]
@@ -361,11 +373,26 @@ class Storage(ArtifactStore):
     def trials(self, experiment_id: int, intermediate: bool = True) -> list[Trial]:
         """Every trial of the experiment, by number."""
 
-        def load(session: Session) -> list[Trial]:
-            query = select(TrialRow).where(TrialRow.experiment_id == experiment_id)
-            if intermediate:
-                query = query.options(selectinload(TrialRow.intermediate))
-            rows = session.scalars(query.order_by(TrialRow.number)).all()
-            return [trial_record(r, intermediate) for r in rows]
+        trials, bad = self._read(lambda s: load_trials(s, experiment_id, intermediate))
+        if bad:
+            warnings.warn(self._unreadable(experiment_id, bad), NasforgeWarning, stacklevel=2)
+        return trials
 
-        return self._read(load)
+    def unreadable_trials(self, experiment_id: int) -> dict[int, str]:
+        """The numbers of the experiment's trials whose rows cannot be read (a damaged
+        store), each with what is wrong with it; ``{}`` for a sound experiment."""
+        return self._read(lambda s: load_trials(s, experiment_id, True))[1]
+
+    def _unreadable(self, experiment_id: int, bad: Mapping[int, str]) -> str:
+        """One line naming the trials :meth:`trials` leaves out, and why the first one."""
+        name = self._read(
+            lambda s: s.scalar(select(ExperimentRow.name).where(ExperimentRow.id == experiment_id))
+        )
+        numbers = ", ".join(str(n) for n in bad)
+        first = next(iter(bad))
+        trials = "trial" if len(bad) == 1 else "trials"
+        return (
+            f"storage {self.url!r}, experiment {name!r}: {trials} {numbers} cannot be read "
+            f"and {'is' if len(bad) == 1 else 'are'} left out (trial {first}: {bad[first]}); "
+            "the store is damaged"
+        )
