@@ -43,7 +43,7 @@ def reclaim_running(
     gone = []
     for number, worker, last in storage.running_trials(experiment_id):
         where, _, pid_text = (worker or "").partition("/")[0].rpartition(":")
-        age = (now - last).total_seconds() if last is not None else math.inf
+        age = max(0.0, (now - last).total_seconds()) if last is not None else math.inf
         if where == host and pid_text.isdigit():
             pid = int(pid_text)
             dead = pid == os.getpid() or not process_exists(pid) or age > stale_after

@@ -48,6 +48,9 @@ def _open_once(engine: Engine, url: str, read_only: bool, upgrade: bool) -> int 
     inspector = inspect(engine)
     tables = set(inspector.get_table_names())
     version = _stored_version(engine, url, tables)
+    if version is not None:  # stamped after its tables were made: list them again, after it
+        inspector = inspect(engine)
+        tables = set(inspector.get_table_names())
     _check_tables(inspector, url, tables, version)
     if version is None and read_only:
         held = "the database is empty" if not tables else "it has no schema version yet"

@@ -24,10 +24,12 @@ import uuid
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy import update
 
-from nasforge.errors import StorageError
+from nasforge.errors import NasforgeWarning, StorageError
 from nasforge.space import Arch
 from nasforge.storage import Storage
+from nasforge.storage.models import TrialRow
 from nasforge.trial import TrialStatus
 
 
@@ -185,6 +187,85 @@ def check_concurrent_writers(url: str, threads: int = 4, per_thread: int = 6) ->
     assert all(t.intermediate[1]["v"] == t.number for t in trials)
 
 
+def check_create_experiment_again(url: str) -> None:
+    """Creating an experiment that exists returns it when the settings are the same (two
+    drivers started at once), and refuses other settings naming the first that differs."""
+    store = Storage(url)
+    name = _name("again")
+    record = store.create_experiment(name, 7, {"v": "max"}, {"space": "s", "k": [1]})
+    assert Storage(url).create_experiment(name, 7, {"v": "max"}, {"space": "s", "k": (1,)}) == (
+        record
+    )
+    with pytest.raises(
+        StorageError,
+        match=f"experiment {name!r} already exists in .*, started "
+        "with seed=7, not 8; use the same settings to resume it, or another name",
+    ):
+        store.create_experiment(name, 8, {"v": "max"}, {"space": "s", "k": [1]})
+    with pytest.raises(StorageError, match=r"started with k=\[1\], not \[2\]"):
+        store.create_experiment(name, 7, {"v": "max"}, {"space": "s", "k": [2]})
+
+
+def check_taken_trial_number(url: str) -> None:
+    """A trial number another driver stored first is the one-line "is being run by"
+    refusal (the unique number per experiment is what catches two drivers at once)."""
+    name = _name("taken")
+    first, second = Storage(url), Storage(url)
+    record = first.create_experiment(name, 0, {"v": "max"}, {})
+    first.start_trial(record.id, 0, _arch(0), 0, worker="host-a:101")
+    with pytest.raises(StorageError) as caught:
+        second.start_trial(record.id, 0, _arch(1), 0, worker="host-b:202")
+    assert str(caught.value) == (
+        f"experiment {name!r} is being run by host-a:101 (it started trial 0 at the same "
+        "moment as this process); stop that process, then run again"
+    )
+    assert [(t.number, t.worker) for t in second.trials(record.id)] == [(0, "host-a:101")]
+
+
+def check_concurrent_creation(url: str, threads: int = 4) -> None:
+    """Several openers creating the store and the same experiment at once all get it."""
+    name = _name("at-once")
+    barrier = threading.Barrier(threads)
+    ids: list[int] = []
+    errors: list[BaseException] = []
+
+    def open_and_create() -> None:
+        try:
+            barrier.wait()
+            store = Storage(url)
+            ids.append(store.create_experiment(name, 1, {"v": "max"}, {"k": 1}).id)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=open_and_create) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert not errors, errors
+    assert len(ids) == threads and len(set(ids)) == 1
+
+
+def check_unreadable_trial_is_left_out(url: str) -> None:
+    """A trial row holding what nasforge never writes (here an unknown status) is left out
+    with a :class:`~nasforge.errors.NasforgeWarning` naming it; the others read as written."""
+    store = Storage(url)
+    name = _name("bad-row")
+    record = store.create_experiment(name, 0, {"v": "max"}, {})
+    for number in range(3):
+        store.start_trial(record.id, number, _arch(number), 0)
+        store.finish_trial(record.id, number, TrialStatus.COMPLETE, {"v": 1.0}, [1.0])
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(TrialRow)
+            .where(TrialRow.experiment_id == record.id, TrialRow.number == 1)
+            .values(status="weird")
+        )
+    with pytest.warns(NasforgeWarning, match=f"experiment {name!r}: trial 1 cannot be read"):
+        assert [t.number for t in store.trials(record.id)] == [0, 2]
+    assert list(store.unreadable_trials(record.id)) == [1]
+
+
 #: every check, by name (the conformance class runs each as a test)
 CHECKS: dict[str, Callable[[str], None]] = {
     "experiments": check_experiments,
@@ -194,6 +275,10 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "artifacts": check_artifacts,
     "reopen_and_read_only": check_reopen_and_read_only,
     "concurrent_writers": check_concurrent_writers,
+    "create_experiment_again": check_create_experiment_again,
+    "taken_trial_number": check_taken_trial_number,
+    "concurrent_creation": check_concurrent_creation,
+    "unreadable_trial_is_left_out": check_unreadable_trial_is_left_out,
 }
 
 
@@ -221,15 +306,31 @@ class StorageConformance:
     def test_concurrent_writers(self, storage_url: str) -> None:
         check_concurrent_writers(storage_url)
 
+    def test_create_experiment_again(self, storage_url: str) -> None:
+        check_create_experiment_again(storage_url)
+
+    def test_taken_trial_number(self, storage_url: str) -> None:
+        check_taken_trial_number(storage_url)
+
+    def test_concurrent_creation(self, storage_url: str) -> None:
+        check_concurrent_creation(storage_url)
+
+    def test_unreadable_trial_is_left_out(self, storage_url: str) -> None:
+        check_unreadable_trial_is_left_out(storage_url)
+
 
 __all__ = [
     "CHECKS",
     "StorageConformance",
     "check_artifacts",
+    "check_concurrent_creation",
     "check_concurrent_writers",
+    "check_create_experiment_again",
     "check_experiments",
     "check_interruptions_and_heartbeats",
     "check_reopen_and_read_only",
+    "check_taken_trial_number",
     "check_trial_life_cycle",
     "check_trials_of_experiments_are_apart",
+    "check_unreadable_trial_is_left_out",
 ]
