@@ -56,13 +56,10 @@ def _open_once(engine: Engine, url: str, read_only: bool, upgrade: bool) -> int 
         held = "the database is empty" if not tables else "it has no schema version yet"
         raise StorageError(f"storage {url!r} is not a nasforge store ({held})")
     check_version(url, version, upgrade and not read_only)
-    if read_only:
-        return None
+    if read_only or (version == SCHEMA_VERSION and not TABLES - tables):
+        return None  # nothing to write (WAL mode comes with the first write: Storage._write)
     set_wal(engine)
-    if TABLES - tables:
-        Base.metadata.create_all(engine)
-    if version == SCHEMA_VERSION:
-        return None
+    Base.metadata.create_all(engine)
     return _stamp_or_upgrade(engine, url)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from nasforge.errors import NasforgeError, NasforgeWarning, StorageError
 from nasforge.space import Arch
 from nasforge.storage._artifacts import ArtifactStore
-from nasforge.storage._engine import make_engine, normalize_url, sqlite_path
+from nasforge.storage._engine import make_engine, normalize_url, set_wal, sqlite_path
 from nasforge.storage._open import open_store
 from nasforge.storage._rows import (
     clean,
@@ -85,6 +85,7 @@ class Storage(ArtifactStore):
         except (ArgumentError, SQLAlchemyError, ImportError) as exc:
             raise self._failed(exc, "cannot open storage") from None
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self._wal = read_only  # switched to WAL before the first write (a read changes nothing)
 
     def __repr__(self) -> str:
         return f"Storage({self.url!r})"
@@ -102,6 +103,9 @@ class Storage(ArtifactStore):
             raise StorageError(f"storage {self.url!r} was opened read-only")
         for attempt in range(attempts):
             try:
+                if not self._wal:
+                    set_wal(self.engine)  # a file this store writes: readers never block it
+                    self._wal = True
                 with self._session.begin() as session:
                     return fn(session)
             except IntegrityError as exc:
