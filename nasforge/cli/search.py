@@ -51,6 +51,9 @@ def search(
     cfg = load_config(config)
     updates = {"storage": storage, "name": name, "seed": seed}
     cfg = cfg.model_copy(update={k: v for k, v in updates.items() if v is not None})
+    from nasforge.storage import refuse_in_memory
+
+    refuse_in_memory(cfg.storage, "search")  # an empty URL too: the results would be lost
     if scheduler is not None:
         from nasforge.experiment.config import Component
 
