@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -92,7 +93,7 @@ def trial_record(row: TrialRow, intermediate: bool) -> Trial:
         raise DamagedRowError(f"scores is {_show(scores)}, not a list of numbers")
     curve = (
         {
-            _integer(r.step, "step"): _numbers(r.metrics, f"intermediate step {r.step}")
+            _integer(r.step, "step"): _numbers(r.metrics, f"step {r.step}", missing=None)
             for r in row.intermediate
         }
         if intermediate
@@ -220,9 +221,9 @@ def _is_number(value: Any) -> bool:
 
 
 def _integer(value: Any, field: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
         raise DamagedRowError(f"{field} is {_show(value)}, not a whole number")
-    return value
+    return int(value)
 
 
 def _mapping(value: Any, field: str) -> Mapping[str, Any]:
@@ -231,12 +232,13 @@ def _mapping(value: Any, field: str) -> Mapping[str, Any]:
     return value
 
 
-def _numbers(value: Any, field: str) -> dict[str, float]:
-    """Metrics as stored (``None`` for NaN and infinity, see :func:`clean`) as floats."""
-    out: dict[str, float] = {}
+def _numbers(value: Any, field: str, missing: float | None = math.nan) -> dict[str, Any]:
+    """Metrics as stored, checked; ``None`` (how NaN and infinity are stored, see
+    :func:`clean`) reads as ``missing``: NaN for a trial's metrics, ``None`` in a curve."""
+    out: dict[str, Any] = {}
     for key, number in _mapping(value, field).items():
         if number is None:
-            out[key] = math.nan
+            out[key] = missing
         elif _is_number(number):
             out[key] = number
         else:
