@@ -141,6 +141,17 @@ def load_trials(
     return trials, bad
 
 
+def left_out(bad: Mapping[int, str]) -> str:
+    """``trials 3, 7 cannot be read and are left out (trial 3: why); ...``"""
+    numbers = ", ".join(str(n) for n in bad)
+    first = next(iter(bad))
+    which, verb = ("trial", "is") if len(bad) == 1 else ("trials", "are")
+    return (
+        f"{which} {numbers} cannot be read and {verb} left out (trial {first}: {bad[first]}); "
+        "the store is damaged"
+    )
+
+
 def _load_one_by_one(
     session: Session, experiment_id: int, intermediate: bool
 ) -> tuple[list[Trial], dict[int, str]]:

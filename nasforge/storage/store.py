@@ -25,6 +25,7 @@ from nasforge.storage._rows import (
     failure,
     first_difference,
     first_line,
+    left_out,
     load_trials,
     now,
     problem,
@@ -392,11 +393,4 @@ class Storage(ArtifactStore):
         name = self._read(
             lambda s: s.scalar(select(ExperimentRow.name).where(ExperimentRow.id == experiment_id))
         )
-        numbers = ", ".join(str(n) for n in bad)
-        first = next(iter(bad))
-        trials = "trial" if len(bad) == 1 else "trials"
-        return (
-            f"storage {self.url!r}, experiment {name!r}: {trials} {numbers} cannot be read "
-            f"and {'is' if len(bad) == 1 else 'are'} left out (trial {first}: {bad[first]}); "
-            "the store is damaged"
-        )
+        return f"storage {self.url!r}, experiment {name!r}: {left_out(bad)}"

@@ -157,7 +157,7 @@ def test_several_bad_rows_are_named_together(filled: Path) -> None:
         assert [t.number for t in load_experiment("e", filled).trials()] == [1, 2]
 
 
-def test_a_search_does_not_resume_over_a_bad_row(fill, tmp_path: Path) -> None:
+def test_a_search_does_not_resume_over_a_bad_row(tmp_path: Path) -> None:
     path = tmp_path / "runs.db"
     exp = nf.Experiment(
         nf.CellSpace(3, ["skip_connect", "conv"]),
