@@ -217,6 +217,12 @@ def check_run_options(
     if max_trials is None and max_time is None:
         raise ConfigError("give max_trials or max_time (or both) so the search can end")
     check_budget(max_trials, max_time)
+    check_liveness(heartbeat_s, stale_after)
+
+
+def check_liveness(heartbeat_s: Any, stale_after: Any) -> None:
+    """Refuse liveness settings that would misjudge a live trial: each a number of seconds
+    above 0, and a heartbeat more often than a trial is judged stale."""
     for field, value in (("heartbeat_s", heartbeat_s), ("stale_after", stale_after)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             raise ConfigError(f"{field} must be a number of seconds > 0, got {value!r}")
@@ -343,6 +349,7 @@ __all__ = [
     "SearchMethod",
     "check_budget",
     "check_devices_here",
+    "check_liveness",
     "check_one_shot",
     "check_one_shot_executor",
     "check_prefilter",

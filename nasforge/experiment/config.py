@@ -53,6 +53,7 @@ from nasforge.experiment.components import (
     MAX_SEED,
     MAX_TIME_S,
     MAX_TRIALS,
+    check_liveness,
     check_stored,
 )
 from nasforge.registry import Registry
@@ -213,13 +214,10 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> SearchConfi
             check_stored(section, value, MAX_SECTION_BYTES)
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
-    execution = config.execution
-    if not execution.stale_after > execution.heartbeat_s:
-        raise ConfigError(
-            f"{source}: execution.stale_after: {execution.stale_after!r} must be larger than "
-            f"execution.heartbeat_s ({execution.heartbeat_s!r}), or a live trial's heartbeat "
-            "would look stale"
-        )
+    try:
+        check_liveness(config.execution.heartbeat_s, config.execution.stale_after)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: execution: {exc}") from None
     check_options(SPACES, "space", config.space, source, skip=())
     if config.strategy.name in STRATEGIES:  # before the signature: say what replaced them
         factory = STRATEGIES.get(config.strategy.name)

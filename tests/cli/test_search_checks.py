@@ -59,7 +59,7 @@ def absent_cuda_device() -> str:
         (
             "execution: {heartbeat_s: 30, stale_after: 10}\n",
             "tabular",
-            "execution.stale_after: 10.0 must be larger than execution.heartbeat_s (30.0)",
+            "execution: stale_after=10.0 must be larger than heartbeat_s=30.0",
         ),
         ("fidelity: {epochs: 13}\n", "tabular", "fidelity 'epochs' must be 12 or 200, got 13"),
         ("fidelity: {epoch: 1}\n", "tabular", "fidelity has unknown key 'epoch'"),

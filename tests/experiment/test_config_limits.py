@@ -79,8 +79,8 @@ def refused(data: dict[str, Any]) -> str:
         ),
         (
             {"execution": {"heartbeat_s": 30, "stale_after": 10}},
-            "c.yaml: execution.stale_after: 10.0 must be larger than execution.heartbeat_s "
-            "(30.0), or a live trial's heartbeat would look stale",
+            "c.yaml: execution: stale_after=10.0 must be larger than heartbeat_s=30.0, or a "
+            "live trial's heartbeat would look stale",
         ),
         (
             {"fidelity": {"notes": "x" * 70_000}},
