@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from nasforge.registry import Registry
 from nasforge.trial import Trial, TrialStatus
@@ -19,6 +21,8 @@ _STATUS_STYLE = {
     TrialStatus.INTERRUPTED: "magenta",
     TrialStatus.RUNNING: "cyan",
 }
+#: the most characters of an error's first line that a table shows
+ERROR_WIDTH = 60
 
 
 def _num(value: float | None) -> Any:
@@ -37,8 +41,31 @@ def trial_record_json(trial: Trial) -> dict[str, Any]:
         "seed": trial.seed,
         "duration_s": trial.duration_s,
         "retry_of": trial.retry_of,
-        "error": trial.error.splitlines()[0] if trial.error else None,
+        "error": trial.error or None,  # whole: the message, then the traceback
     }
+
+
+def first_line(error: str | None, width: int | None = None) -> str:
+    r"""The first line of an error (its type and message), cut to ``width`` characters.
+
+    Example:
+        >>> first_line("ValueError: bad arch\nTraceback (most recent call last): ...", 14)
+        'ValueError: b…'
+    """
+    line = (error or "").strip().splitlines()[0] if (error or "").strip() else ""
+    if width is not None and len(line) > width:
+        return line[: width - 1] + "…"
+    return line
+
+
+def most_common_error(trials: Sequence[Trial]) -> tuple[str, int, int] | None:
+    """``(first line, trials it ended, failed trials)`` of the error that ended the most failed
+    trials (the earliest on a tie), or ``None`` when none failed with an error."""
+    lines = [first_line(t.error) for t in trials if t.status == TrialStatus.FAILED and t.error]
+    if not lines:
+        return None
+    line, count = Counter(lines).most_common(1)[0]
+    return line, count, sum(1 for t in trials if t.status == TrialStatus.FAILED)
 
 
 def best_json(trial: Trial, experiment: str, objectives: Mapping[str, str]) -> dict[str, Any]:
@@ -63,20 +90,25 @@ def _fmt(value: float | None) -> str:
 
 def print_trials(console: Console, trials: Sequence[Trial], objectives: Mapping[str, str]) -> None:
     columns = _metric_columns(trials, objectives)
+    errors = any(t.status == TrialStatus.FAILED and t.error for t in trials)
     table = Table(title=f"{len(trials)} trials")
     for name in ("#", "status", "arch"):
         table.add_column(name, overflow="fold")
     for name in columns:
         table.add_column(name, justify="right")
     table.add_column("seconds", justify="right")
+    if errors:  # the first line of a failed trial's error; `--json` has all of it
+        table.add_column("error", overflow="ellipsis", no_wrap=True)
     for t in trials:
         style = _STATUS_STYLE.get(t.status, "")
+        error = first_line(t.error, ERROR_WIDTH) if t.status == TrialStatus.FAILED else ""
         table.add_row(
             str(t.number),
             f"[{style}]{t.status.value}[/]",
             t.arch.key,
             *(_fmt(t.metrics.get(c)) for c in columns),
             _fmt(t.duration_s),
+            *([Text(error)] if errors else []),
         )
     console.print(table)
 
@@ -89,6 +121,13 @@ def print_top(
     counts = {s: sum(1 for t in trials if t.status == s) for s in TrialStatus}
     summary = ", ".join(f"{n} {s.value}" for s, n in counts.items() if n)
     console.print(f"{len(trials)} trials ({summary or 'none'})")
+    common = most_common_error(trials)
+    if common is not None:
+        line, count, failed = common
+        console.print(
+            Text(f"most common error, ended {count} of {failed} failed trials: {line}"),
+            soft_wrap=True,
+        )
     if done:
         table = Table(title=f"best {min(top, len(done))} trials")
         for name in ("rank", "#", "arch"):

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from nasforge.cli._common import stdout_console
 from nasforge.cli._render import print_top
-from nasforge.errors import ConfigError
+from nasforge.errors import ConfigError, SearchFailedError
 
 
 def search(
@@ -46,9 +46,13 @@ def search(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Run (or resume) the search a YAML file describes; Ctrl-C stops it, rerun to resume."""
+    from nasforge.experiment.components import check_budget, check_seed
     from nasforge.experiment.config import build_experiment, load_config
 
     cfg = load_config(config)
+    if seed is not None:
+        check_seed(seed, "--seed")
+    check_budget(max_trials, max_time, "--max-trials", "--max-time")
     updates = {"storage": storage, "name": name, "seed": seed}
     cfg = cfg.model_copy(update={k: v for k, v in updates.items() if v is not None})
     from nasforge.storage import refuse_in_memory
@@ -64,14 +68,15 @@ def search(
         if gpus_per_trial < 0:
             raise ConfigError(f"--gpus-per-trial must be >= 0, got {gpus_per_trial}")
         execution = execution.model_copy(update={"gpus_per_trial": gpus_per_trial})
-    budget = cfg.budget.model_copy(
-        update={k: v for k, v in {"max_trials": max_trials, "max_time": max_time}.items() if v}
-    )
+    given = {"max_trials": max_trials, "max_time": max_time}
+    budget = cfg.budget.model_copy(update={k: v for k, v in given.items() if v is not None})
     if budget.max_trials is None and budget.max_time is None:
         raise ConfigError(
             f"{config}: budget: give budget.max_trials or budget.max_time (or --max-trials)"
         )
     exp = build_experiment(cfg)
+    run_options = execution.run_options()
+    exp.check_run(budget.max_trials, budget.max_time, **run_options)  # before the store is read
     console = stdout_console()
     stored = len(exp.trials())
     if stored:
@@ -82,8 +87,11 @@ def search(
             max_trials=budget.max_trials,
             max_time=budget.max_time,
             progress=not quiet,
-            **execution.run_options(),
+            **run_options,
         )
+    except SearchFailedError:  # what was tried, then the error in one line (exit status 2)
+        print_top(console, exp.trials(), exp.objectives)
+        raise
     except KeyboardInterrupt:
         done = sum(1 for t in exp.trials() if t.status.finished)
         Console(stderr=True).print(

@@ -27,6 +27,52 @@ SIZE_OPTIONS: tuple[str, ...] = ("n_cells", "channels")
 Sizes = dict[str, tuple[int, str]]
 
 
+def check_fidelity(
+    fidelity: Mapping[str, Any], space: Space, size_options: Mapping[str, int]
+) -> tuple[dict[str, Any], Sizes]:
+    """The checked fidelity of a training evaluator (``None`` values dropped, whole floats of
+    epochs and sizes as ints) and the network sizes of a trial of ``space``: the fidelity's,
+    then the evaluator's ``size_options``.
+
+    A fidelity's network sizes are the keys ``space`` declares in its ``size_options``, and
+    :data:`SIZE_OPTIONS`, which only a space that declares them takes.
+
+    Raises:
+        ConfigError: ``fidelity`` has an unknown key or a value out of range, or a network size
+            (of the fidelity or of ``size_options``) that ``space`` does not build with.
+    """
+    declared = tuple(space.size_options) if isinstance(space, ModelSpace) else ()
+    checked = {
+        key: value if key == "train_fraction" else whole(value)
+        for key, value in fidelity.items()
+        if value is not None
+    }
+    for key in checked:
+        if key not in (*FIDELITY_KEYS, *declared, *SIZE_OPTIONS):
+            allowed = one_of((*FIDELITY_KEYS, *declared))
+            raise ConfigError(f"fidelity has unknown key {key!r}; allowed: {allowed}")
+    if "epochs" in checked:
+        check_int("fidelity 'epochs'", checked["epochs"], 1)
+    if "train_fraction" in checked:
+        fraction = checked["train_fraction"]
+        check_float("fidelity 'train_fraction'", fraction, low=0.0, high=1.0, low_open=True)
+    sizes: Sizes = {}
+    for key, value in checked.items():
+        if key not in FIDELITY_KEYS:
+            check_int(f"fidelity {key!r}", value, 1)
+            sizes[key] = (value, f"fidelity {key!r}")
+    for key, value in size_options.items():
+        sizes.setdefault(key, (value, key))
+    for key, (value, source) in sizes.items():
+        if key not in declared:  # the message of ``build_model``, which would say it per trial
+            raise ConfigError(
+                f"{source}={value!r} needs a space that builds with another {key}, but space "
+                f"{space.name!r} ({type(space).__name__}) does not; allowed: a space such as "
+                f"'nb201', or no {key}"
+            )
+    return checked, sizes
+
+
 def trial_settings(
     arch: Arch,
     fidelity: Mapping[str, Any],
@@ -36,40 +82,17 @@ def trial_settings(
 ) -> tuple[SGDRecipe, Sizes]:
     """The recipe and network sizes of one trial of ``arch`` in ``space``.
 
-    ``options`` is the evaluator's recipe and ``size_options`` its network-size options. A
-    fidelity's network sizes are the keys ``space`` declares in its ``size_options``, and
-    :data:`SIZE_OPTIONS` (refused by :func:`~nasforge.training.build_model`, naming the key,
-    when the space does not declare them).
+    ``options`` is the evaluator's recipe and ``size_options`` its network-size options; the
+    fidelity is checked by :func:`check_fidelity`.
 
     Raises:
-        ConfigError: ``fidelity`` has an unknown key or a value out of range.
+        ConfigError: see :func:`check_fidelity`.
     """
-    declared = tuple(space.size_options) if isinstance(space, ModelSpace) else ()
-    fidelity = {key: value for key, value in fidelity.items() if value is not None}
-    for key in fidelity:
-        if key not in (*FIDELITY_KEYS, *declared, *SIZE_OPTIONS):
-            allowed = one_of((*FIDELITY_KEYS, *declared))
-            raise ConfigError(f"fidelity has unknown key {key!r}; allowed: {allowed}")
-    epochs = options.epochs
-    if "epochs" in fidelity:
-        epochs = whole(fidelity["epochs"])
-        check_int("fidelity 'epochs'", epochs, 1)
-    train_fraction = options.train_fraction
-    if "train_fraction" in fidelity:
-        train_fraction = fidelity["train_fraction"]
-        check_float("fidelity 'train_fraction'", train_fraction, low=0.0, high=1.0, low_open=True)
-    sizes: Sizes = {}
-    for key, value in fidelity.items():
-        if key not in FIDELITY_KEYS:
-            value = whole(value)
-            check_int(f"fidelity {key!r}", value, 1)
-            sizes[key] = (value, f"fidelity {key!r}")
-    for key, value in size_options.items():
-        sizes.setdefault(key, (value, key))
+    checked, sizes = check_fidelity(fidelity, space, size_options)
     recipe = dataclasses.replace(
         options,
-        epochs=int(epochs),
-        train_fraction=float(train_fraction),
+        epochs=int(checked.get("epochs", options.epochs)),
+        train_fraction=float(checked.get("train_fraction", options.train_fraction)),
         lr=_hyperparameter(arch, "lr", options.lr),
         weight_decay=_hyperparameter(arch, "weight_decay", options.weight_decay),
     )

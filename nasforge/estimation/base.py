@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nasforge.errors import ConfigError
 from nasforge.space import Arch, Space
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -15,6 +17,29 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 #: called with (step, metrics) for each intermediate result; may raise ``TrialPruned``
 Reporter = Callable[[int, Mapping[str, float]], None]
+
+#: the forms of a device name, for error messages (whether one is available is another matter)
+DEVICE_FORMS = "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:[0-9]+)?")
+
+
+def check_device_form(device: object, field: str = "device") -> str:
+    """``device`` if it has the form of a device name (without importing torch or asking
+    whether the device is there); a :class:`~nasforge.errors.ConfigError` naming ``field``
+    otherwise.
+
+    Example:
+        >>> check_device_form("cuda:1")
+        'cuda:1'
+        >>> check_device_form("gpu")
+        Traceback (most recent call last):
+        ...
+        nasforge.errors.ConfigError: device='gpu' is not a device; allowed: 'auto', 'cpu', \
+'cuda', 'cuda:N' or 'mps'
+    """
+    if not isinstance(device, str) or not _DEVICE.fullmatch(device):
+        raise ConfigError(f"{field}={device!r} is not a device; allowed: {DEVICE_FORMS}")
+    return device
 
 
 @dataclass
@@ -56,12 +81,20 @@ class Evaluator(ABC):
       input shape and test inputs of an export;
     - :meth:`fingerprint`: what it trains on or looks up, stored with the experiment;
     - :meth:`size_overrides`: the network sizes it builds the space's networks at, for an
-      export to build the same network again.
+      export to build the same network again;
+    - :meth:`check_fidelity` and :meth:`check_device`: refuse a fidelity or a device it cannot
+      run a trial at, before anything is stored (rather than failing every trial);
+    - :attr:`runtime_options`: the options that say where or how fast it runs rather than what
+      a trial computes, which a resumed search may change.
     """
 
     #: the metrics this evaluator returns, for checking objectives before a search starts
     #: (``None``: unknown until the first trial)
     metric_names: tuple[str, ...] | None = None
+
+    #: constructor options that change where or how fast a trial runs, not its result (e.g.
+    #: ``device``, ``threads``); a resumed search may change them, every other option must match
+    runtime_options: tuple[str, ...] = ()
 
     @abstractmethod
     def evaluate(self, arch: Arch, ctx: TrialContext) -> dict[str, float]:
@@ -75,6 +108,24 @@ class Evaluator(ABC):
         if isinstance(epochs, float) and epochs.is_integer():
             epochs = int(epochs)
         return epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None
+
+    def check_fidelity(self, fidelity: Mapping[str, Any], space: Space) -> None:
+        """Refuse a ``fidelity`` this evaluator cannot run a trial of ``space`` at, with a
+        :class:`~nasforge.errors.ConfigError` naming the key, the value and what is allowed.
+
+        An experiment calls it when it is made, before anything is stored. By default every
+        fidelity is accepted: an evaluator that cannot say reads ``ctx.fidelity`` itself.
+        """
+        return None
+
+    def check_device(self, device: str) -> None:
+        """Refuse a ``device`` (the trial context's) that is not available on this machine,
+        with a :class:`~nasforge.errors.ConfigError`.
+
+        Called before a search whose trials run on this machine stores anything. By default
+        every device is accepted: an evaluator that trains nothing does not use it.
+        """
+        return None
 
     def load_data(self) -> ArrayDataset | None:
         """The dataset it trains on (loaded on first use), or ``None`` when it trains on none.

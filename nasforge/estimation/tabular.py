@@ -31,6 +31,7 @@ from nasforge.space import (
     Arch,
     CellSpace,
     CellStringError,
+    Space,
     format_cell_string,
     parse_cell_string,
 )
@@ -298,6 +299,15 @@ class TabularEvaluator(Evaluator):
     def max_step(self, fidelity: Mapping[str, Any]) -> int | None:
         """``None``: a lookup reports no intermediate steps (nothing for a scheduler to stop)."""
         return None
+
+    def check_fidelity(self, fidelity: Mapping[str, Any], space: Space) -> None:
+        """Refuse a fidelity key other than ``epochs`` and epochs the table has no columns for
+        (the check every lookup makes)."""
+        for key, value in fidelity.items():
+            if key != "epochs" and value is not None:
+                raise ConfigError(f"fidelity has unknown key {key!r}; allowed: 'epochs'")
+        if fidelity.get("epochs") is not None:
+            _check_epochs(fidelity["epochs"], "fidelity 'epochs'")
 
     def fingerprint(self) -> dict[str, str]:
         """The table's file and a SHA-256 of its bytes."""

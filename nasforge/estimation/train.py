@@ -22,13 +22,14 @@ from nasforge.estimation._trial_settings import (
     FIDELITY_KEYS,
     SIZE_OPTIONS,
     Sizes,
+    check_fidelity,
     check_float,
     check_int,
     network_key,
     trial_settings,
     whole,
 )
-from nasforge.estimation.base import Evaluator, Reporter, TrialContext
+from nasforge.estimation.base import Evaluator, Reporter, TrialContext, check_device_form
 from nasforge.estimation.measures import Measure, resolve_measures, run_measures
 from nasforge.space import Arch, Space
 from nasforge.training import (
@@ -47,7 +48,6 @@ from nasforge.training import (
     seeded,
     train_model,
 )
-from nasforge.training.devices import DEVICE_SPECS
 
 #: the metrics of training, before those of the measures (and ``epochs`` after them)
 TRAIN_METRICS: tuple[str, ...] = ("val_acc", "test_acc", "train_loss", "val_loss")
@@ -139,6 +139,8 @@ class TrainEvaluator(Evaluator):
         True
     """
 
+    runtime_options = ("device", "threads", "max_device_data_mb")
+
     def __init__(
         self,
         dataset: str | object = "mnist1d",
@@ -173,8 +175,7 @@ class TrainEvaluator(Evaluator):
         check_float("train_fraction", train_fraction, low=0.0, high=1.0, low_open=True)
         if max_device_data_mb is not None:
             check_float("max_device_data_mb", max_device_data_mb, low=0.0)
-        if not isinstance(device, str):
-            raise ConfigError(f"device={device!r}; allowed: {DEVICE_SPECS}")
+        check_device_form(device)
         if not (isinstance(amp, bool) or amp == "auto"):
             raise ConfigError(f"amp={amp!r}; allowed: 'auto', True or False")
         measured = resolve_measures(measures, reserved=(*TRAIN_METRICS, "epochs"))
@@ -223,6 +224,17 @@ class TrainEvaluator(Evaluator):
         epochs = whole(epochs)
         check_int("fidelity 'epochs'", epochs, 1)
         return int(epochs)
+
+    def check_fidelity(self, fidelity: Mapping[str, Any], space: Space) -> None:
+        """Refuse an unknown key or a bad value (the check every trial makes), and a network
+        size, of ``fidelity`` or of this evaluator's options, that ``space`` does not build
+        with."""
+        check_fidelity(fidelity, space, self.size_overrides())
+
+    def check_device(self, device: str) -> None:
+        """Refuse a device that is not on this machine: this evaluator's ``device`` option, or
+        when that is ``"auto"`` the trial context's ``device``."""
+        resolve_device(self.device if self.device != "auto" else device)
 
     def fingerprint(self) -> dict[str, str]:
         """The dataset's name and a SHA-256 of its arrays (loads the data)."""

@@ -8,7 +8,7 @@ themselves live in :mod:`nasforge.estimation.proxies`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -16,11 +16,10 @@ import torch
 from nasforge.data import DATASETS, ArrayDataset, load_dataset
 from nasforge.errors import ConfigError, UnknownNameError
 from nasforge.estimation._trial_settings import check_int
-from nasforge.estimation.base import Evaluator, TrialContext
+from nasforge.estimation.base import Evaluator, TrialContext, check_device_form
 from nasforge.estimation.proxies import check_proxy_names, compute_proxies
 from nasforge.space import Arch, Space
 from nasforge.training import count_parameters, cpu_threads, resolve_device, seeded
-from nasforge.training.devices import DEVICE_SPECS
 
 
 class ZeroCostEvaluator(Evaluator):
@@ -58,6 +57,8 @@ class ZeroCostEvaluator(Evaluator):
         ['naswot', 'params', 'synflow']
     """
 
+    runtime_options = ("device", "threads")
+
     def __init__(
         self,
         dataset: str | object = "mnist1d",
@@ -81,8 +82,7 @@ class ZeroCostEvaluator(Evaluator):
             or not 0.0 <= val_fraction < 1.0
         ):
             raise ConfigError(f"val_fraction={val_fraction!r}; allowed: 0 <= val_fraction < 1")
-        if not isinstance(device, str):
-            raise ConfigError(f"device={device!r}; allowed: {DEVICE_SPECS}")
+        check_device_form(device)
         self.dataset = dataset
         self.proxies = names
         self.batch_size = batch_size
@@ -104,6 +104,20 @@ class ZeroCostEvaluator(Evaluator):
     def evaluate(self, arch: Arch, ctx: TrialContext) -> dict[str, float]:
         with cpu_threads(self.threads):
             return self._scores(arch, ctx, self.proxies)
+
+    def check_fidelity(self, fidelity: Mapping[str, Any], space: Space) -> None:
+        """Refuse every fidelity key: the proxies train nothing, so none would change a score."""
+        for key, value in fidelity.items():
+            if value is not None:
+                raise ConfigError(
+                    f"fidelity has unknown key {key!r}; allowed: none (zero-cost proxies train "
+                    "nothing)"
+                )
+
+    def check_device(self, device: str) -> None:
+        """Refuse a device that is not on this machine: this evaluator's ``device`` option, or
+        when that is ``"auto"`` the trial context's ``device``."""
+        resolve_device(self.device if self.device != "auto" else device)
 
     def fingerprint(self) -> dict[str, str]:
         """The dataset's name and a SHA-256 of its arrays (loads the data)."""

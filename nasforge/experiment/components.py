@@ -6,6 +6,7 @@ naming the field and what is allowed; none of them touches the store.
 
 from __future__ import annotations
 
+import json
 import platform
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -21,9 +22,108 @@ from nasforge.strategies import STRATEGIES, Strategy
 
 if TYPE_CHECKING:
     from nasforge.execution import Executor
+    from nasforge.experiment.spec import Component, ExperimentSpec
 
 #: what a ``strategy`` name or factory makes: an ask/tell strategy or a one-shot method
 SearchMethod = Strategy | OneShotMethod
+
+#: the largest seed (the store keeps it as a signed 64-bit integer)
+MAX_SEED = 2**63 - 1
+#: the most trials a budget may ask for
+MAX_TRIALS = 1_000_000
+#: the longest ``max_time`` in seconds: a year
+MAX_TIME_S = 366 * 24 * 3600
+#: the most bytes a free-form section (``fidelity``, each ``options``) may take as stored JSON
+MAX_SECTION_BYTES = 64 * 1024
+
+
+def check_seed(seed: Any, field: str = "seed") -> int:
+    """``seed`` if it is an integer from 0 to 2**63-1 (not a bool); a ``ConfigError`` naming
+    ``field`` otherwise."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"{field} must be an integer from 0 to 2**63-1, got {seed!r}")
+    return seed
+
+
+def check_budget(
+    max_trials: Any,
+    max_time: Any,
+    trials_field: str = "max_trials",
+    time_field: str = "max_time",
+) -> None:
+    """Refuse a budget that cannot end or that no search could mean (bounds: :data:`MAX_TRIALS`
+    trials, :data:`MAX_TIME_S` seconds); ``None`` leaves that part unset."""
+    if max_trials is not None and (
+        isinstance(max_trials, bool)
+        or not isinstance(max_trials, int)
+        or not 1 <= max_trials <= MAX_TRIALS
+    ):
+        raise ConfigError(
+            f"{trials_field} must be an integer from 1 to {MAX_TRIALS:,}, got {max_trials!r}"
+        )
+    if max_time is not None and (
+        isinstance(max_time, bool)
+        or not isinstance(max_time, (int, float))
+        or not 0 < max_time <= MAX_TIME_S
+    ):
+        raise ConfigError(
+            f"{time_field} must be a number of seconds > 0 and at most {MAX_TIME_S:,} (a "
+            f"year), got {max_time!r}"
+        )
+
+
+def check_stored(section: str, value: Any, limit: int = MAX_SECTION_BYTES) -> None:
+    """Refuse a free-form ``section`` of the experiment's record that is not JSON or takes more
+    than ``limit`` bytes as JSON (counted while encoding: a structure that repeats itself is
+    not expanded past the limit)."""
+    size = 0
+    try:
+        for chunk in json.JSONEncoder().iterencode(value):
+            size += len(chunk.encode())
+            if size > limit:
+                raise ConfigError(
+                    f"{section} takes more than {limit:,} bytes as JSON; allowed: at most "
+                    f"{limit:,} (a setting, not data: pass data to the evaluator itself)"
+                )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{section} cannot be stored: {exc}; allowed: numbers, strings, booleans, None, "
+            "lists and mappings with string keys"
+        ) from None
+
+
+def check_sections(sections: Mapping[str, Any]) -> None:
+    """Refuse a free-form section the experiment's record could not keep: one that is not JSON
+    or takes more than :data:`MAX_SECTION_BYTES` (a ``config``: 16 times that)."""
+    for section, value in sections.items():
+        limit = 16 * MAX_SECTION_BYTES if section == "config" else MAX_SECTION_BYTES
+        check_stored(section, value, limit)
+
+
+def check_record(spec: ExperimentSpec) -> None:
+    """:func:`check_sections` of every free-form section of a record: the fidelity, the
+    options of the space, strategy, evaluator and scheduler, the pre-filter and the config."""
+    parts = {"space_options": spec.space_component, "evaluator_options": spec.evaluator_component}
+    check_sections(
+        {
+            "fidelity": spec.fidelity,
+            "strategy_options": spec.strategy_options,
+            "scheduler_options": spec.scheduler_options,
+            "prefilter": spec.prefilter,
+            **{key: part.options if part else None for key, part in parts.items()},
+            "config": spec.config,
+        }
+    )
+
+
+def defining_options(part: Any, component: Component | None) -> dict[str, Any] | None:
+    """The options of a registered space or evaluator ``part`` that define what a trial means:
+    those of its ``component`` (all of them, as they rebuild it) less those it declares as
+    ``runtime_options`` (where or how fast it runs); ``None`` for a custom part."""
+    if component is None:
+        return None
+    runtime = set(getattr(part, "runtime_options", ()))
+    return {key: value for key, value in component.options.items() if key not in runtime}
 
 
 def make_space(space: Space | str, options: Mapping[str, Any]) -> Space:
@@ -116,10 +216,13 @@ def check_run_options(
     """Refuse a budget that cannot end or liveness settings that would misjudge a live trial."""
     if max_trials is None and max_time is None:
         raise ConfigError("give max_trials or max_time (or both) so the search can end")
-    if max_trials is not None and (isinstance(max_trials, bool) or max_trials < 1):
-        raise ConfigError(f"max_trials must be an integer >= 1, got {max_trials!r}")
-    if max_time is not None and not max_time > 0:
-        raise ConfigError(f"max_time must be a number of seconds > 0, got {max_time!r}")
+    check_budget(max_trials, max_time)
+    check_liveness(heartbeat_s, stale_after)
+
+
+def check_liveness(heartbeat_s: Any, stale_after: Any) -> None:
+    """Refuse liveness settings that would misjudge a live trial: each a number of seconds
+    above 0, and a heartbeat more often than a trial is judged stale."""
     for field, value in (("heartbeat_s", heartbeat_s), ("stale_after", stale_after)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             raise ConfigError(f"{field} must be a number of seconds > 0, got {value!r}")
@@ -128,6 +231,26 @@ def check_run_options(
             f"stale_after={stale_after!r} must be larger than heartbeat_s={heartbeat_s!r}, "
             "or a live trial's heartbeat would look stale"
         )
+
+
+def check_devices_here(
+    evaluator: Evaluator,
+    executor: str | Executor,
+    device: str,
+    devices: Sequence[str] | str | None,
+) -> None:
+    """Refuse a device that trials run on this machine (executor ``local`` or ``processes``)
+    would not find, before anything is stored; the evaluator says whether it uses one. A Ray
+    cluster's machines, or a given executor's, are not this one's: their trials say so."""
+    if executor == "local":
+        wanted = [device]
+    elif executor == "processes":
+        listed = devices.split(",") if isinstance(devices, str) else list(devices or ())
+        wanted = [d.strip() for d in listed if d.strip()] or [device]
+    else:
+        return
+    for name in dict.fromkeys(wanted):
+        evaluator.check_device(name)
 
 
 def make_executor(
@@ -170,6 +293,17 @@ def check_one_shot(
                 )
 
 
+def check_one_shot_executor(
+    method: SearchMethod, name: str, executor: str | Executor, workers: int
+) -> None:
+    """A one-shot method trains one supernet in this process: the local executor, 1 worker."""
+    if isinstance(method, OneShotMethod) and (executor != "local" or workers != 1):
+        raise ConfigError(
+            f"executor: strategy {name!r} is a one-shot method, which trains one supernet in "
+            "this process; run it with the local executor and 1 worker"
+        )
+
+
 def warn_single_objective(
     objectives: Objectives, method: SearchMethod, name: str, scheduler: str | None
 ) -> None:
@@ -208,10 +342,23 @@ def versions() -> dict[str, str]:
 
 
 __all__ = [
+    "MAX_SECTION_BYTES",
+    "MAX_SEED",
+    "MAX_TIME_S",
+    "MAX_TRIALS",
     "SearchMethod",
+    "check_budget",
+    "check_devices_here",
+    "check_liveness",
     "check_one_shot",
+    "check_one_shot_executor",
     "check_prefilter",
+    "check_record",
     "check_run_options",
+    "check_sections",
+    "check_seed",
+    "check_stored",
+    "defining_options",
     "make_evaluator",
     "make_executor",
     "make_space",

@@ -17,28 +17,76 @@ Example file::
     # write a heartbeat, and how old one may be before a rerun takes the trial back
 
 ``space``, ``strategy``, ``evaluator`` and ``scheduler`` may also be a bare name. Every key is
-checked: an unknown key, an unknown name or a value of the wrong type raises a
-:class:`ConfigError` whose one-line message names the key and what is allowed.
+checked: an unknown key, an unknown name, a value of the wrong type (``true`` where a number is
+meant), a key given twice, or a free-form section (``fidelity``, each ``options``) of more than
+64 KiB as JSON raises a :class:`ConfigError` whose one-line message names the key and what is
+allowed. A file whose aliases (``*name``) would expand it past 100,000 values is refused before
+it is read further.
 """
 
 from __future__ import annotations
 
 import inspect
+import types
 import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
 
 from nasforge.errors import ConfigError, UnknownNameError
+from nasforge.estimation.base import DEVICE_FORMS, check_device_form
+from nasforge.experiment._yaml import YamlRefused, load_yaml
+from nasforge.experiment.components import (
+    MAX_SECTION_BYTES,
+    MAX_SEED,
+    MAX_TIME_S,
+    MAX_TRIALS,
+    check_liveness,
+    check_stored,
+)
 from nasforge.registry import Registry
 from nasforge.storage import DEFAULT_STORAGE
 
 
+def _is_number(annotation: Any) -> bool:
+    """Whether ``annotation`` is ``int`` or ``float``, or a union of them (and ``None``)."""
+    if annotation in (int, float):
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return bool(args) and all(a in (int, float) for a in args)
+    return False
+
+
+def _refuse_bool(value: Any) -> Any:
+    """``value`` unless it is a boolean where a number is meant (pydantic would read 1 or 0)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and _is_number(field.annotation):
+            return _refuse_bool(value)
+        return value
 
 
 class Component(_Strict):
@@ -83,8 +131,11 @@ class Execution(_Strict):
 
 
 class Budget(_Strict):
-    max_trials: int | None = Field(default=None, ge=1)
-    max_time: float | None = Field(default=None, gt=0)
+    """When the search ends: ``max_trials`` trials in total (at most a million), or
+    ``max_time`` seconds of this run (at most a year)."""
+
+    max_trials: int | None = Field(default=None, ge=1, le=MAX_TRIALS)
+    max_time: float | None = Field(default=None, gt=0, le=MAX_TIME_S)
 
 
 def _default_objectives() -> dict[str, Literal["max", "min"]]:
@@ -95,7 +146,7 @@ class SearchConfig(_Strict):
     """The whole search; see the module docstring for the file form."""
 
     name: str = "nasforge"
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     storage: str = DEFAULT_STORAGE
     device: str = "auto"
     space: Component
@@ -114,6 +165,14 @@ class SearchConfig(_Strict):
     def _bare_name(cls, value: Any) -> Any:
         return {"name": value} if isinstance(value, str) else value
 
+    @field_validator("device")
+    @classmethod
+    def _device_form(cls, value: str) -> str:
+        try:
+            return check_device_form(value)
+        except ConfigError:  # pydantic names the key and the value
+            raise ValueError(f"not a device; allowed: {DEVICE_FORMS}") from None
+
 
 def load_config(path: str | Path) -> SearchConfig:
     """Read and check a YAML search file (names and options included)."""
@@ -123,7 +182,9 @@ def load_config(path: str | Path) -> SearchConfig:
     except OSError as exc:
         raise ConfigError(f"cannot read config {str(path)!r}: {exc.strerror or exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
+    except YamlRefused as exc:
+        raise ConfigError(f"config {str(path)!r} line {exc.line}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -148,6 +209,15 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> SearchConfi
     from nasforge.strategies import STRATEGIES
     from nasforge.strategies.base import check_replaced_options
 
+    for section, value in _free_form(config).items():
+        try:
+            check_stored(section, value, MAX_SECTION_BYTES)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+    try:
+        check_liveness(config.execution.heartbeat_s, config.execution.stale_after)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: execution: {exc}") from None
     check_options(SPACES, "space", config.space, source, skip=())
     if config.strategy.name in STRATEGIES:  # before the signature: say what replaced them
         factory = STRATEGIES.get(config.strategy.name)
@@ -167,6 +237,16 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> SearchConfi
                 f"known: {', '.join(PROXIES)}"
             )
     return config
+
+
+def _free_form(config: SearchConfig) -> dict[str, Any]:
+    """The sections of ``config`` that hold anything (stored as they are), by key path."""
+    out: dict[str, Any] = {"fidelity": config.fidelity}
+    for key in ("space", "strategy", "evaluator", "scheduler"):
+        part = getattr(config, key)
+        if part is not None:
+            out[f"{key}.options"] = part.options
+    return out
 
 
 def build_experiment(config: SearchConfig, storage: Any = None) -> Any:
@@ -229,6 +309,8 @@ def _options_model(factory: Callable[..., Any], skip: tuple[str, ...]) -> type[B
         if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
             return None  # accepts anything: nothing to check
         annotation = hints.get(name, Any)
+        if _is_number(annotation):
+            annotation = Annotated[annotation, BeforeValidator(_refuse_bool)]
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[name] = (annotation, default)
     return create_model(  # type: ignore[call-overload,no-any-return]
@@ -248,7 +330,8 @@ def _first_error(exc: ValidationError, model: type[BaseModel]) -> str:
     if error["type"] == "missing":
         return f"{loc}: required key is missing"
     value = error.get("input")
-    return f"{loc}: {error['msg'].rstrip('.')} (got {value!r})"
+    message = error["msg"].rstrip(".").removeprefix("Value error, ")
+    return f"{loc}: {message} (got {value!r})"
 
 
 def _allowed_keys(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nasforge.errors import ConfigError, StorageError
+from nasforge.errors import ConfigError
 from nasforge.estimation import Evaluator
+from nasforge.estimation.base import check_device_form
 from nasforge.experiment import components
 from nasforge.experiment._loop import OnReport, OnTrial, SearchLoop
+from nasforge.experiment._record import open_record
 from nasforge.experiment.components import SearchMethod
 from nasforge.experiment.liveness import reclaim_running
 from nasforge.experiment.replay import replay
@@ -43,7 +45,10 @@ class Experiment:
     ``storage`` resumes: the finished trials are kept, a trial that was running when the
     process stopped is marked ``interrupted`` and evaluated again, and the strategy is rebuilt
     by replaying the stored asks and tells in order. The settings that define the search
-    (space, strategy and its options, objectives, seed, scheduler) must match the stored ones.
+    (space and its options, strategy and its options, evaluator and its options, fidelity,
+    objectives, seed, scheduler, pre-filter) must match the stored ones; where the trials run
+    (executor, workers, devices, heartbeats) may change. Every setting is checked before
+    anything is stored.
 
     Args:
         space: a :class:`~nasforge.space.Space`, or the name of a registered model space.
@@ -57,12 +62,15 @@ class Experiment:
         storage: a SQLAlchemy URL, a file path (SQLite) or a :class:`~nasforge.storage.Storage`;
             default ``sqlite:///nasforge.db``.
         name: the experiment's name in the store.
-        seed: seeds the strategy and, per trial, the evaluation.
+        seed: seeds the strategy and, per trial, the evaluation: an integer from 0 to 2**63-1.
         strategy_options: keyword options of the strategy.
         evaluator_options: keyword options when ``evaluator`` is a name.
         space_options: keyword options when ``space`` is a name.
-        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``, passed to the evaluator.
-        fidelity: e.g. ``{"epochs": 5}``, passed to the evaluator.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``, passed to the evaluator
+            (whether it is there is checked by :meth:`run` when trials run on this machine).
+        fidelity: e.g. ``{"epochs": 5}``, passed to the evaluator, which checks it at once
+            (:meth:`~nasforge.estimation.Evaluator.check_fidelity`). Like the options, it is
+            stored as JSON of at most 64 KiB.
         max_retries: how often a trial interrupted by a crash is evaluated again.
         config: the configuration this experiment came from, stored with it for the record.
         scheduler: an early-stopping scheduler: the name of a registered one (``"asha"``,
@@ -112,24 +120,27 @@ class Experiment:
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(f"name must be a non-empty string, got {name!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ConfigError(f"seed must be an integer, got {seed!r}")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ConfigError(f"max_retries must be an integer >= 0, got {max_retries!r}")
         if not isinstance(storage, (str, Path, Storage)):
             raise ConfigError(f"storage must be a URL, a file path or a Storage, got {storage!r}")
+        if fidelity is not None and not isinstance(fidelity, Mapping):
+            raise ConfigError(f"fidelity must be a mapping like {{'epochs': 5}}, got {fidelity!r}")
+        sections = {"fidelity": fidelity, "strategy_options": strategy_options, "config": config}
+        components.check_sections({**sections, "scheduler_options": scheduler_options})
         self.name = name
-        self.seed = seed
-        self.device = device
+        self.seed = components.check_seed(seed)
+        self.device = check_device_form(device)
         self.fidelity = dict(fidelity or {})
         self.max_retries = max_retries
         self.config = dict(config or {})
         self.objectives = Objectives.parse(objectives)
-        self.space = components.make_space(space, space_options or {})
         self.strategy_options = dict(strategy_options or {})
+        self.space = components.make_space(space, space_options or {})
         self.strategy_name, self._strategy_factory = components.strategy_factory(strategy)
         self.evaluator = components.make_evaluator(evaluator, evaluator_options or {})
         self.objectives.check_metrics(self.evaluator.metric_names, type(self.evaluator).__name__)
+        self.evaluator.check_fidelity(self.fidelity, self.space)
         self.prefilter = components.check_prefilter(prefilter, self.evaluator)
         self._prefilter_score: Callable[[Any], float] | None = None
         self.scheduler_options = dict(scheduler_options or {})
@@ -144,6 +155,7 @@ class Experiment:
         components.warn_single_objective(
             self.objectives, self.strategy_, self.strategy_name, self.scheduler_name
         )
+        components.check_record(self.spec())  # what the store will keep: JSON, and not too much
         self._storage = storage if isinstance(storage, Storage) else None
         self._storage_url = normalize_url(storage) if not isinstance(storage, Storage) else ""
         self._record: ExperimentRecord | None = None
@@ -217,6 +229,8 @@ class Experiment:
         """How this search is set up: its identity (a resumed run must match it) and what
         rebuilds its space and evaluator (its config, or the registered names and options of
         the ones it was given)."""
+        space_part = Component.of_space(self.space)
+        evaluator_part = Component.of_evaluator(self.evaluator)
         return ExperimentSpec(
             space=self.space.name,
             space_size=self.space.size(),
@@ -230,39 +244,20 @@ class Experiment:
             prefilter=dict(self.prefilter) or None,
             config=dict(self.config),
             device=self.device,
-            space_component=Component.of_space(self.space),
-            evaluator_component=Component.of_evaluator(self.evaluator),
+            space_component=space_part,
+            evaluator_component=evaluator_part,
+            space_options=components.defining_options(self.space, space_part),
+            evaluator=evaluator_part.name if evaluator_part else type(self.evaluator).__name__,
+            evaluator_options=components.defining_options(self.evaluator, evaluator_part),
+            fidelity=dict(self.fidelity),
         )
 
     def _open_record(self) -> ExperimentRecord:
-        spec = self.spec()
-        record = self.storage.find_experiment(self.name)
-        if record is None:
-            return self.storage.create_experiment(
-                self.name,
-                self.seed,
-                self.objectives.to_json(),
-                spec.to_json(),
-                versions={**components.versions(), **self.evaluator.fingerprint()},
-            )
-        stored = dict(record.spec)
         factory = self._strategy_factory
+        replaced: Collection[str] = ()  # options an earlier version took, now not its identity
         if isinstance(factory, type) and issubclass(factory, Strategy):
-            # options an earlier version took and the objectives now set (n_objectives) are
-            # not part of the search's identity any more: an older store still resumes
             replaced = factory.replaced_options
-            stored["strategy_options"] = {
-                k: v for k, v in (stored.get("strategy_options") or {}).items() if k not in replaced
-            }
-        difference = spec.first_difference(stored)
-        if difference is not None:
-            key, before, now = difference
-            raise StorageError(
-                f"experiment {self.name!r} in {self.storage.url!r} was started with "
-                f"{key}={before!r}, not {now!r}; use the same settings to resume it, "
-                "or another name"
-            )
-        return record
+        return open_record(self.storage, self.name, self.spec(), self.evaluator, replaced)
 
     def session(self) -> RunSession:
         """The narrow view of this experiment a search method runs against (opens the store);
@@ -320,15 +315,16 @@ class Experiment:
         or its heartbeat, written every ``heartbeat_s`` seconds, is older than ``stale_after``);
         a live driver of the same experiment elsewhere is refused with a message.
         """
-        components.check_run_options(max_trials, max_time, heartbeat_s, stale_after)
-        one_shot = isinstance(self.strategy_, OneShotMethod)
-        if one_shot and (executor != "local" or workers != 1):
-            raise ConfigError(
-                f"executor: strategy {self.strategy_name!r} is a one-shot method, which trains "
-                "one supernet in this process; run it with the local executor and 1 worker"
-            )
-        runner = components.make_executor(
-            executor, workers, devices, ray_address, gpus_per_trial, self.device
+        runner = self.check_run(
+            max_trials,
+            max_time,
+            executor,
+            workers,
+            devices,
+            ray_address,
+            gpus_per_trial,
+            heartbeat_s,
+            stale_after,
         )
         session = self.session()
         reclaim_running(self.storage, self.record.id, self.name, stale_after)
@@ -356,6 +352,30 @@ class Experiment:
             self.scheduler_ = scheduler
             loop = SearchLoop(session, method, state, scheduler)
             return loop.run(runner, max_trials, max_time, on_trial, on_report, heartbeat_s)
+
+    def check_run(
+        self,
+        max_trials: int | None = None,
+        max_time: float | None = None,
+        executor: str | Executor = "local",
+        workers: int = 1,
+        devices: Sequence[str] | str | None = None,
+        ray_address: str | None = None,
+        gpus_per_trial: float = 0.0,
+        heartbeat_s: float = 2.0,
+        stale_after: float = 30.0,
+    ) -> Executor:
+        """Check the options of :meth:`run` as it does before it opens the store (the budget,
+        the liveness settings, the executor, and that the device of trials run on this
+        machine is there) and return the executor that would run the trials (not started).
+        For a caller that reads the store before it runs (``nasforge search``)."""
+        components.check_run_options(max_trials, max_time, heartbeat_s, stale_after)
+        components.check_one_shot_executor(self.strategy_, self.strategy_name, executor, workers)
+        runner = components.make_executor(
+            executor, workers, devices, ray_address, gpus_per_trial, self.device
+        )
+        components.check_devices_here(self.evaluator, executor, self.device, devices)
+        return runner
 
     def _run_one_shot(
         self,

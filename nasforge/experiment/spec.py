@@ -1,17 +1,22 @@
 """``ExperimentSpec``: the typed record of how an experiment was set up, as its store keeps it.
 
 The store holds it as JSON (the ``spec`` of :class:`~nasforge.storage.ExperimentRecord`). Two
-parts: the *identity* of the search (space, strategy and its options, objectives, seed,
-scheduler, pre-filter), which a resumed run must match, and what rebuilds its space and
-evaluator later (the YAML config of ``nasforge search``, or for an experiment made from Python
-the ``rebuild`` record of its built-in space and evaluator), which retrain, export and the
-plots read back. Older records load too: a key they lack reads as absent.
+parts: the *identity* of the search (every setting that changes what a trial means or which
+trials are run: the space and its options, the strategy and its options, the evaluator and its
+options, the fidelity, the objectives, the seed, the scheduler, the pre-filter), which a
+resumed run must match, and what rebuilds its space and evaluator later (the YAML config of
+``nasforge search``, or for an experiment made from Python the ``rebuild`` record of its
+built-in space and evaluator), which retrain, export and the plots read back. Older records
+load too: a key they lack reads as absent, and a resume compares only the identity keys
+they hold (:data:`LATER_KEYS`). Where trials run (executor, workers, devices, heartbeats) is
+not part of the identity: a resume may change it.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +26,12 @@ from nasforge.objectives import Objectives
 #: keys present in a record only when a scheduler (or a pre-filter) is set; a resume must agree
 #: on them either way
 OPTIONAL_KEYS: tuple[str, ...] = ("scheduler", "scheduler_options", "prefilter")
+#: identity keys that records written before them lack; a resume of such a record compares
+#: what it holds (every record written since holds all of them)
+LATER_KEYS: tuple[str, ...] = ("space_options", "evaluator", "evaluator_options", "fidelity")
+#: identity keys holding every constructor option of a registered part: compared option by
+#: option, those both sides hold (an option added or made a runtime option since is not)
+PART_OPTIONS: tuple[str, ...] = ("space_options", "evaluator_options")
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,14 @@ class ExperimentSpec:
     (``{}`` otherwise); ``space_component``/``evaluator_component`` are read from it, or from
     the ``rebuild`` record of an experiment made from Python (``None`` for a custom space or
     evaluator, which only the Python API can supply again).
+
+    In the identity, ``evaluator`` is the registered name of the evaluator, and
+    ``space_options``/``evaluator_options`` every constructor option of a registered space or
+    evaluator less the evaluator's ``runtime_options`` (``device``, ``threads``), compared
+    option by option (see :data:`PART_OPTIONS`). A custom space or evaluator (one whose
+    options cannot be read back) is compared by what can be described: a space by its name,
+    size and dimensions (``space_options`` is ``None``), an evaluator by its class name
+    (``evaluator_options`` is ``None``); what its code does is not compared.
     """
 
     space: str
@@ -80,6 +99,10 @@ class ExperimentSpec:
     device: str = "auto"
     space_component: Component | None = None
     evaluator_component: Component | None = None
+    space_options: dict[str, Any] | None = None
+    evaluator: str = ""
+    evaluator_options: dict[str, Any] | None = None
+    fidelity: dict[str, Any] = field(default_factory=dict)
 
     # ---- identity -----------------------------------------------------------------------------
 
@@ -93,6 +116,10 @@ class ExperimentSpec:
             "strategy_options": dict(self.strategy_options),
             "objectives": self.objectives.to_json(),
             "seed": self.seed,
+            "space_options": _copy(self.space_options),
+            "evaluator": self.evaluator,
+            "evaluator_options": _copy(self.evaluator_options),
+            "fidelity": dict(self.fidelity),
         }
         if self.scheduler is not None:
             out["scheduler"] = self.scheduler
@@ -101,13 +128,33 @@ class ExperimentSpec:
             out["prefilter"] = dict(self.prefilter)
         return out
 
-    def first_difference(self, stored: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
+    def first_difference(
+        self, stored: Mapping[str, Any], replaced: Collection[str] = ()
+    ) -> tuple[str, Any, Any] | None:
         """``(key, stored value, this value)`` of the first identity setting that differs from
-        a stored record's, else ``None``."""
+        a stored record's, else ``None``; for the options of a registered space or evaluator
+        the key names the option (``"evaluator_options.epochs"``).
+
+        Values are compared as JSON keeps them (a tuple as a list). Not compared: a key of
+        :data:`LATER_KEYS` that the record lacks (it was written before that key), an option
+        of :data:`PART_OPTIONS` that one side lacks, and the stored strategy options named in
+        ``replaced`` (options an earlier version of the strategy took that are no longer part
+        of its identity)."""
+        stored = dict(stored)
+        if replaced:
+            options = stored.get("strategy_options") or {}
+            stored["strategy_options"] = {k: v for k, v in options.items() if k not in replaced}
         mine = self.identity()
         for key in [*mine, *(k for k in OPTIONAL_KEYS if k not in mine)]:
-            if stored.get(key) != mine.get(key):
-                return key, stored.get(key), mine.get(key)
+            if key in LATER_KEYS and key not in stored:
+                continue
+            before, now = stored.get(key), mine.get(key)
+            if key in PART_OPTIONS and isinstance(before, Mapping) and isinstance(now, Mapping):
+                for option in before:
+                    if option in now and _as_stored(before[option]) != _as_stored(now[option]):
+                        return f"{key}.{option}", before[option], now[option]
+            elif _as_stored(before) != _as_stored(now):
+                return key, before, now
         return None
 
     # ---- the JSON record ----------------------------------------------------------------------
@@ -140,6 +187,7 @@ class ExperimentSpec:
             evaluator_part = Component.from_json(_block(config.get("evaluator", "train")))
             device = str(config.get("device", "auto"))
         size = data.get("space_size", 0)
+        space_options, evaluator_options = data.get("space_options"), data.get("evaluator_options")
         return cls(
             space=str(data.get("space", "")),
             space_size=math.inf if size == "inf" else size,
@@ -155,6 +203,12 @@ class ExperimentSpec:
             device=device,
             space_component=space_part,
             evaluator_component=evaluator_part,
+            space_options=dict(space_options) if isinstance(space_options, Mapping) else None,
+            evaluator=str(data.get("evaluator") or ""),
+            evaluator_options=(
+                dict(evaluator_options) if isinstance(evaluator_options, Mapping) else None
+            ),
+            fidelity=dict(data.get("fidelity") or {}),
         )
 
     # ---- rebuilding ---------------------------------------------------------------------------
@@ -187,9 +241,21 @@ class ExperimentSpec:
         return create_evaluator(part.name, **part.options)
 
 
+def _copy(options: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return dict(options) if options is not None else None
+
+
+def _as_stored(value: Any) -> Any:
+    """``value`` as the store's JSON gives it back (tuples become lists)."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return value
+
+
 def _block(value: Any) -> Any:
     """A config's ``space:``/``evaluator:`` entry as ``{name, options}`` (a bare name is one)."""
     return {"name": value} if isinstance(value, str) else value
 
 
-__all__ = ["OPTIONAL_KEYS", "Component", "ExperimentSpec"]
+__all__ = ["LATER_KEYS", "OPTIONAL_KEYS", "PART_OPTIONS", "Component", "ExperimentSpec"]
