@@ -318,7 +318,16 @@ class Experiment:
 
         Faults: a trial left ``running`` by a driver that died is retried (its process is gone,
         or its heartbeat, written every ``heartbeat_s`` seconds, is older than ``stale_after``);
-        a live driver of the same experiment elsewhere is refused with a message.
+        a live driver of the same experiment elsewhere is refused with a message. A trial whose
+        worker dies while this process runs is retried up to ``max_retries`` times; one
+        interrupted by this process stopping (Ctrl-C, SIGTERM, a kill) is retried by the next
+        run however often that happens.
+
+        When no trial has succeeded yet and the last
+        :data:`~nasforge.experiment._loop.FAIL_FAST_TRIALS` (5, fewer with a smaller
+        ``max_trials``) finished trials failed with the same error (the first line of their
+        error text), the search stops with :class:`~nasforge.errors.SearchFailedError`; the
+        failed trials stay stored.
         """
         components.check_run_options(max_trials, max_time, heartbeat_s, stale_after)
         one_shot = isinstance(self.strategy_, OneShotMethod)
