@@ -77,6 +77,7 @@ class SearchLoop:
         self._running: dict[int, _Running] = {}
         self._lock = threading.Lock()  # the heartbeat thread reads the running trials
         self._on_report: OnReport = None
+        self._trial_timeout: float | None = None
         self._fail_fast = FAIL_FAST_TRIALS
 
     # ---- the loop -----------------------------------------------------------------------------
@@ -89,19 +90,22 @@ class SearchLoop:
         on_trial: Sequence[OnTrial] = (),
         on_report: OnReport = None,
         heartbeat_s: float = 2.0,
+        trial_timeout: float | None = None,
     ) -> list[Trial]:
         """Keep ``executor``'s workers busy until the budget is spent and every trial ended.
 
         ``max_trials`` counts asks (resumed ones included); ``max_time`` stops new trials and
-        those running finish. A worker that dies leaves its trial ``interrupted`` and queued
-        for a retry (up to ``max_retries`` lost workers per trial); on Ctrl-C (or any error in
-        the driver) the running trials are marked ``interrupted`` and the next run retries
-        them, without limit. When no trial has succeeded yet and the last
-        :data:`FAIL_FAST_TRIALS` finished ones failed with the same error, the search stops
-        with :class:`~nasforge.errors.SearchFailedError`. Returns the trials this call
-        finished.
+        those running finish. ``trial_timeout`` limits each trial: the executor ends one that
+        runs longer and it is stored ``failed``, not retried. A worker that dies leaves its
+        trial ``interrupted`` and queued for a retry (up to ``max_retries`` lost workers per
+        trial); on Ctrl-C (or any error in the driver) the running trials are marked
+        ``interrupted`` and the next run retries them, without limit. When no trial has
+        succeeded yet and the last :data:`FAIL_FAST_TRIALS` finished ones failed with the same
+        error, the search stops with :class:`~nasforge.errors.SearchFailedError`. Returns the
+        trials this call finished.
         """
         self._on_report = on_report
+        self._trial_timeout = trial_timeout
         self._fail_fast = min(FAIL_FAST_TRIALS, max_trials or FAIL_FAST_TRIALS)
         session = self.session
         finished: list[Trial] = []
@@ -170,6 +174,7 @@ class SearchLoop:
             work.seed,
             fidelity=dict(session.fidelity),
             wait_decision=self.scheduler is not None,
+            timeout_s=self._trial_timeout,
         )
 
     # ---- reports ------------------------------------------------------------------------------

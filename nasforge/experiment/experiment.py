@@ -299,6 +299,7 @@ class Experiment:
         gpus_per_trial: float = 0.0,
         heartbeat_s: float = 2.0,
         stale_after: float = 30.0,
+        trial_timeout: float | None = None,
     ) -> list[Trial]:
         """Search until ``max_trials`` trials in total have finished or ``max_time`` seconds pass.
 
@@ -323,6 +324,12 @@ class Experiment:
         interrupted by this process stopping (Ctrl-C, SIGTERM, a kill) is retried by the next
         run however often that happens.
 
+        ``trial_timeout`` (seconds) limits each trial with every executor: one that runs longer
+        is stopped (its worker process killed, its Ray task cancelled, an in-process evaluation
+        interrupted; see :mod:`nasforge.execution.local` for what cannot be interrupted there)
+        and stored ``failed`` with ``timed out after S s (trial_timeout)``; it is not retried.
+        ``max_time`` does not stop running trials; ``trial_timeout`` bounds them.
+
         When no trial has succeeded yet and the last
         :data:`~nasforge.experiment._loop.FAIL_FAST_TRIALS` (5, fewer with a smaller
         ``max_trials``) finished trials failed with the same error (the first line of their
@@ -330,11 +337,24 @@ class Experiment:
         failed trials stay stored.
         """
         components.check_run_options(max_trials, max_time, heartbeat_s, stale_after)
+        if trial_timeout is not None and (
+            isinstance(trial_timeout, bool)
+            or not isinstance(trial_timeout, (int, float))
+            or not trial_timeout > 0
+        ):
+            raise ConfigError(
+                f"trial_timeout must be a number of seconds > 0 (or None), got {trial_timeout!r}"
+            )
         one_shot = isinstance(self.strategy_, OneShotMethod)
         if one_shot and (executor != "local" or workers != 1):
             raise ConfigError(
                 f"executor: strategy {self.strategy_name!r} is a one-shot method, which trains "
                 "one supernet in this process; run it with the local executor and 1 worker"
+            )
+        if one_shot and trial_timeout is not None:
+            raise ConfigError(
+                f"trial_timeout: strategy {self.strategy_name!r} is a one-shot method, which "
+                "runs no separate trials to time out; leave trial_timeout unset"
             )
         runner = components.make_executor(
             executor, workers, devices, ray_address, gpus_per_trial, self.device
@@ -364,7 +384,9 @@ class Experiment:
                 scheduler.replay(stored)
             self.scheduler_ = scheduler
             loop = SearchLoop(session, method, state, scheduler)
-            return loop.run(runner, max_trials, max_time, on_trial, on_report, heartbeat_s)
+            return loop.run(
+                runner, max_trials, max_time, on_trial, on_report, heartbeat_s, trial_timeout
+            )
 
     def _run_one_shot(
         self,
