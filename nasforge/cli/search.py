@@ -43,6 +43,10 @@ def search(
     gpus_per_trial: Annotated[
         float | None, typer.Option(help="With Ray: GPUs per trial (0.5 packs two on a GPU).")
     ] = None,
+    trial_timeout: Annotated[
+        float | None,
+        typer.Option(help="Seconds a trial may run; a longer one fails (overrides the file)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Run (or resume) the search a YAML file describes; Ctrl-C stops it, rerun to resume."""
@@ -68,6 +72,12 @@ def search(
         if gpus_per_trial < 0:
             raise ConfigError(f"--gpus-per-trial must be >= 0, got {gpus_per_trial}")
         execution = execution.model_copy(update={"gpus_per_trial": gpus_per_trial})
+    if trial_timeout is not None:
+        if not trial_timeout > 0:
+            raise ConfigError(
+                f"--trial-timeout must be a number of seconds > 0, got {trial_timeout}"
+            )
+        execution = execution.model_copy(update={"trial_timeout": trial_timeout})
     given = {"max_trials": max_trials, "max_time": max_time}
     budget = cfg.budget.model_copy(update={k: v for k, v in given.items() if v is not None})
     if budget.max_trials is None and budget.max_time is None:

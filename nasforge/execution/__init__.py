@@ -19,8 +19,10 @@ from nasforge.execution.base import (
     Job,
     Lost,
     Report,
+    TrialTimedOut,
     process_name,
     run_job,
+    timeout_error,
 )
 from nasforge.execution.local import LocalExecutor
 
@@ -73,7 +75,9 @@ __all__ = [
     "LocalExecutor",
     "Lost",
     "Report",
+    "TrialTimedOut",
     "create_executor",
     "process_name",
     "run_job",
+    "timeout_error",
 ]

@@ -8,12 +8,20 @@ in a worker); the job ends with a :class:`Done`. When a worker dies the executor
 :class:`Lost` event; the driver marks that trial ``interrupted`` and retries it. Trials are
 named by their number everywhere, as in the store.
 
+A job may carry a time limit (``Job.timeout_s``, the experiment's ``trial_timeout``): every
+executor ends a job that runs longer with a :class:`Done` whose error is
+:func:`timeout_error` (the driver stores the trial ``failed`` and does not retry it).
+:func:`run_job` checks the limit at each ``ctx.report`` and when the evaluation returns; the
+executor interrupts an evaluation that neither reports nor returns (a worker process is killed,
+a Ray task cancelled, an in-process evaluation gets :class:`TrialTimedOut` raised in it).
+
 Evaluating in the driver's own process is an executor like the others
 (:class:`~nasforge.execution.local.LocalExecutor`), so there is one search loop for all.
 """
 
 from __future__ import annotations
 
+import numbers
 import os
 import socket
 import time
@@ -40,6 +48,7 @@ class Job:
     seed: int
     fidelity: Mapping[str, Any] = field(default_factory=dict)
     wait_decision: bool = True  # False without a scheduler: reports need no answer
+    timeout_s: float | None = None  # the trial's time limit (``trial_timeout``), if any
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,40 @@ class Lost:
 
 
 Event = Done | Lost
+
+
+class TrialTimedOut(BaseException):
+    """Raised inside an evaluation that ran past its time limit.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``), so that an evaluator's ``except
+    Exception`` does not swallow it; :func:`run_job` turns it into a failed :class:`Done`.
+    """
+
+
+def timeout_error(timeout_s: float) -> str:
+    """The error stored with a trial that ran past its time limit (one text for every
+    executor)."""
+    return f"timed out after {timeout_s:g} s (trial_timeout)"
+
+
+def whole_step(step: Any) -> int:
+    """``step`` of ``ctx.report`` as an ``int``: a whole number (``3`` or ``3.0``), else a
+    ``TypeError`` naming the value (a bool is not a step).
+
+    Example:
+        >>> whole_step(3.0)
+        3
+        >>> whole_step(2.5)
+        Traceback (most recent call last):
+        ...
+        TypeError: ctx.report: step must be a whole number such as 1, 2, 3, got 2.5
+    """
+    if not isinstance(step, bool):
+        if isinstance(step, numbers.Integral):
+            return int(step)
+        if isinstance(step, numbers.Real) and float(step).is_integer():
+            return int(float(step))
+    raise TypeError(f"ctx.report: step must be a whole number such as 1, 2, 3, got {step!r}")
 
 
 class Executor(ABC):
@@ -126,12 +169,23 @@ def run_job(
     """Evaluate one job; ``report(step, metrics)`` returns True to stop the trial.
 
     The evaluator's metrics on success, ``pruned`` when the driver stopped it, the exception and
-    its traceback when it raised (``KeyboardInterrupt`` and ``SystemExit`` propagate).
+    its traceback when it raised (``KeyboardInterrupt`` and ``SystemExit`` propagate), and
+    :func:`timeout_error` when it ran past ``job.timeout_s``: checked at each report and at the
+    end, and raised as :class:`TrialTimedOut` by an executor that interrupts it. Every executor
+    goes through here, so a bad ``ctx.report`` (a step that is not a whole number, a metric
+    that is not a number) fails the trial the same way everywhere.
     """
     started = time.monotonic()
+    limit = job.timeout_s
+
+    def past_limit() -> bool:
+        return limit is not None and time.monotonic() - started > limit
 
     def reporter(step: int, metrics: Mapping[str, float]) -> None:
-        if report(int(step), {str(k): float(v) for k, v in metrics.items()}):
+        if past_limit():
+            raise TrialTimedOut
+        step = whole_step(step)
+        if report(step, as_metrics(metrics)):
             raise TrialPruned(f"stopped at step {step} by the scheduler")
 
     ctx = TrialContext(
@@ -143,14 +197,23 @@ def run_job(
         reporter=reporter,
     )
     arch = Arch.from_dict(job.arch)
+
+    def ended(**kwargs: Any) -> Done:
+        return Done(job.number, worker=worker, duration_s=time.monotonic() - started, **kwargs)
+
     try:
         metrics = as_metrics(evaluator.evaluate(arch, ctx))
-        return Done(job.number, metrics, worker=worker, duration_s=time.monotonic() - started)
+        if past_limit():
+            raise TrialTimedOut
+        return ended(metrics=metrics)
     except TrialPruned:
-        return Done(job.number, {}, pruned=True, worker=worker)
+        return ended(metrics={}, pruned=True)
+    except TrialTimedOut:
+        assert limit is not None  # only raised with a limit
+        return ended(metrics={}, error=timeout_error(limit))
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=-8))
-        return Done(job.number, {}, error=error, worker=worker)
+        return ended(metrics={}, error=error)
 
 
 def process_name() -> str:

@@ -4,13 +4,39 @@ The default. It is an executor like the others, so the search loop is the same f
 running trials: ``submit`` keeps the job, and ``poll`` evaluates it there and then, calling the
 driver's ``decide`` after each report (a stop raises ``TrialPruned`` inside the evaluation).
 With one trial at a time in one process, the same seed gives the same search.
+
+A job's time limit (``trial_timeout``) is enforced with a real-time timer signal (``SIGALRM``)
+that raises :class:`~nasforge.execution.base.TrialTimedOut` inside the evaluation. Python runs
+a signal handler between two bytecodes of the main thread, so what cannot be interrupted there
+is one long call into C code (a huge matrix product, a C extension that does not check for
+signals): the trial ends when that call returns. Outside the main thread (``Experiment.run``
+called from a thread) and where there is no ``SIGALRM`` (Windows) there is no timer, and the
+limit is checked only at each ``ctx.report`` and when the evaluation returns. A trial past its
+limit is failed either way. To stop evaluations that may hang anywhere, report at every epoch,
+or run them with ``executor="processes"``, which kills the worker process.
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from types import FrameType
+
 from nasforge.errors import ConfigError
 from nasforge.estimation.base import Evaluator
-from nasforge.execution.base import Decide, Done, Event, Executor, Job, run_job
+from nasforge.execution.base import (
+    Decide,
+    Done,
+    Event,
+    Executor,
+    Job,
+    TrialTimedOut,
+    run_job,
+    timeout_error,
+)
 from nasforge.space import Space
 
 
@@ -47,7 +73,8 @@ class LocalExecutor(Executor):
         self._job = job
 
     def poll(self, timeout: float) -> list[Event]:
-        """Evaluate the submitted job now (``timeout`` does not apply: it runs to its end)."""
+        """Evaluate the submitted job now (``timeout`` does not apply: it runs to its end, or
+        to its time limit; see the module docstring)."""
         job, self._job = self._job, None
         if job is None:
             return []
@@ -58,11 +85,55 @@ class LocalExecutor(Executor):
         def report(step: int, metrics: dict[str, float]) -> bool:
             return decide(job.number, step, metrics)
 
-        done: Done = run_job(job, self._evaluator, self._space, self.device, report, self.worker)
+        try:
+            with time_limit(job.timeout_s):
+                done = run_job(job, self._evaluator, self._space, self.device, report, self.worker)
+        except TrialTimedOut:  # the timer fired after run_job had returned, before it was off
+            assert job.timeout_s is not None
+            error = timeout_error(job.timeout_s)
+            done = Done(job.number, {}, error=error, worker=self.worker)
         return [done]
 
     def shutdown(self) -> None:
         self._job = None
 
 
-__all__ = ["LocalExecutor"]
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`~nasforge.execution.base.TrialTimedOut` in this thread after ``seconds``.
+
+    Uses ``ITIMER_REAL`` (``SIGALRM``), so only in the main thread of a POSIX process; elsewhere
+    (and with ``seconds=None``) it does nothing. A timer and ``SIGALRM`` handler set before are
+    put back afterwards, the timer less the time spent here.
+
+    Example:
+        >>> import time
+        >>> try:
+        ...     with time_limit(0.05):
+        ...         time.sleep(5)
+        ... except TrialTimedOut:
+        ...     print("stopped")
+        stopped
+    """
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if seconds is None or not usable:
+        yield
+        return
+
+    def expire(_signum: int, _frame: FrameType | None) -> None:
+        raise TrialTimedOut
+
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, expire)
+    before, interval = signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-6))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+        if before:
+            left = max(before - (time.monotonic() - started), 1e-6)
+            signal.setitimer(signal.ITIMER_REAL, left, interval)
+
+
+__all__ = ["LocalExecutor", "time_limit"]

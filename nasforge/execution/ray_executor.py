@@ -5,7 +5,9 @@ evaluator and space go into Ray's object store once; each task gets a job of pla
 small actor (the mailbox, no CPU) carries intermediate reports to the driver and its answers
 (go on / stop) back to the task, so early stopping works across machines. A task lost with its
 worker or node comes back as :class:`~nasforge.execution.base.Lost` (Ray's own retries are off:
-the driver owns retries, so the store counts every attempt).
+the driver owns retries, so the store counts every attempt). A task past its time limit
+(``trial_timeout``, counted from when it started on its worker, which it tells the mailbox) is
+cancelled, its worker killed.
 
 Every node must have nasforge (and what the evaluator imports) installed; user functions travel
 by value through Ray's cloudpickle.
@@ -31,6 +33,7 @@ from nasforge.execution.base import (
     Report,
     check_workers,
     run_job,
+    timeout_error,
 )
 from nasforge.space import Space
 
@@ -40,8 +43,12 @@ class _Mailbox:
 
     def __init__(self) -> None:
         self.reports: list[Report] = []
+        self.started: list[int] = []
         self.decisions: dict[int, bool] = {}
         self.ready: dict[int, asyncio.Event] = {}
+
+    async def start(self, number: int) -> None:
+        self.started.append(number)
 
     async def report(self, report: Report) -> None:
         if report.wait:
@@ -52,9 +59,10 @@ class _Mailbox:
         await self.ready[number].wait()
         return self.decisions.pop(number)
 
-    async def drain(self) -> list[Report]:
+    async def drain(self) -> tuple[list[Report], list[int]]:
         out, self.reports = self.reports, []
-        return out
+        started, self.started = self.started, []
+        return out, started
 
     async def decide(self, number: int, stop: bool) -> None:
         self.decisions[number] = stop
@@ -73,6 +81,8 @@ def _ray_trial(
     if threads is not None and "torch" in sys.modules:  # else Ray's OMP_NUM_THREADS holds
         sys.modules["torch"].set_num_threads(threads)
     evaluator, space = payload
+    if job.timeout_s is not None:  # the driver's clock for the time limit starts now
+        mailbox.start.remote(job.number)
 
     def report(step: int, metrics: dict[str, float]) -> bool:
         # delivered before the task can end, so the driver never sees a report after its result
@@ -128,6 +138,7 @@ class RayExecutor(Executor):
         self._task: Any = None
         self._payload: Any = None
         self._refs: dict[Any, Job] = {}
+        self._started: dict[int, float] = {}  # trial number -> when its task began
         self._decide: Decide | None = None
 
     def __repr__(self) -> str:
@@ -211,32 +222,55 @@ class RayExecutor(Executor):
     def poll(self, timeout: float) -> list[Event]:
         ray = self._ray
         events: list[Event] = []
-        reported = self._deliver(ray.get(self._mailbox.drain.remote()))
+        reported = self._drain()
         if self._refs and not reported:
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and not reported:
                 ready, _ = ray.wait(list(self._refs), num_returns=1, timeout=0.05)
                 if ready:
                     break
-                reported = self._deliver(ray.get(self._mailbox.drain.remote()))
+                reported = self._drain()
         elif not self._refs:
             time.sleep(min(timeout, 0.05))
         ready, _ = ray.wait(list(self._refs), num_returns=len(self._refs), timeout=0)
         if ready:  # a task's reports reach the mailbox before its result: hand them over first
-            self._deliver(ray.get(self._mailbox.drain.remote()))
+            self._drain()
         for ref in ready:
             job = self._refs.pop(ref)
+            self._started.pop(job.number, None)
             try:
                 events.append(ray.get(ref))
             except Exception as exc:  # the task's worker or node died
                 reason = f"Ray lost the task: {type(exc).__name__}: {str(exc).splitlines()[0]}"
                 events.append(Lost(job.number, reason))
+        self._cancel_late(events)
         return events
 
-    def _deliver(self, reports: list[Report]) -> int:
+    def _cancel_late(self, events: list[Event]) -> None:
+        """Cancel each task past its time limit (its worker is killed): the trial fails."""
+        now = time.monotonic()
+        for ref, job in list(self._refs.items()):
+            began = self._started.get(job.number)
+            if job.timeout_s is None or began is None or now - began <= job.timeout_s:
+                continue
+            self._ray.cancel(ref, force=True)
+            del self._refs[ref], self._started[job.number]
+            events.append(Done(job.number, {}, error=timeout_error(job.timeout_s), worker="ray"))
+
+    def _drain(self) -> int:
+        """Take what the mailbox holds: note the tasks that began, hand reports to the driver's
+        ``decide`` (answering those whose task waits); returns how many reports came."""
+        reports, started = self._ray.get(self._mailbox.drain.remote())
+        now = time.monotonic()
+        running = {job.number for job in self._refs.values()}
+        for number in started:
+            if number in running:
+                self._started.setdefault(number, now)
+        return self._deliver(reports, running)
+
+    def _deliver(self, reports: list[Report], running: set[int]) -> int:
         """Hand ``reports`` to the driver's ``decide`` and answer those whose task waits."""
         assert self._decide is not None
-        running = {job.number for job in self._refs.values()}
         for report in reports:
             if report.number not in running:
                 continue  # a late report of a task already ended or lost
@@ -252,6 +286,7 @@ class RayExecutor(Executor):
         for ref in list(self._refs):
             ray.cancel(ref, force=True)
         self._refs.clear()
+        self._started.clear()
         if self._mailbox is not None:
             ray.kill(self._mailbox)
             self._mailbox = None

@@ -9,14 +9,16 @@ included, runs through the same loop, and one heartbeat thread marks the running
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from nasforge.errors import SearchFailedError
 from nasforge.execution import Done, Executor, Job, Lost
 from nasforge.experiment.liveness import Heartbeat
-from nasforge.experiment.replay import LoopState, Retry, trial_seed
+from nasforge.experiment.replay import STOPPED_BY_DRIVER, LoopState, Retry, first_line, trial_seed
 from nasforge.experiment.session import RunSession
 from nasforge.schedulers import Scheduler
 from nasforge.space import Arch
@@ -28,6 +30,10 @@ OnTrial = Callable[[Trial], None]
 #: told ``(trial number, step, metrics)`` of every intermediate report (the progress bar)
 OnReport = Callable[[int, int, Mapping[str, float]], None] | None
 
+#: a search whose trials all failed so far stops (``SearchFailedError``) once its last this many
+#: finished trials failed with the same error (fewer when the budget is smaller)
+FAIL_FAST_TRIALS = 5
+
 
 @dataclass
 class _Work:
@@ -37,7 +43,7 @@ class _Work:
     seed: int
     ask_seq: int | None
     retry_of: int | None
-    attempts: int = 1
+    losses: int = 0  # earlier attempts that lost their worker
 
 
 @dataclass
@@ -71,6 +77,8 @@ class SearchLoop:
         self._running: dict[int, _Running] = {}
         self._lock = threading.Lock()  # the heartbeat thread reads the running trials
         self._on_report: OnReport = None
+        self._trial_timeout: float | None = None
+        self._fail_fast = FAIL_FAST_TRIALS
 
     # ---- the loop -----------------------------------------------------------------------------
 
@@ -82,16 +90,23 @@ class SearchLoop:
         on_trial: Sequence[OnTrial] = (),
         on_report: OnReport = None,
         heartbeat_s: float = 2.0,
+        trial_timeout: float | None = None,
     ) -> list[Trial]:
         """Keep ``executor``'s workers busy until the budget is spent and every trial ended.
 
         ``max_trials`` counts asks (resumed ones included); ``max_time`` stops new trials and
-        those running finish. A worker that dies leaves its trial ``interrupted`` and queued
-        for a retry (up to ``max_retries``); on Ctrl-C (or any error in the driver) the running
-        trials are marked ``interrupted`` and the next run retries them. Returns the trials
-        this call finished.
+        those running finish. ``trial_timeout`` limits each trial: the executor ends one that
+        runs longer and it is stored ``failed``, not retried. A worker that dies leaves its
+        trial ``interrupted`` and queued for a retry (up to ``max_retries`` lost workers per
+        trial); on Ctrl-C (or any error in the driver) the running trials are marked
+        ``interrupted`` and the next run retries them, without limit. When no trial has
+        succeeded yet and the last :data:`FAIL_FAST_TRIALS` finished ones failed with the same
+        error, the search stops with :class:`~nasforge.errors.SearchFailedError`. Returns the
+        trials this call finished.
         """
         self._on_report = on_report
+        self._trial_timeout = trial_timeout
+        self._fail_fast = min(FAIL_FAST_TRIALS, max_trials or FAIL_FAST_TRIALS)
         session = self.session
         finished: list[Trial] = []
         self._give_up()
@@ -120,9 +135,14 @@ class SearchLoop:
             finally:
                 executor.shutdown()
                 with self._lock:
-                    numbers, self._running = list(self._running), {}
-                if numbers:  # Ctrl-C or an error in the driver: retried by the next run
-                    session.mark_interrupted(numbers, "the search stopped while this trial ran")
+                    numbers, self._running = set(self._running), {}
+                # Ctrl-C or an error in the driver: retried by the next run. An interrupt may
+                # come between a trial's row and the loop's note of it (or in the middle of
+                # storing its end), so this driver's running trials are read from the store.
+                with contextlib.suppress(Exception):  # a store that fails here fails below
+                    numbers.update(session.running_numbers())
+                if numbers:
+                    session.mark_interrupted(sorted(numbers), STOPPED_BY_DRIVER)
         return finished
 
     def _running_numbers(self) -> list[int]:
@@ -135,7 +155,7 @@ class SearchLoop:
         """A queued retry first, then a new ask while the budget allows; else ``None``."""
         if self.state.retries:
             retry = self.state.retries.pop(0)
-            return _Work(retry.arch, retry.seed, None, retry.root, retry.attempts + 1)
+            return _Work(retry.arch, retry.seed, None, retry.root, retry.losses)
         if max_trials is not None and self.state.asked >= max_trials:
             return None
         arch = self.strategy.ask()
@@ -154,6 +174,7 @@ class SearchLoop:
             work.seed,
             fidelity=dict(session.fidelity),
             wait_decision=self.scheduler is not None,
+            timeout_s=self._trial_timeout,
         )
 
     # ---- reports ------------------------------------------------------------------------------
@@ -208,30 +229,53 @@ class SearchLoop:
         if self.scheduler is not None:
             self.scheduler.complete(trial)
         self.strategy.tell(trial)
+        failed = trial.status == TrialStatus.FAILED
+        self.state.outcomes.append(first_line(trial.error) if failed else None)
         for callback in on_trial:
             callback(trial)
+        self._stop_if_failing()
         return trial
 
     def _lost(self, run: _Running, reason: str, on_trial: Sequence[OnTrial]) -> list[Trial]:
-        """A worker died: the trial is ``interrupted`` and retried, or failed after too many."""
+        """A worker died while this driver lives: the trial is ``interrupted`` and retried, or
+        failed once more than ``max_retries`` of its attempts lost their worker."""
         session = self.session
         session.mark_interrupted([run.number], reason)
         root = run.number if run.work.retry_of is None else run.work.retry_of
-        if run.work.attempts - 1 < session.max_retries:
-            self.state.retries.append(Retry(run.work.arch, run.work.seed, root, run.work.attempts))
+        losses = run.work.losses + 1
+        if losses <= session.max_retries:
+            self.state.retries.append(Retry(run.work.arch, run.work.seed, root, losses))
             return []
-        error = (
-            f"interrupted {run.work.attempts} times; not retried "
-            f"(max_retries={session.max_retries}); last: {reason}"
-        )
+        error = f"{_given_up(losses, session.max_retries)}; last: {reason}"
         return [self._finish(run, TrialStatus.FAILED, {}, error, on_trial)]
+
+    def _stop_if_failing(self) -> None:
+        """Raise ``SearchFailedError`` when no trial succeeded so far and the last few
+        finished ones (the one that just ended among them) failed with one error: a bad
+        config, data or evaluator, which the rest of the budget would only repeat."""
+        outcomes, count = self.state.outcomes, self._fail_fast
+        if len(outcomes) < count or any(o is None for o in outcomes):
+            return
+        last = set(outcomes[-count:])
+        if len(last) != 1:
+            return
+        error = last.pop() or "(no message)"
+        if len(error) > 200:
+            error = error[:197] + "..."
+        session = self.session
+        which = "first" if len(outcomes) == count else "last"
+        raise SearchFailedError(
+            f"the {which} {count} trials all failed with the same error and none has succeeded, "
+            f"so the search stopped: {error}; they are stored: nasforge trials "
+            f"{session.experiment_name()} --storage {session.storage.url} --json"
+        )
 
     def _give_up(self) -> None:
         """Tell the strategy, as failed, each ask that was interrupted too often (in a run
         before this one)."""
         session = self.session
-        for trial, attempts in self.state.abandoned:
-            error = f"interrupted {attempts} times; not retried (max_retries={session.max_retries})"
+        for trial, losses in self.state.abandoned:
+            error = _given_up(losses, session.max_retries)
             tell_seq = session.take_seq()
             session.storage.finish_trial(
                 session.experiment_id,
@@ -246,7 +290,12 @@ class SearchLoop:
             if self.scheduler is not None:  # as a later resume will replay it
                 self.scheduler.replay_trial(failed)
             self.strategy.tell(failed)
+            self.state.outcomes.append(first_line(error))
         self.state.abandoned.clear()
 
 
-__all__ = ["OnReport", "OnTrial", "SearchLoop"]
+def _given_up(losses: int, max_retries: int) -> str:
+    return f"interrupted {losses} times by a lost worker; not retried (max_retries={max_retries})"
+
+
+__all__ = ["FAIL_FAST_TRIALS", "OnReport", "OnTrial", "SearchLoop"]

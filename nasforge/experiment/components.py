@@ -304,6 +304,26 @@ def check_one_shot_executor(
         )
 
 
+def check_trial_timeout(method: SearchMethod, name: str, trial_timeout: float | None) -> None:
+    """``trial_timeout`` is a number of seconds > 0, or None; a one-shot method has no trials
+    to time out."""
+    if trial_timeout is None:
+        return
+    if (
+        isinstance(trial_timeout, bool)
+        or not isinstance(trial_timeout, (int, float))
+        or not trial_timeout > 0
+    ):
+        raise ConfigError(
+            f"trial_timeout must be a number of seconds > 0 (or None), got {trial_timeout!r}"
+        )
+    if isinstance(method, OneShotMethod):
+        raise ConfigError(
+            f"trial_timeout: strategy {name!r} is a one-shot method, which runs no separate "
+            "trials to time out; leave trial_timeout unset"
+        )
+
+
 def warn_single_objective(
     objectives: Objectives, method: SearchMethod, name: str, scheduler: str | None
 ) -> None:
@@ -355,6 +375,7 @@ __all__ = [
     "check_prefilter",
     "check_record",
     "check_run_options",
+    "check_trial_timeout",
     "check_sections",
     "check_seed",
     "check_stored",

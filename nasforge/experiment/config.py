@@ -104,7 +104,11 @@ class Prefilter(_Strict):
 
 
 class Execution(_Strict):
-    """Where trials run; not part of the search's identity (a resume may use more workers)."""
+    """Where trials run; not part of the search's identity (a resume may use more workers).
+
+    ``trial_timeout`` (seconds, default none) limits each trial: one that runs longer is
+    stopped and stored ``failed`` with ``timed out after S s (trial_timeout)``, not retried.
+    """
 
     executor: Literal["local", "processes", "ray"] = "local"
     workers: int = Field(default=1, ge=1)
@@ -113,6 +117,7 @@ class Execution(_Strict):
     gpus_per_trial: float = Field(default=0.0, ge=0)
     heartbeat_s: float = Field(default=2.0, gt=0)
     stale_after: float = Field(default=30.0, gt=0)
+    trial_timeout: float | None = Field(default=None, gt=0)
 
     def run_options(self) -> dict[str, Any]:
         """Keyword options of ``Experiment.run``; ``workers > 1`` alone means processes."""
@@ -127,6 +132,7 @@ class Execution(_Strict):
             "gpus_per_trial": self.gpus_per_trial,
             "heartbeat_s": self.heartbeat_s,
             "stale_after": self.stale_after,
+            "trial_timeout": self.trial_timeout,
         }
 
 

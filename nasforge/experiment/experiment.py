@@ -294,6 +294,7 @@ class Experiment:
         gpus_per_trial: float = 0.0,
         heartbeat_s: float = 2.0,
         stale_after: float = 30.0,
+        trial_timeout: float | None = None,
     ) -> list[Trial]:
         """Search until ``max_trials`` trials in total have finished or ``max_time`` seconds pass.
 
@@ -313,7 +314,22 @@ class Experiment:
 
         Faults: a trial left ``running`` by a driver that died is retried (its process is gone,
         or its heartbeat, written every ``heartbeat_s`` seconds, is older than ``stale_after``);
-        a live driver of the same experiment elsewhere is refused with a message.
+        a live driver of the same experiment elsewhere is refused with a message. A trial whose
+        worker dies while this process runs is retried up to ``max_retries`` times; one
+        interrupted by this process stopping (Ctrl-C, SIGTERM, a kill) is retried by the next
+        run however often that happens.
+
+        ``trial_timeout`` (seconds) limits each trial with every executor: one that runs longer
+        is stopped (its worker process killed, its Ray task cancelled, an in-process evaluation
+        interrupted; see :mod:`nasforge.execution.local` for what cannot be interrupted there)
+        and stored ``failed`` with ``timed out after S s (trial_timeout)``; it is not retried.
+        ``max_time`` does not stop running trials; ``trial_timeout`` bounds them.
+
+        When no trial has succeeded yet and the last
+        :data:`~nasforge.experiment._loop.FAIL_FAST_TRIALS` (5, fewer with a smaller
+        ``max_trials``) finished trials failed with the same error (the first line of their
+        error text), the search stops with :class:`~nasforge.errors.SearchFailedError`; the
+        failed trials stay stored.
         """
         runner = self.check_run(
             max_trials,
@@ -325,6 +341,7 @@ class Experiment:
             gpus_per_trial,
             heartbeat_s,
             stale_after,
+            trial_timeout,
         )
         session = self.session()
         reclaim_running(self.storage, self.record.id, self.name, stale_after)
@@ -351,7 +368,9 @@ class Experiment:
                 scheduler.replay(stored)
             self.scheduler_ = scheduler
             loop = SearchLoop(session, method, state, scheduler)
-            return loop.run(runner, max_trials, max_time, on_trial, on_report, heartbeat_s)
+            return loop.run(
+                runner, max_trials, max_time, on_trial, on_report, heartbeat_s, trial_timeout
+            )
 
     def check_run(
         self,
@@ -364,13 +383,15 @@ class Experiment:
         gpus_per_trial: float = 0.0,
         heartbeat_s: float = 2.0,
         stale_after: float = 30.0,
+        trial_timeout: float | None = None,
     ) -> Executor:
         """Check the options of :meth:`run` as it does before it opens the store (the budget,
-        the liveness settings, the executor, and that the device of trials run on this
+        the liveness settings, the trial time limit, the executor, and that the device of trials run on this
         machine is there) and return the executor that would run the trials (not started).
         For a caller that reads the store before it runs (``nasforge search``)."""
         components.check_run_options(max_trials, max_time, heartbeat_s, stale_after)
         components.check_one_shot_executor(self.strategy_, self.strategy_name, executor, workers)
+        components.check_trial_timeout(self.strategy_, self.strategy_name, trial_timeout)
         runner = components.make_executor(
             executor, workers, devices, ray_address, gpus_per_trial, self.device
         )

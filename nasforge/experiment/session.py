@@ -121,8 +121,9 @@ class RunSession:
     ) -> Trial:
         """Store how trial ``number`` ended and return the finished :class:`Trial`.
 
-        A complete trial gets one score per objective; one that lacks an objective is stored
-        ``failed`` with a message naming it. A pruned trial keeps its last reported metrics.
+        A complete trial gets one score per objective; one that lacks an objective, or returns
+        it NaN or infinite, is stored ``failed`` with a message naming it. A pruned trial keeps
+        its last reported metrics.
         """
         curve = {int(k): dict(v) for k, v in (curve or {}).items()}
         scores: tuple[float, ...] | None = None
@@ -133,10 +134,7 @@ class RunSession:
             scores = self.objectives.scores(metrics)
             if scores is None:
                 status = TrialStatus.FAILED
-                error = (
-                    f"the evaluator returned no objective {self.objectives.missing(metrics)!r}; "
-                    f"it returned {sorted(metrics) or 'nothing'}"
-                )
+                error = self._no_score(metrics)
         tell_seq = self.take_seq()
         self.storage.finish_trial(
             self.experiment_id, number, status, metrics, scores, error, tell_seq, worker=worker
@@ -156,6 +154,17 @@ class RunSession:
             ask_seq=ask_seq,
             tell_seq=tell_seq,
         )
+
+    def _no_score(self, metrics: Mapping[str, float]) -> str:
+        """Why a complete trial has no score: an objective missing, or NaN or infinite."""
+        name = self.objectives.missing(metrics)
+        if name is not None and name in metrics:
+            return (
+                f"the evaluator returned objective {name!r} as {metrics[name]!r}; an objective "
+                "must be a finite number, not NaN or infinite"
+            )
+        returned = sorted(metrics) or "nothing"
+        return f"the evaluator returned no objective {name!r}; it returned {returned}"
 
     def record(
         self,
@@ -190,6 +199,17 @@ class RunSession:
             ask_seq=ask_seq,
             duration_s=time.monotonic() - started,
         )
+
+    def experiment_name(self) -> str:
+        """The experiment's name in the store (for messages that tell the user where to look)."""
+        records = self.storage.list_experiments()
+        return next((r.name for r in records if r.id == self.experiment_id), "?")
+
+    def running_numbers(self) -> list[int]:
+        """The experiment's trials stored ``running`` that this session started."""
+        mine = self.worker or None
+        running = self.storage.running_trials(self.experiment_id)
+        return [number for number, worker, _ in running if worker == mine]
 
     def heartbeat(self, numbers: Sequence[int]) -> None:
         self.storage.heartbeat(self.experiment_id, numbers)

@@ -237,3 +237,31 @@ def test_ray_refuses_gpus_the_cluster_does_not_have(ray_cluster, tmp_path):
     assert exp.trials() == []  # nothing started
     exp.run(max_trials=2, progress=False, executor="ray", ray_address=ray_cluster, workers=2)
     assert [t.status for t in exp.trials()] == [TrialStatus.COMPLETE] * 2
+
+
+@pytest.mark.parametrize("executor", ["local", "processes", "ray"])
+def test_a_step_that_is_not_a_whole_number_fails_the_trial_the_same_way_everywhere(
+    executor, tmp_path, request
+):
+    kwargs = {}
+    if executor == "ray":
+        kwargs = {"ray_address": request.getfixturevalue("ray_cluster")}
+    exp = nf.Experiment(
+        SPACE,
+        strategy="random",
+        evaluator=FaultyEvaluator(odd_steps={0: 3.0, 1: 2.5, 2: True}),  # in place of step 3
+        objectives={"val_acc": "max"},
+        storage=f"sqlite:///{tmp_path / 's.db'}",
+    )
+    exp.run(max_trials=4, progress=False, executor=executor, **kwargs)
+    trials = exp.trials()
+    assert trials[0].status == TrialStatus.COMPLETE and list(trials[0].intermediate) == [1, 2, 3]
+    for trial, shown in ((trials[1], "2.5"), (trials[2], "True")):
+        assert trial.status == TrialStatus.FAILED
+        first = trial.error.splitlines()[0]
+        assert (
+            first
+            == f"TypeError: ctx.report: step must be a whole number such as 1, 2, 3, got {shown}"
+        )
+        assert list(trial.intermediate) == [1, 2]  # the bad report was not stored
+    assert trials[3].status == TrialStatus.COMPLETE

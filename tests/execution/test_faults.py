@@ -16,7 +16,6 @@ import sys
 import textwrap
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -25,21 +24,10 @@ import nasforge as nf
 from nasforge.errors import StorageError
 from nasforge.execution.processes import ProcessExecutor
 from nasforge.storage import Storage
-from nasforge.testing.faults import FaultyEvaluator, arch_score
+from nasforge.testing.faults import FaultyEvaluator, check_invariants, wait_for
 from nasforge.trial import TrialStatus
 
 SPACE = nf.CellSpace(4, ["skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"])
-
-
-def _wait_for(predicate, what, timeout=120.0):
-    """Poll until ``predicate()`` is true (a liveness wait, not a speed check)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"gave up waiting for {what}")
 
 
 def _killer(pid_dir: Path, number: int) -> threading.Thread:
@@ -47,32 +35,12 @@ def _killer(pid_dir: Path, number: int) -> threading.Thread:
 
     def kill() -> None:
         path = pid_dir / f"{number}.pid"
-        _wait_for(path.exists, f"trial {number} to start")
+        wait_for(path.exists, f"trial {number} to start")
         os.kill(int(path.read_text()), signal.SIGKILL)
 
     thread = threading.Thread(target=kill, daemon=True)
     thread.start()
     return thread
-
-
-def check_invariants(trials, budget):
-    """Every ask answered once, each finished trial once, interrupted ones retried."""
-    finished = [t for t in trials if t.status.finished]
-    asks = Counter(t.ask_seq for t in trials if t.ask_seq is not None)
-    assert all(n == 1 for n in asks.values())  # no ask stored twice
-    assert len(asks) == budget
-    answered = Counter(t.number if t.retry_of is None else t.retry_of for t in finished)
-    assert len(answered) == budget and set(answered.values()) == {1}
-    numbers = [t.number for t in trials]
-    assert len(numbers) == len(set(numbers))
-    for t in trials:
-        if t.status == TrialStatus.INTERRUPTED:
-            root = t.number if t.retry_of is None else t.retry_of
-            retried = any(r.retry_of == root and r.number > t.number for r in trials)
-            assert retried, f"trial {t.number} not retried"
-    for t in finished:
-        if t.status == TrialStatus.COMPLETE:
-            assert t.metrics["val_acc"] == pytest.approx(arch_score(t.arch))
 
 
 @pytest.mark.parametrize("executor", ["processes", "ray"])
@@ -141,7 +109,7 @@ def test_search_goes_on_while_another_writer_holds_the_sqlite_lock(tmp_path):
     held = threading.Event()
 
     def lock_briefly() -> None:
-        _wait_for(
+        wait_for(
             lambda: len(exp.storage.trials(exp.record.id, intermediate=False)) >= 3, "three trials"
         )
         conn = sqlite3.connect(path, timeout=30)
@@ -188,14 +156,14 @@ def test_driver_killed_with_sigkill_resumes_with_nothing_lost(storage_url, uniqu
         trials = store.trials(record.id, intermediate=False)
         return trials if sum(t.status.finished for t in trials) >= 4 else None
 
-    _wait_for(some_finished, "four finished trials")
+    wait_for(some_finished, "four finished trials")
     driver.send_signal(signal.SIGKILL)
     driver.wait()
     record = store.get_experiment(unique_name)
     before = {t.number: t for t in store.trials(record.id) if t.status.finished}
     workers = {int(t.worker.split(":")[-1].split("/")[0]) for t in before.values()}
     # the workers notice that their driver is gone and exit: no orphan keeps training
-    _wait_for(lambda: not any(_alive(pid) for pid in workers), "orphaned workers to exit", 30)
+    wait_for(lambda: not any(_alive(pid) for pid in workers), "orphaned workers to exit", 30)
 
     done = subprocess.run([sys.executable, str(script), storage_url, unique_name], env=env)
     assert done.returncode == 0
@@ -259,7 +227,7 @@ def test_running_trials_get_heartbeats(tmp_path):
     seen = []
 
     def watch() -> None:
-        _wait_for(lambda: exp.storage.running_trials(exp.record.id), "a running trial")
+        wait_for(lambda: exp.storage.running_trials(exp.record.id), "a running trial")
         first = exp.storage.running_trials(exp.record.id)[0]
         time.sleep(0.45)
         later = dict((n, last) for n, _, last in exp.storage.running_trials(exp.record.id))

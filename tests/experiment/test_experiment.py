@@ -1,10 +1,19 @@
 from __future__ import annotations
 
+import math
+import socket
+import subprocess
+import sys
+
+import numpy as np
 import pytest
 
 import nasforge as nf
-from nasforge.errors import ConfigError, StorageError, TrialPruned
-from nasforge.trial import TrialStatus
+from nasforge.errors import ConfigError, SearchFailedError, StorageError, TrialPruned
+from nasforge.experiment._loop import FAIL_FAST_TRIALS
+from nasforge.experiment.liveness import reclaim_running
+from nasforge.experiment.replay import DRIVER_GONE, STOPPED_BY_DRIVER, lost_its_worker, replay
+from nasforge.trial import Trial, TrialStatus
 
 OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
 
@@ -103,20 +112,55 @@ def test_resume_after_interrupt_retries_the_running_trial_and_matches_an_uninter
     assert [t.arch.key for t in finished] == keys(reference.trials())
 
 
-def test_interrupted_too_often_is_given_up_as_failed(tmp_path):
-    def always_killed(arch):
-        raise KeyboardInterrupt
+def test_stops_of_the_driver_do_not_count_against_max_retries(tmp_path):
+    def always_stopped(arch):
+        raise KeyboardInterrupt  # Ctrl-C or SIGTERM while the first trial runs
 
     for _ in range(3):
-        exp = make(tmp_path, evaluator=always_killed, max_retries=1)
+        exp = make(tmp_path, evaluator=always_stopped, max_retries=1)
         with pytest.raises(KeyboardInterrupt):
             exp.run(max_trials=3, progress=False)
     exp = make(tmp_path, max_retries=1)
     exp.run(max_trials=3, progress=False)
     trials = exp.trials()
-    failed = [t for t in trials if t.status == TrialStatus.FAILED]
-    assert len(failed) == 1 and "interrupted 2 times" in failed[0].error
-    assert sum(t.status.finished for t in trials) == 3
+    assert [t.status for t in trials[:3]] == [TrialStatus.INTERRUPTED] * 3
+    assert all(t.error == STOPPED_BY_DRIVER for t in trials[:3])
+    retry = trials[3]  # the fourth attempt ran: never failed, never given up
+    assert retry.retry_of == 0 and retry.status == TrialStatus.COMPLETE
+    assert not any(t.status == TrialStatus.FAILED for t in trials)
+    told = {t.number: t.status for t in exp.strategy_.history_}
+    assert told[3] == TrialStatus.COMPLETE and len(told) == 3
+
+
+def _interrupted(number, error, retry_of=None):
+    arch = space().sample(np.random.default_rng(number))
+    return Trial(number, arch, TrialStatus.INTERRUPTED, error=error, retry_of=retry_of)
+
+
+def test_replay_counts_only_lost_workers_as_attempts(tmp_path):
+    lost = "worker process 123 died (exit -9)"
+    driver = [_interrupted(0, STOPPED_BY_DRIVER), _interrupted(1, DRIVER_GONE, retry_of=0)]
+    driver += [_interrupted(2, STOPPED_BY_DRIVER, retry_of=0)]
+    workers = [_interrupted(3, lost), _interrupted(4, lost, retry_of=3)]
+    mixed = [_interrupted(5, lost), _interrupted(6, STOPPED_BY_DRIVER, retry_of=5)]
+    strategy = nf.create_strategy("random", space(), seed=0)
+    state = replay(strategy, driver + workers + mixed, max_retries=1)
+    assert [(r.root, r.losses) for r in state.retries] == [(0, 0), (5, 1)]
+    assert [(t.number, losses) for t, losses in state.abandoned] == [(4, 2)]
+    # what reclaim_running stores for a dead driver's trial reads as the driver's stop
+    exp = make(tmp_path)
+    arch = space().sample(np.random.default_rng(0))
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    worker = f"{socket.gethostname()}:{dead.stdout.strip()}"
+    exp.storage.start_trial(exp.record.id, 0, arch, 1, ask_seq=0, worker=worker)
+    assert reclaim_running(exp.storage, exp.record.id, exp.name, stale_after=30) == [0]
+    (taken_back,) = exp.trials()
+    assert not lost_its_worker(taken_back)
 
 
 def test_errors_in_the_evaluator_are_recorded_and_the_search_goes_on(tmp_path):
@@ -136,11 +180,67 @@ def test_errors_in_the_evaluator_are_recorded_and_the_search_goes_on(tmp_path):
 
 def test_missing_objective_fails_the_trial_with_a_message(tmp_path):
     exp = make(tmp_path, evaluator=lambda arch: {"accuracy": 1.0})
-    exp.run(max_trials=2, progress=False)
+    with pytest.raises(SearchFailedError, match="no objective 'val_acc'"):
+        exp.run(max_trials=2, progress=False)  # both fail the same way: a failed search
     (t, _) = exp.trials()
     assert t.status == TrialStatus.FAILED
     assert "no objective 'val_acc'" in t.error and "accuracy" in t.error
     assert exp.best() is None
+
+
+def test_nan_objective_fails_the_trial_saying_it_is_nan(tmp_path):
+    def nan_once(arch, ctx):
+        return {"val_acc": math.nan if ctx.number == 1 else 1.0}
+
+    exp = make(tmp_path, evaluator=nan_once)
+    exp.run(max_trials=3, progress=False)
+    trials = exp.trials()
+    complete, failed = TrialStatus.COMPLETE, TrialStatus.FAILED
+    assert [t.status for t in trials] == [complete, failed, complete]
+    assert "objective 'val_acc' as nan" in trials[1].error and "NaN or infinite" in trials[1].error
+
+
+def test_a_search_whose_trials_all_fail_the_same_way_stops_with_one_line(tmp_path):
+    def broken(arch):
+        raise ValueError("the data folder is empty")
+
+    exp = make(tmp_path, evaluator=broken, strategy="random", strategy_options={})
+    with pytest.raises(SearchFailedError) as stopped:
+        exp.run(max_trials=30, progress=False)
+    message = str(stopped.value)
+    assert "\n" not in message and f"first {FAIL_FAST_TRIALS} trials all failed" in message
+    assert "ValueError: the data folder is empty" in message
+    assert f"nasforge trials e --storage {exp.storage.url} --json" in message
+    trials = exp.trials()  # stored, and nothing left running
+    assert [t.status for t in trials] == [TrialStatus.FAILED] * FAIL_FAST_TRIALS
+    # run again unchanged: it stops after one more trial, still failing the same way
+    with pytest.raises(SearchFailedError, match=f"last {FAIL_FAST_TRIALS} trials"):
+        make(tmp_path, evaluator=broken, strategy="random", strategy_options={}).run(
+            max_trials=30, progress=False
+        )
+    assert len(exp.trials()) == FAIL_FAST_TRIALS + 1
+    # a smaller budget: all its trials
+    small = make(tmp_path, name="small", evaluator=broken)
+    with pytest.raises(SearchFailedError, match="first 2 trials"):
+        small.run(max_trials=2, progress=False)
+
+
+def test_failures_after_a_success_or_with_different_errors_do_not_stop_the_search(tmp_path):
+    def fails_after_the_first(arch, ctx):
+        if ctx.number > 0:
+            raise ValueError("out of disk")
+        return {"val_acc": 1.0}
+
+    exp = make(tmp_path, evaluator=fails_after_the_first)
+    exp.run(max_trials=8, progress=False)
+    assert len(exp.trials()) == 8
+
+    def each_its_own(arch, ctx):
+        raise ValueError(f"bad arch {arch.key}")
+
+    exp = make(tmp_path, name="own", evaluator=each_its_own, strategy="random", strategy_options={})
+    exp.run(max_trials=8, progress=False)
+    assert [t.status for t in exp.trials()] == [TrialStatus.FAILED] * 8
 
 
 def test_pruned_trial_keeps_its_curve(tmp_path):

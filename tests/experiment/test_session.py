@@ -72,3 +72,18 @@ def test_an_experiments_session_continues_after_its_stored_trials(tmp_path) -> N
     recorded = exp.session().record(SPACE.parse("|conv~0|+|conv~0|conv~1|"), {"convs": 3.0})
     assert (recorded.number, recorded.ask_seq) == (3, 6)
     assert [t.number for t in exp.trials()] == [0, 1, 2, 3]
+
+
+def test_a_nan_or_infinite_objective_fails_the_trial_saying_so() -> None:
+    s = session()
+    arch = SPACE.parse("|conv~0|+|conv~0|skip_connect~1|")
+    nan = s.record(arch, {"convs": math.nan, "params": 1.0})
+    assert nan.status == TrialStatus.FAILED and nan.scores is None
+    assert nan.error == (
+        "the evaluator returned objective 'convs' as nan; an objective must be a finite "
+        "number, not NaN or infinite"
+    )
+    inf = s.record(arch, {"convs": 2.0, "params": -math.inf})
+    assert inf.error is not None and "'params' as -inf" in inf.error
+    missing = s.record(arch, {"convs": 2.0})
+    assert missing.error == "the evaluator returned no objective 'params'; it returned ['convs']"
