@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from nasforge.errors import StorageError
 from nasforge.space import Arch
 from nasforge.storage._artifacts import ArtifactStore
+from nasforge.storage._queries import TrialQueries
 from nasforge.storage._rows import (
     clean,
     experiment_record,
@@ -50,7 +51,7 @@ def normalize_url(url: str | Path) -> str:
     return f"sqlite:///{text}"
 
 
-class Storage(ArtifactStore):
+class Storage(ArtifactStore, TrialQueries):
     """Reads and writes experiments, trials and intermediate values.
 
     ``url`` is any SQLAlchemy URL (``sqlite:///runs.db``, ``postgresql+psycopg://...``) or a
