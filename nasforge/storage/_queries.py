@@ -135,23 +135,6 @@ class TrialQueries:
         )
         return self._read(lambda session: session.scalar(query))
 
-    def status_counts_by_experiment(self) -> dict[int, dict[str, int]]:
-        """Trials per status (every status, zeros included) of each experiment with trials."""
-
-        def load(session: Session) -> dict[int, dict[str, int]]:
-            rows = session.execute(
-                select(TrialRow.experiment_id, TrialRow.status, func.count()).group_by(
-                    TrialRow.experiment_id, TrialRow.status
-                )
-            ).all()
-            out: dict[int, dict[str, int]] = {}
-            for experiment_id, status, n in rows:
-                counts = out.setdefault(experiment_id, {s.value: 0 for s in TrialStatus})
-                counts[status] = int(n)
-            return out
-
-        return self._read(load)
-
     # ---- trials -------------------------------------------------------------------------------
 
     def trial(self, experiment_id: int, number: int, intermediate: bool = True) -> Trial | None:
