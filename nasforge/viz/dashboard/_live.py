@@ -9,11 +9,12 @@ lookups), and what is derived from the columns is computed again only when they 
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from itertools import repeat
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from nasforge.storage import ExperimentRecord, Storage
@@ -21,47 +22,94 @@ from nasforge.storage._queries import TrialColumns
 from nasforge.trial import TrialStatus
 
 T = TypeVar("T")
-#: one trial: status, finished (s since 1970), primary score, objective values, last report
-_Row = tuple[str, float | None, float | None, tuple[float | None, ...], float | None]
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The trials of one experiment as of one refresh; ``version`` changes when they do.
-
-    ``reported`` is the last reported value of the first objective of each pruned trial (where
-    it stopped).
-    """
+    """The trials of one experiment as of one refresh; ``version`` changes when they do."""
 
     version: int
     cursor: str
     columns: TrialColumns
-    reported: dict[int, float]
 
     def counts(self) -> dict[str, int]:
         """Trials per status, every status listed (zeros included)."""
         found = Counter(self.columns.status)
         return {s.value: found.get(s.value, 0) for s in TrialStatus}
 
-    def ranking(self) -> list[int]:
-        """Numbers of the complete trials with a score, best first (ties: lower number)."""
+    def top(self, k: int) -> list[int]:
+        """Numbers of the ``k`` complete trials with the best scores, best first (ties: the
+        lower number); a partial sort."""
         cols = self.columns
-        scored = [
+        complete = TrialStatus.COMPLETE.value
+        scored = (
             (-score, n)
             for n, status, score in zip(cols.number, cols.status, cols.score, strict=True)
-            if status == TrialStatus.COMPLETE.value and score is not None
-        ]
-        return [n for _, n in sorted(scored)]
+            if status == complete and score is not None
+        )
+        return [n for _, n in heapq.nsmallest(k, scored)]
 
 
 @dataclass
 class _Entry:
+    """One experiment's trials as mutable columns, ``position`` mapping a number to its row."""
+
     objectives: list[str]
     cursor: str = ""
-    rows: dict[int, _Row] = field(default_factory=dict)
+    number: list[int] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    finished_s: list[float | None] = field(default_factory=list)
+    score: list[float | None] = field(default_factory=list)
+    values: list[list[float | None]] = field(default_factory=list)
+    reported: dict[int, float] = field(default_factory=dict)
+    unreported: set[int] = field(default_factory=set)  # pruned, last report not read yet
+    position: dict[int, int] = field(default_factory=dict)
     version: int = 0
     snapshot: Snapshot | None = None
     derived: dict[str, Any] = field(default_factory=dict)
+
+    def load(self, cols: TrialColumns) -> None:
+        """Every trial, as read (by number)."""
+        self.number, self.status = list(cols.number), list(cols.status)
+        self.finished_s, self.score = list(cols.finished_s), list(cols.score)
+        self.values = [list(v) for v in cols.values] or [[] for _ in self.objectives]
+        self.position = {n: i for i, n in enumerate(self.number)}
+        self.reported, self.unreported = {}, set()
+
+    def merge(self, cols: TrialColumns) -> list[int]:
+        """Put in the trials of ``cols``; the numbers of those that changed."""
+        changed = []
+        for i, number in enumerate(cols.number):
+            row = (cols.status[i], cols.finished_s[i], cols.score[i])
+            values = [v[i] for v in cols.values]
+            at = self.position.get(number)
+            if at is None:
+                if self.number and number < self.number[-1]:  # stored out of order: rare
+                    at = bisect.bisect(self.number, number)
+                    for column, item in zip(self._columns(), (number, *row), strict=True):
+                        column.insert(at, item)
+                    for column, value in zip(self.values, values, strict=True):
+                        column.insert(at, value)
+                    self.position = {n: k for k, n in enumerate(self.number)}
+                else:
+                    for column, item in zip(self._columns(), (number, *row), strict=True):
+                        column.append(item)
+                    for column, value in zip(self.values, values, strict=True):
+                        column.append(value)
+                    self.position[number] = len(self.number) - 1
+            elif (self.status[at], self.finished_s[at], self.score[at]) == row and [
+                v[at] for v in self.values
+            ] == values:
+                continue
+            else:
+                self.status[at], self.finished_s[at], self.score[at] = row
+                for column, value in zip(self.values, values, strict=True):
+                    column[at] = value
+            changed.append(number)
+        return changed
+
+    def _columns(self) -> tuple[list[Any], ...]:
+        return self.number, self.status, self.finished_s, self.score
 
 
 class LiveTrials:
@@ -105,79 +153,51 @@ class LiveTrials:
             entry.derived[name] = (snap.version, value)
         return value
 
+    def reported(self, record: ExperimentRecord) -> dict[int, float]:
+        """The last reported value of the first objective of each pruned trial (where it
+        stopped), as of the last :meth:`snapshot`; read from the store the first time only."""
+        with self._lock:
+            entry = self._entries[(record.id, record.name)]
+            if entry.unreported:
+                many = len(entry.unreported) > 500  # then one pass over the pruned trials
+                entry.reported.update(
+                    self.store.last_reported(
+                        record.id,
+                        entry.objectives[0],
+                        status=TrialStatus.PRUNED,
+                        numbers=None if many else sorted(entry.unreported),
+                    )
+                )
+                entry.unreported.clear()
+            return dict(entry.reported)
+
     def _refresh(self, experiment_id: int, entry: _Entry) -> None:
         changes = self.store.trial_changes(experiment_id, entry.objectives, entry.cursor or None)
-        cols = changes.trials
-        if changes.full:  # every trial: no comparison, columns to rows at C speed
-            per_trial = zip(*cols.values, strict=True) if cols.values else repeat(())
-            fresh: dict[int, _Row] = dict(
-                zip(
-                    cols.number,
-                    zip(cols.status, cols.finished_s, cols.score, per_trial, repeat(None)),
-                    strict=False,  # the second is as long as the first
-                )
-            )
-            pruned = [n for n, row in fresh.items() if row[0] == TrialStatus.PRUNED.value]
-            self._apply(experiment_id, entry, fresh, pruned, changes.cursor, True, True)
-            return
-        rows, touched, pruned = entry.rows, False, []
-        for i, number in enumerate(cols.number):
-            values = tuple(v[i] for v in cols.values)
-            row: _Row = (cols.status[i], cols.finished_s[i], cols.score[i], values, None)
-            old = rows.get(number)
-            if old is not None and old[:4] == row[:4]:
-                continue
-            rows[number] = row
-            touched = True
-            if row[0] == TrialStatus.PRUNED.value:
-                pruned.append(number)
-        self._apply(experiment_id, entry, rows, pruned, changes.cursor, touched, False)
-
-    def _apply(
-        self,
-        experiment_id: int,
-        entry: _Entry,
-        rows: dict[int, _Row],
-        pruned: list[int],
-        cursor: str,
-        touched: bool,
-        full: bool,
-    ) -> None:
-        """Add the last reports of the ``pruned`` trials to ``rows`` and keep them."""
-        if pruned:
-            reported = self.store.last_reported(
-                experiment_id,
-                entry.objectives[0],
-                status=TrialStatus.PRUNED,
-                numbers=None if full else pruned,
-            )
-            for number in pruned:
-                status, finished, score, values, _ = rows[number]
-                rows[number] = (status, finished, score, values, reported.get(number))
-        entry.rows, entry.cursor = rows, cursor
-        if touched:
+        if changes.full:
+            entry.load(changes.trials)
+            changed = entry.number
+        else:
+            changed = entry.merge(changes.trials)
+        pruned = TrialStatus.PRUNED.value
+        entry.unreported.update(n for n in changed if entry.status[entry.position[n]] == pruned)
+        entry.cursor = changes.cursor
+        if changes.full or changed:
             entry.version += 1
             entry.snapshot = None
             entry.derived.clear()
         elif entry.snapshot is not None and entry.snapshot.cursor != entry.cursor:
-            entry.snapshot = Snapshot(
-                entry.version, entry.cursor, entry.snapshot.columns, entry.snapshot.reported
-            )
+            entry.snapshot = replace(entry.snapshot, cursor=entry.cursor)
 
 
 def _snapshot(entry: _Entry) -> Snapshot:
-    numbers = sorted(entry.rows)
-    rows = [entry.rows[n] for n in numbers]
-    width = len(entry.objectives)
-    if rows:
-        status, finished, score, values, last = zip(*rows, strict=True)
-        per_objective = tuple(zip(*values, strict=True)) if width else ()
-    else:
-        status = finished = score = last = ()
-        per_objective = ((),) * width
-    columns = TrialColumns(tuple(numbers), status, finished, score, per_objective)
-    reported = {n: v for n, v in zip(numbers, last, strict=True) if v is not None}
-    return Snapshot(entry.version, entry.cursor, columns, reported)
+    columns = TrialColumns(
+        tuple(entry.number),
+        tuple(entry.status),
+        tuple(entry.finished_s),
+        tuple(entry.score),
+        tuple(tuple(v) for v in entry.values),
+    )
+    return Snapshot(entry.version, entry.cursor, columns)
 
 
 __all__ = ["LiveTrials", "Snapshot"]

@@ -73,8 +73,8 @@ class Experiments:
 
     def top(self, record: ExperimentRecord, k: int, snap: Snapshot | None = None) -> list[Trial]:
         """The ``k`` best complete trials by the primary score, best first."""
-        ranking = self.live.derived(record, "ranking", Snapshot.ranking, snap)
-        return self.store.trials_numbered(record.id, ranking[:k])
+        top = self.live.derived(record, f"top{k}", lambda s: s.top(k), snap)
+        return self.store.trials_numbered(record.id, top)
 
     def best(self, record: ExperimentRecord, snap: Snapshot | None = None) -> Trial | None:
         """The best complete trial (``snap``: the trials as this request read them)."""
@@ -143,7 +143,12 @@ def add_api(app: FastAPI, experiments: Experiments) -> None:
                 record,
                 "history",
                 lambda snap: payloads.history_json(
-                    record, snap.columns, snap.reported, origin, True, snap.cursor
+                    record,
+                    snap.columns,
+                    experiments.live.reported(record),
+                    origin,
+                    True,
+                    snap.cursor,
                 ),
             )
         metric = payloads.metric_of(record)
