@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -45,9 +46,23 @@ def plot(
         options["trial"] = trial
     if kind in ("history", "curves") and metric is not None:
         options["metric"] = metric
-    path = out or Path(f"{name}-{kind}.png")
+    path = out or default_plot_path(name, kind)
     plot(exp, kind, out=path, **options)
     typer.echo(f"wrote {path}")
+
+
+def default_plot_path(name: str, kind: str) -> Path:
+    """``NAME-KIND.png`` in the working directory, whatever the experiment's name holds: a
+    character other than a letter, digit, ``.``, ``_`` or ``-`` becomes ``_`` and what it
+    starts with goes up to the first letter or digit, so ``../x`` or ``a/b`` never names a
+    file elsewhere (nor a hidden one).
+
+    Example:
+        >>> default_plot_path("../../etc/cron.d/x", "history").as_posix()
+        'etc_cron.d_x-history.png'
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip("._-") or "experiment"
+    return Path(f"{safe}-{kind}.png")
 
 
 def dashboard(
@@ -56,12 +71,27 @@ def dashboard(
     host: Annotated[
         str, typer.Option("--host", help="Address to listen on (0.0.0.0: every interface).")
     ] = "127.0.0.1",
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Also answer requests addressed to this host name (repeatable; '*': any). "
+            "Always answered: 127.0.0.1, localhost, ::1 and the --host address.",
+        ),
+    ] = None,
 ) -> None:
     """Serve a live web dashboard of the store's experiments (Ctrl-C stops it)."""
     from nasforge.viz.dashboard import create_app
+    from nasforge.viz.dashboard.app import WILDCARD_ADDRESSES, hosts_to_allow
 
-    app = create_app(storage)  # a missing or unreadable store fails here, in one line
+    hosts = hosts_to_allow(host, allow_host or ())
+    app = create_app(storage, allowed_hosts=hosts)  # a missing store fails here, in one line
     import uvicorn
 
     typer.echo(f"nasforge dashboard on http://{host}:{port}/ (store {app.state.storage.url})")
+    if host in WILDCARD_ADDRESSES and not allow_host:
+        typer.echo(
+            "it answers only requests addressed to 127.0.0.1 or localhost: name the addresses "
+            "other machines use with --allow-host NAME"
+        )
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -19,6 +19,7 @@ from nasforge.space import Arch
 from nasforge.storage._artifacts import ArtifactStore
 from nasforge.storage._engine import make_engine, normalize_url, set_wal, sqlite_path
 from nasforge.storage._open import open_store
+from nasforge.storage._queries import TrialQueries
 from nasforge.storage._rows import (
     clean,
     experiment_record,
@@ -44,7 +45,7 @@ class _ConflictError(StorageError):
     """A write broke a unique constraint: another process wrote the same thing first."""
 
 
-class Storage(ArtifactStore):
+class Storage(ArtifactStore, TrialQueries):
     """Reads and writes experiments, trials and intermediate values.
 
     ``url`` is any SQLAlchemy URL (``sqlite:///runs.db``, ``postgresql+psycopg://...``) or a

@@ -64,6 +64,7 @@ class Strategy(ABC):
         self.history_: list[Trial] = []
         self.pending_: Counter[Arch] = Counter()
         self.seen_: set[Arch] = set()
+        self._space_size: float | None = None
         self.check_space(space)
 
     # ---- what subclasses write -----------------------------------------------------------
@@ -105,14 +106,29 @@ class Strategy(ABC):
         """Call ``propose`` until it gives an arch not seen before; the last one if none is new.
 
         A search on a finite space spends its budget better on new archs; when the space is
-        nearly exhausted a duplicate is still returned so ``ask`` never hangs.
+        nearly exhausted a duplicate is still returned so ``ask`` never hangs. Once every arch
+        of a finite space has been seen, no proposal can be new: the first is returned without
+        retries, so each ask (and each replayed ask on resume) costs one proposal.
         """
         arch = propose()
+        if self.space_exhausted:
+            return arch
         for _ in range((tries or self.novelty_tries) - 1):
             if arch not in self.seen_:
                 return arch
             arch = propose()
         return arch
+
+    @property
+    def space_exhausted(self) -> bool:
+        """Whether every arch of the (finite) space has been asked or told already.
+
+        ``seen_`` holds archs of the space only (an experiment validates the archs it tells), so
+        as many seen archs as the space has means none is left to find.
+        """
+        if self._space_size is None:
+            self._space_size = self.space.size()  # the space never changes: count it once
+        return len(self.seen_) >= self._space_size
 
     @property
     def completed_(self) -> list[Trial]:

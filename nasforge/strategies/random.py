@@ -35,6 +35,7 @@ class RandomSearch(Strategy):
     ) -> None:
         super().__init__(space, seed, objectives=objectives)
         self.dedupe = dedupe
+        self._every_arch: list[Arch] | None = None
 
     #: largest space whose unseen archs are listed when sampling keeps finding seen ones
     enumerate_limit: ClassVar[int] = 100_000
@@ -44,8 +45,14 @@ class RandomSearch(Strategy):
         if not self.dedupe:
             return sample()
         arch = self.novel(sample)
-        if arch in self.seen_ and self.space.size() <= self.enumerate_limit:
-            unseen = [a for a in self.space.enumerate() if a not in self.seen_]
+        if (
+            arch in self.seen_
+            and not self.space_exhausted
+            and self.space.size() <= self.enumerate_limit
+        ):
+            if self._every_arch is None:  # listed once: the space never changes
+                self._every_arch = list(self.space.enumerate())
+            unseen = [a for a in self._every_arch if a not in self.seen_]
             if unseen:
                 arch = unseen[int(self.rng.integers(len(unseen)))]
         return arch

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from nasforge.errors import ConfigError, NasforgeError, SpaceError
@@ -104,31 +104,57 @@ class HistoryPoint:
     elapsed_s: float | None
 
 
+@dataclass(frozen=True)
+class HistoryRow:
+    """What the history needs of one finished trial: its ``value`` (the final metric of a
+    complete trial, the last reported one of a pruned trial, ``None`` for a failed one) and
+    the seconds from the first trial's start to its finish."""
+
+    number: int
+    status: str
+    value: float | None
+    elapsed_s: float | None
+
+
 def history(source: RankedTrials, metric: str | None = None) -> list[HistoryPoint]:
     """Finished trials by number with the best-so-far value of ``metric`` (default: first
     objective), in the direction the objectives give it (``max`` unless listed as ``min``)."""
     metric = metric or source.metric
-    sign = -1.0 if source.objectives.get(metric, "max") == "min" else 1.0
     starts = [t.started_at for t in source.trials if t.started_at is not None]
     origin = min(starts) if starts else None
-    points, best = [], None
+    rows = []
     for t in source.trials:
         if not t.status.finished:
             continue
+        value = None
         if t.status == TrialStatus.COMPLETE:
             value = metric_value(t, metric)
-            if value is not None and (best is None or sign * value > sign * best):
-                best = value
         elif t.status == TrialStatus.PRUNED:
             value = last_reported(t, metric)
             if value is None:
                 value = metric_value(t, metric)
-        else:
-            value = None
         elapsed = None
         if origin is not None and t.finished_at is not None:
             elapsed = (t.finished_at - origin).total_seconds()
-        points.append(HistoryPoint(t.number, t.status.value, value, best, elapsed))
+        rows.append(HistoryRow(t.number, t.status.value, value, elapsed))
+    return history_points(rows, source.objectives.get(metric, "max"))
+
+
+def history_points(rows: Sequence[HistoryRow], direction: str = "max") -> list[HistoryPoint]:
+    """:class:`HistoryPoint` of each row, by number, with the best value among complete rows
+    so far (``max`` or ``min``)."""
+    sign = -1.0 if direction == "min" else 1.0
+    points, best = [], None
+    for row in sorted(rows, key=lambda r: r.number):
+        value = row.value
+        if value is not None and not math.isfinite(value):
+            value = None
+        if row.status == TrialStatus.COMPLETE.value:
+            if value is not None and (best is None or sign * value > sign * best):
+                best = value
+        elif row.status != TrialStatus.PRUNED.value:
+            value = None
+        points.append(HistoryPoint(row.number, row.status, value, best, row.elapsed_s))
     return points
 
 
@@ -267,25 +293,62 @@ def pareto(source: RankedTrials, x: str | None = None, y: str | None = None) -> 
     for chosen in (x, y):
         if chosen not in source.objectives:
             raise ConfigError(f"objective {chosen!r} is not one of: {', '.join(names)}")
-    signs = [1.0 if source.objectives[m] == "max" else -1.0 for m in (x, y)]
     rows = []
     for t in source.trials:
         if t.status != TrialStatus.COMPLETE:
             continue
         vx, vy = metric_value(t, x), metric_value(t, y)
         if vx is not None and vy is not None:
-            rows.append(replace(t, scores=(signs[0] * vx, signs[1] * vy)))
-    from nasforge.experiment import pareto_trials
+            rows.append((t.number, vx, vy))
+    return pareto_data(rows, x, y, source.objectives[x], source.objectives[y])
 
-    front = sorted(pareto_trials(rows), key=lambda t: (t.metrics[x], t.number))
+
+def pareto_data(
+    rows: Sequence[tuple[int, float, float]],
+    x_metric: str,
+    y_metric: str,
+    x_direction: str = "max",
+    y_direction: str = "max",
+) -> ParetoData:
+    """:class:`ParetoData` of ``(number, x, y)`` rows (complete trials with both values)."""
+    rows = sorted(rows)
+    front = pareto_front(rows, x_direction, y_direction)
     return ParetoData(
-        x,
-        y,
-        [t.number for t in rows],
-        [float(t.metrics[x]) for t in rows],
-        [float(t.metrics[y]) for t in rows],
-        [t.number for t in front],
+        x_metric,
+        y_metric,
+        [n for n, _, _ in rows],
+        [float(vx) for _, vx, _ in rows],
+        [float(vy) for _, _, vy in rows],
+        front,
     )
+
+
+def pareto_front(
+    rows: Sequence[tuple[int, float, float]], x_direction: str = "max", y_direction: str = "max"
+) -> list[int]:
+    """Numbers of the rows no other row beats on both values (at least as good on both, better
+    on one) in the given directions, by ``x`` then number. Sorting makes it ``O(n log n)``.
+
+    Example:
+        >>> pareto_front([(0, 1.0, 5.0), (1, 2.0, 4.0), (2, 1.5, 3.0), (3, 2.0, 4.0)])
+        [0, 1, 3]
+    """
+    sx = 1.0 if x_direction == "max" else -1.0
+    sy = 1.0 if y_direction == "max" else -1.0
+    ordered = sorted(rows, key=lambda r: (-sx * r[1], -sy * r[2]))
+    front: list[tuple[int, float, float]] = []
+    best_y = -math.inf  # best y among rows of a strictly better x
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j < len(ordered) and ordered[j][1] == ordered[i][1]:
+            j += 1
+        top = sy * ordered[i][2]  # the best y of rows with this x
+        if top > best_y:
+            front.extend(r for r in ordered[i:j] if sy * r[2] == top)
+            best_y = top
+        i = j
+    return [n for n, _, _ in sorted(front, key=lambda r: (r[1], r[0]))]
 
 
 def status_counts(trials: Sequence[Trial]) -> dict[str, int]:

@@ -22,8 +22,13 @@ with warnings.catch_warnings():  # starlette's TestClient warns about httpx; fin
 def client(make_experiment: MakeExperiment, tmp_path: Path) -> Iterator[TestClient]:
     make_experiment("demo", trials=12)
     make_experiment("single", trials=4, two_objectives=False, pruning=False, seed=1)
-    with TestClient(create_app(tmp_path / "store.db")) as client:
+    with local_client(create_app(tmp_path / "store.db")) as client:
         yield client
+
+
+def local_client(app: object) -> TestClient:
+    """A client addressing the app as its browser would on this machine (Host: 127.0.0.1)."""
+    return TestClient(app, base_url="http://127.0.0.1")  # type: ignore[arg-type]
 
 
 def test_experiments_list_names_counts_and_best(
@@ -43,30 +48,60 @@ def test_experiments_list_names_counts_and_best(
     assert row["created_at"].endswith("Z")
 
 
-def test_experiment_summary_holds_history_pareto_and_cell(
+def test_experiment_summary_holds_counts_best_and_cell(
     client: TestClient, make_experiment: MakeExperiment
 ) -> None:
     demo = make_experiment("demo", trials=12)
     s = client.get("/api/experiments/demo").json()
     assert s["n_trials"] == 12 and s["metric"] == "acc" and s["direction"] == "max"
+    stored = demo.trials()
+    assert s["counts"]["pruned"] == sum(t.status.value == "pruned" for t in stored)
+    assert s["best"]["number"] == demo.best().number
+    assert (
+        s["best_cell_svg"].startswith("<svg")
+        and f"trial {demo.best().number}" in s["best_cell_svg"]
+    )
+    assert "config" not in s["spec"] and s["spec"]["strategy"] == "random"
+    assert "history" not in s and "pareto" not in s  # views of their own, fetched on change
+
+
+def test_history_holds_each_finished_trial_and_the_best_so_far(
+    client: TestClient, make_experiment: MakeExperiment
+) -> None:
+    demo = make_experiment("demo", trials=12)
+    h = client.get("/api/experiments/demo/history").json()
     running_best, expected = None, []
     for t in demo.trials():
         if t.status.value == "complete":
             value = t.metrics["acc"]
             running_best = value if running_best is None else max(running_best, value)
         expected.append(running_best)
-    assert s["history"]["number"] == list(range(12))
-    assert s["history"]["best"] == expected
+    assert h["full"] and h["number"] == list(range(12))
+    best, running = [], None
+    for status, value in zip(h["status"], h["value"], strict=True):  # as the page does
+        if status == "complete" and value is not None:
+            running = value if running is None else max(running, value)
+        best.append(running)
+    assert best == expected
+    pruned = [t for t in demo.trials() if t.status.value == "pruned"]
+    assert pruned
+    for t in pruned:  # where it stopped: its last report
+        assert h["value"][t.number] == t.intermediate[max(t.intermediate)]["acc"]
+    assert all(e is not None and e >= 0 for e in h["elapsed_s"])
+
+
+def test_pareto_is_the_front_of_the_first_two_objectives(
+    client: TestClient, make_experiment: MakeExperiment
+) -> None:
+    demo = make_experiment("demo", trials=12)
+    p = client.get("/api/experiments/demo/pareto").json()
     front = sorted(pareto_trials(demo.trials()), key=lambda t: (t.metrics["acc"], t.number))
-    assert s["pareto"]["front"] == [t.number for t in front]
-    assert s["pareto"]["x_metric"] == "acc" and s["pareto"]["y_metric"] == "params"
-    assert (
-        s["best_cell_svg"].startswith("<svg")
-        and f"trial {demo.best().number}" in s["best_cell_svg"]
-    )
-    assert "config" not in s["spec"] and s["spec"]["strategy"] == "random"
-    single = client.get("/api/experiments/single").json()
-    assert single["pareto"] is None
+    assert p["front"] == [t.number for t in front]
+    assert p["x_metric"] == "acc" and p["y_metric"] == "params"
+    complete = [t.number for t in demo.trials() if t.status.value == "complete"]
+    assert p["numbers"] == complete
+    single = client.get("/api/experiments/single/pareto")
+    assert single.status_code == 400 and "needs 2 objectives" in single.json()["detail"]
 
 
 def test_trials_filter_by_status_and_carry_curves(
@@ -74,16 +109,40 @@ def test_trials_filter_by_status_and_carry_curves(
 ) -> None:
     demo = make_experiment("demo", trials=12)
     pruned = client.get("/api/experiments/demo/trials", params={"status": "pruned"}).json()
-    assert [t["number"] for t in pruned] == [t.number for t in demo.trials("pruned")]
+    assert [t["number"] for t in pruned["trials"]] == [t.number for t in demo.trials("pruned")]
+    assert pruned["total"] == len(demo.trials("pruned"))
     everything = client.get("/api/experiments/demo/trials", params={"curves": True}).json()
-    assert len(everything) == 12
-    for row, t in zip(everything, demo.trials(), strict=True):
+    assert everything["total"] == len(everything["trials"]) == 12
+    for row, t in zip(everything["trials"], demo.trials(), strict=True):
         assert row["arch"] == t.arch.key and row["status"] == t.status.value
         assert row["intermediate"] == {str(k): dict(v) for k, v in t.intermediate.items()}
     one = client.get("/api/experiments/demo/trials/3").json()
     assert one["number"] == 3 and one["value"] == demo.trials()[3].metrics["acc"]
     bad = client.get("/api/experiments/demo/trials", params={"status": "done"})
     assert bad.status_code == 400 and "allowed: running, complete" in bad.json()["detail"]
+
+
+def test_trials_come_a_page_at_a_time_sorted_by_the_server(
+    client: TestClient, make_experiment: MakeExperiment
+) -> None:
+    demo = make_experiment("demo", trials=12)
+    acc = {t.number: t.metrics.get("acc") for t in demo.trials()}
+    by_acc = sorted(acc, key=lambda n: (acc[n] is None, -(acc[n] or 0.0), n))
+    seen = []
+    for offset in (0, 5, 10):
+        page = client.get(
+            "/api/experiments/demo/trials",
+            params={"sort": "metric:acc", "order": "desc", "offset": offset, "limit": 5},
+        ).json()
+        assert page["total"] == 12 and len(page["trials"]) == min(5, 12 - offset)
+        seen += [t["number"] for t in page["trials"]]
+    assert seen == by_acc  # largest first, trials without a value last, ties by number
+    up = client.get("/api/experiments/demo/trials", params={"sort": "number", "order": "desc"})
+    assert [t["number"] for t in up.json()["trials"]] == list(range(11, -1, -1))
+    bad = client.get("/api/experiments/demo/trials", params={"sort": "color"})
+    assert bad.status_code == 400 and "cannot sort trials by 'color'" in bad.json()["detail"]
+    too_many = client.get("/api/experiments/demo/trials", params={"limit": 100_000})
+    assert too_many.status_code == 422
 
 
 def test_curves_ops_and_cell_svg(client: TestClient, make_experiment: MakeExperiment) -> None:
@@ -109,6 +168,8 @@ def test_unknown_names_and_numbers_are_404s_listing_what_exists(client: TestClie
             "detail": "no experiment 'nope'; experiments: 'demo', 'single'",
             "experiments": ["demo", "single"],
         }
+    for url in ("/api/experiments/nope/history", "/api/experiments/nope/pareto"):
+        assert client.get(url).status_code == 404
     trial = client.get("/api/experiments/demo/trials/40")
     assert trial.status_code == 404
     assert trial.json()["detail"] == "experiment 'demo' has no trial 40; trials: 0..11"
@@ -130,10 +191,16 @@ def test_the_api_follows_a_search_that_goes_on(
     client: TestClient, make_experiment: MakeExperiment
 ) -> None:
     before = client.get("/api/experiments/demo").json()
+    history = client.get("/api/experiments/demo/history").json()
+    unchanged = client.get("/api/experiments/demo/history", params={"since": history["cursor"]})
+    assert not unchanged.json()["full"] and unchanged.json()["number"] == []
     make_experiment("demo", trials=14)  # the same search resumed: two more trials
     after = client.get("/api/experiments/demo").json()
     assert (before["n_trials"], after["n_trials"]) == (12, 14)
     assert before["revision"] != after["revision"]
+    changed = client.get("/api/experiments/demo/history", params={"since": history["cursor"]})
+    assert not changed.json()["full"] and changed.json()["number"] == [12, 13]
+    assert client.get("/api/experiments/demo").json()["revision"] == after["revision"]
 
 
 def test_a_missing_store_is_refused(tmp_path: Path) -> None:
@@ -150,13 +217,14 @@ def test_reading_while_a_search_writes_neither_blocks_nor_breaks_it(
     app = create_app(tmp_path / "store.db")
     search = threading.Thread(target=make_experiment, args=("live", 40), kwargs={"pruning": False})
     seen = []
-    with TestClient(app) as client:
+    with local_client(app) as client:
         search.start()
         while search.is_alive():
             summary = client.get("/api/experiments/live")
             assert summary.status_code == 200
             seen.append(summary.json()["n_trials"])
             client.get("/api/experiments/live/trials", params={"curves": True}).raise_for_status()
+            client.get("/api/experiments/live/history").raise_for_status()
         search.join()
         final = client.get("/api/experiments/live").json()
     assert seen and seen == sorted(seen)  # each poll saw a consistent, growing store
@@ -191,7 +259,7 @@ def test_one_trial_carries_the_whole_traceback_of_a_failure(tmp_path: Path) -> N
     failed = exp.trials("failed")
     complete = exp.trials("complete")
     assert failed and complete
-    with TestClient(create_app(tmp_path / "f.db")) as client:
+    with local_client(create_app(tmp_path / "f.db")) as client:
         bad = client.get(f"/api/experiments/nasforge/trials/{failed[0].number}").json()
         good = client.get(f"/api/experiments/nasforge/trials/{complete[0].number}").json()
     assert bad["status"] == "failed" and bad["traceback"] == failed[0].error
@@ -222,7 +290,7 @@ def test_a_registered_space_is_rebuilt_to_draw_and_label_its_cells(tmp_path: Pat
                 storage=store,
                 name=name,
             ).run(max_trials=4, progress=False)
-        with TestClient(create_app(store)) as client:
+        with local_client(create_app(store)) as client:
             summary = client.get("/api/experiments/registered").json()
             assert summary["best_cell_svg"].startswith("<svg")
             ops = client.get("/api/experiments/registered/ops").json()

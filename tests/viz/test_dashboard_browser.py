@@ -60,19 +60,25 @@ def test_the_dashboard_lists_opens_and_follows_an_experiment(
         wait_for(lambda: page.find_elements(By.CSS_SELECTOR, "#plot-history .main-svg"), WAIT)
         assert not page.find_element(By.ID, "pareto-panel").get_attribute("hidden")
 
-        # the status filter hides the other rows, without a reload
+        # the status filter hides the other rows, without a reload (the server filters)
         Select(page.find_element(By.ID, "status-filter")).select_by_value("complete")
         complete = len(exp.trials("complete"))
-        assert text("shown-count") == str(complete)
-        assert len(page.find_elements(By.CSS_SELECTOR, "#trials tbody tr")) == complete
+        wait_for(lambda: text("shown-count") == str(complete), WAIT)
+        rows = page.find_elements(By.CSS_SELECTOR, "#trials tbody tr")
+        assert len(rows) == complete
         Select(page.find_element(By.ID, "status-filter")).select_by_value("all")
+        wait_for(lambda: text("shown-count") == "6", WAIT)
 
-        # clicking a metric's column sorts it largest first
+        # clicking a metric's column sorts it largest first (the server sorts)
+        acc = {t.number: t.metrics.get("acc", float("-inf")) for t in exp.trials()}
+        top = max(acc, key=lambda n: (acc[n], -n))
         header = page.find_element(By.CSS_SELECTOR, "#trials th[data-key='m:acc']")
         header.click()
-        first = page.find_element(By.CSS_SELECTOR, "#trials tbody tr td").text
-        acc = {t.number: t.metrics.get("acc", float("-inf")) for t in exp.trials()}
-        assert acc[int(first)] == max(acc.values())
+        first_cell = "#trials tbody tr td"
+        wait_for(lambda: page.find_element(By.CSS_SELECTOR, first_cell).text == str(top), WAIT)
+        assert "sorted-desc" in page.find_element(
+            By.CSS_SELECTOR, "#trials th[data-key='m:acc']"
+        ).get_attribute("class")
 
         # clicking a row opens that trial: its cell, its metrics and its reported curve
         def open_first_row() -> str:  # retried if a poll redrew the row under the click
@@ -101,3 +107,37 @@ def test_the_dashboard_lists_opens_and_follows_an_experiment(
         assert text("best-value") == shown(exp.best().metrics["acc"])
         wait_for(lambda: len(page.find_elements(By.CSS_SELECTOR, "#trials tbody tr")) == 8, WAIT)
         assert page.execute_script("return window.__marker") == 1  # same page, not reloaded
+        wait_for(lambda: text("count-complete") == str(len(exp.trials("complete"))), WAIT)
+
+
+def test_the_trial_table_pages_through_a_longer_search(
+    make_experiment: MakeExperiment, tmp_path: Path
+) -> None:
+    """(Of an experiment whose name holds a slash, linked as ``team%2Frun``.)"""
+    from selenium.webdriver.common.by import By
+
+    make_experiment("team/run", trials=7, two_objectives=False, pruning=False)
+    with serve_in_thread(create_app(tmp_path / "store.db")) as url, headless_chromium() as page:
+
+        def text(element_id: str) -> str:
+            return str(page.find_element(By.ID, element_id).text)
+
+        def numbers() -> list[str]:
+            rows = page.find_elements(By.CSS_SELECTOR, "#trials tbody tr")
+            return [r.find_element(By.CSS_SELECTOR, "td").text for r in rows]
+
+        page.get(f"{url}/?poll=300")
+        link = wait_for(lambda: page.find_element(By.LINK_TEXT, "team/run"), WAIT)
+        assert link.get_attribute("href") == f"{url}/experiments/team%2Frun"
+        page.get(f"{url}/experiments/team%2Frun?poll=300&page_size=3")
+        wait_for(lambda: text("page-info") == "1–3 of 7", WAIT)
+        assert text("exp-name") == "team/run"
+        assert numbers() == ["0", "1", "2"] and text("shown-count") == "7"
+        page.find_element(By.ID, "page-next").click()
+        wait_for(lambda: numbers() == ["3", "4", "5"], WAIT)
+        page.find_element(By.ID, "page-next").click()
+        wait_for(lambda: numbers() == ["6"], WAIT)
+        assert text("page-info") == "7–7 of 7"
+        assert page.find_element(By.ID, "page-next").get_attribute("disabled")
+        page.find_element(By.ID, "page-prev").click()
+        wait_for(lambda: numbers() == ["3", "4", "5"], WAIT)

@@ -98,3 +98,51 @@ def test_dashboard_serves_the_store_until_stopped(store: str) -> None:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
     assert f"nasforge dashboard on http://127.0.0.1:{port}/" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "written"),
+    [
+        ("../escape", "escape-history.png"),
+        ("team/run", "team_run-history.png"),
+        ("../../x/..", "x_..-history.png"),
+        ("/abs/path", "abs_path-history.png"),
+        ("..", "experiment-history.png"),
+    ],
+)
+def test_plot_writes_its_default_file_in_the_working_directory_whatever_the_name(
+    make_experiment: MakeExperiment,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    written: str,
+) -> None:
+    make_experiment(name, trials=2, two_objectives=False, pruning=False)
+    work = tmp_path / "deep" / "work"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    before = {p for p in tmp_path.rglob("*") if p.is_file()}
+    done = CliRunner().invoke(app, ["plot", name, "--storage", str(tmp_path / "store.db")])
+    assert done.exit_code == 0, done.output
+    assert done.output.strip() == f"wrote {written}"
+    new = {p for p in tmp_path.rglob("*") if p.is_file()} - before
+    assert new == {work / written}  # nothing outside the working directory
+    assert (work / written).read_bytes()[:8] == PNG
+
+
+def test_dashboard_answers_the_hosts_it_is_told(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    served = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(app=app, **kw))
+    args = ["dashboard", "--storage", store, "--host", "10.1.2.3", "--allow-host", "nas.lab"]
+    done = CliRunner().invoke(app, [*args, "--allow-host", "nas"])
+    assert done.exit_code == 0, done.output
+    assert served["host"] == "10.1.2.3"
+    hosts = served["app"].state.allowed_hosts
+    assert hosts == ["127.0.0.1", "localhost", "::1", "10.1.2.3", "nas.lab", "nas"]
+    done = CliRunner().invoke(app, ["dashboard", "--storage", store, "--host", "0.0.0.0"])
+    assert done.exit_code == 0 and "--allow-host NAME" in done.output
+    assert served["app"].state.allowed_hosts == ["127.0.0.1", "localhost", "::1"]

@@ -1,18 +1,23 @@
-"""The JSON the dashboard's API serves, built from stored trials (no web framework here)."""
+"""The JSON the dashboard's API serves, built from what the store's view-sized queries return
+(no web framework here)."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from nasforge.errors import NasforgeError
 from nasforge.space import Space
 from nasforge.storage import ExperimentRecord, Storage
-from nasforge.trial import Trial
+from nasforge.storage._queries import TrialColumns
+from nasforge.trial import Trial, TrialStatus
 from nasforge.viz import _data
 from nasforge.viz.cell import cell_svg
+
+_EPOCH = datetime(1970, 1, 1)
+_FINISHED = frozenset(s.value for s in TrialStatus if s.finished)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -28,96 +33,138 @@ def space_of(record: ExperimentRecord, storage: Storage) -> Space | None:
     return _data.space_of(StoredExperiment(record, storage))
 
 
-def source_of(record: ExperimentRecord, trials: Sequence[Trial]) -> _data.RankedTrials:
-    return _data.RankedTrials(
-        sorted(trials, key=lambda t: t.number), dict(record.objectives), record.name
-    )
+def metric_of(record: ExperimentRecord) -> str:
+    """The primary objective: the one the table, the best value and the curves show."""
+    return next(iter(record.objectives))
 
 
-def best_json(src: _data.RankedTrials) -> dict[str, Any] | None:
-    best = _data.top_trials(src, 1)
-    if not best:
+def best_json(best: Trial | None, metric: str) -> dict[str, Any] | None:
+    if best is None:
         return None
-    t = best[0]
     return {
-        "number": t.number,
-        "value": _data.metric_value(t, src.metric),
-        "arch": t.arch.key,
-        "metrics": _data.jsonable(dict(t.metrics)),
+        "number": best.number,
+        "value": _data.metric_value(best, metric),
+        "arch": best.arch.key,
+        "metrics": _data.jsonable(dict(best.metrics)),
     }
 
 
-def experiment_row(record: ExperimentRecord, trials: Sequence[Trial]) -> dict[str, Any]:
+def experiment_row(
+    record: ExperimentRecord, counts: Mapping[str, int], best: Trial | None
+) -> dict[str, Any]:
     """One line of the experiment list."""
-    src = source_of(record, trials)
     return {
         "name": record.name,
         "created_at": iso(record.created_at),
         "objectives": dict(record.objectives),
-        "n_trials": len(trials),
-        "counts": _data.status_counts(trials),
-        "best": best_json(src),
+        "n_trials": sum(counts.values()),
+        "counts": dict(counts),
+        "best": best_json(best, metric_of(record)),
     }
 
 
-def revision(trials: Sequence[Trial]) -> str:
-    """Changes whenever a trial starts, reports a step or finishes (the page refetches then)."""
-    parts = [
-        f"{t.number}:{t.status.value}:{len(t.intermediate)}:{iso(t.finished_at)}" for t in trials
-    ]
-    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
-
-
 def experiment_summary(
-    record: ExperimentRecord, trials: Sequence[Trial], space: Space | None = None
+    record: ExperimentRecord,
+    counts: Mapping[str, int],
+    best: Trial | None,
+    revision: str,
+    space: Space | None = None,
 ) -> dict[str, Any]:
-    """Everything the experiment page shows except the trial table and the curves; the best
-    cell is drawn from ``space`` (see :func:`space_of`) or, without one, from its key."""
-    src = source_of(record, trials)
-    points = _data.history(src)
-    timed = _data.best_over_time(points, src.direction)
-    best = best_json(src)
-    pareto = None
-    if len(src.objectives) >= 2:
-        data = _data.pareto(src)
-        pareto = {
-            "x_metric": data.x_metric,
-            "y_metric": data.y_metric,
-            "numbers": data.numbers,
-            "x": data.x,
-            "y": data.y,
-            "front": data.front,
-        }
+    """What the experiment page polls: counts, the best trial (its cell drawn from ``space``
+    or, without one, from its key) and the ``revision`` that says whether to fetch the rest."""
+    metric = metric_of(record)
     svg = None
     if best is not None:
         try:
-            svg = cell_svg(best["arch"], title=f"trial {best['number']}", space=space)
+            svg = cell_svg(best.arch.key, title=f"trial {best.number}", space=space)
         except NasforgeError:  # a space without cells: nothing to draw
             svg = None
-    return _data.jsonable(
+    return _data.jsonable(  # type: ignore[no-any-return]
         {
             "name": record.name,
             "created_at": iso(record.created_at),
             "objectives": dict(record.objectives),
-            "metric": src.metric,
-            "direction": src.direction,
+            "metric": metric,
+            "direction": record.objectives[metric],
             "spec": {k: v for k, v in record.spec.items() if k != "config"},
-            "n_trials": len(trials),
-            "counts": _data.status_counts(trials),
-            "best": best,
-            "history": {
-                "number": [p.number for p in points],
-                "status": [p.status for p in points],
-                "value": [p.value for p in points],
-                "best": [p.best for p in points],
-                "elapsed_s": [p.elapsed_s for p in points],
-            },
-            "best_over_time": {"elapsed_s": [t for t, _ in timed], "best": [b for _, b in timed]},
-            "pareto": pareto,
+            "n_trials": sum(counts.values()),
+            "counts": dict(counts),
+            "best": best_json(best, metric),
             "best_cell_svg": svg,
-            "revision": revision(trials),
+            "revision": revision,
         }
     )
+
+
+def history_json(
+    record: ExperimentRecord,
+    cols: TrialColumns,
+    reported: Mapping[int, float],
+    origin: datetime | None,
+    full: bool,
+    cursor: str,
+) -> dict[str, Any]:
+    """History points of the trials in ``cols`` that have finished, column by column: the
+    value of the first objective (``reported``: the last reported one of a pruned trial;
+    ``None`` for a failed one) and the seconds from the first trial's start (``origin``) to its
+    finish. ``full``: ``cols`` holds every trial, else only those changed since a cursor.
+
+    The best so far is left to the reader (a running maximum over the complete trials): it
+    depends on trials a change does not carry.
+    """
+    metric = metric_of(record)
+    start = None if origin is None else (origin - _EPOCH).total_seconds()
+    numbers, statuses, values, elapsed = [], [], [], []
+    for n, status, finished, value in zip(
+        cols.number, cols.status, cols.finished_s, cols.values[0], strict=True
+    ):
+        if status not in _FINISHED:
+            continue
+        if status == TrialStatus.PRUNED.value:
+            value = reported.get(n, value)
+        elif status != TrialStatus.COMPLETE.value:
+            value = None
+        numbers.append(n)
+        statuses.append(status)
+        values.append(value if value is None or math.isfinite(value) else None)
+        seconds = None if start is None or finished is None else round(finished - start, 3)
+        elapsed.append(seconds)
+    return {
+        "metric": metric,
+        "direction": record.objectives[metric],
+        "full": full,
+        "cursor": cursor,
+        "changed": [] if full else list(cols.number),
+        "number": numbers,
+        "status": statuses,
+        "value": values,
+        "elapsed_s": elapsed,
+    }
+
+
+def pareto_json(record: ExperimentRecord, cols: TrialColumns) -> dict[str, Any]:
+    """The complete trials of ``cols`` on the first two objectives (``cols.values[0]`` and
+    ``[1]``) and the front of those two."""
+    x, y = list(record.objectives)[:2]
+    complete = TrialStatus.COMPLETE.value
+    rows = [
+        (n, vx, vy)
+        for n, status, vx, vy in zip(cols.number, cols.status, *cols.values[:2], strict=True)
+        if status == complete
+        and vx is not None
+        and vy is not None
+        and math.isfinite(vx)
+        and math.isfinite(vy)
+    ]
+    data = _data.pareto_data(rows, x, y, record.objectives[x], record.objectives[y])
+    return {
+        "x_metric": data.x_metric,
+        "y_metric": data.y_metric,
+        "numbers": data.numbers,
+        "x": data.x,
+        "y": data.y,
+        "front": data.front,
+    }
 
 
 def trial_table_row(t: Trial, metric: str, curve: bool = False) -> dict[str, Any]:
@@ -136,17 +183,20 @@ def trial_table_row(t: Trial, metric: str, curve: bool = False) -> dict[str, Any
     }
     if curve:
         out["intermediate"] = {str(k): dict(v) for k, v in sorted(t.intermediate.items())}
-    return _data.jsonable(out)
+    return _data.jsonable(out)  # type: ignore[no-any-return]
 
 
-def curves_json(record: ExperimentRecord, trials: Sequence[Trial], metric: str | None) -> Any:
-    src = source_of(record, trials)
-    metric = metric or src.metric
-    best = _data.top_trials(src, 1)
-    return _data.jsonable(
+def curves_json(
+    metric: str, trials: Sequence[Trial], best_number: int | None, limit: int, n_trials: int
+) -> dict[str, Any]:
+    """The learning curves of ``trials`` (the most recent ones and the best)."""
+    src = _data.RankedTrials(list(trials), {metric: "max"})
+    return _data.jsonable(  # type: ignore[no-any-return]
         {
             "metric": metric,
-            "best_number": best[0].number if best else None,
+            "best_number": best_number,
+            "limit": limit,
+            "n_trials": n_trials,
             "curves": [
                 {"number": c.number, "status": c.status, "steps": c.steps, "values": c.values}
                 for c in _data.curves(src, metric)
@@ -155,16 +205,14 @@ def curves_json(record: ExperimentRecord, trials: Sequence[Trial], metric: str |
     )
 
 
-def ops_json(
-    record: ExperimentRecord, trials: Sequence[Trial], top_k: int, space: Space | None = None
-) -> dict[str, Any]:
-    """Operation counts of the ``top_k`` best trials per dimension, cell edges labelled by the
-    edge (``0→2``) from ``space``'s cells or, without one, from a NAS-Bench-201 key."""
-    src = source_of(record, trials)
-    counts = _data.op_counts(src, top_k)
-    keys = [t.arch.key for t in src.trials[:1]]
+def ops_json(top: Sequence[Trial], space: Space | None = None) -> dict[str, Any]:
+    """Operation counts of the ``top`` trials (best first) per dimension, cell edges labelled by
+    the edge (``0→2``) from ``space``'s cells or, without one, from a NAS-Bench-201 key."""
+    src = _data.RankedTrials(list(top), {"score": "max"})
+    counts = _data.op_counts(src, None)
+    keys = [t.arch.key for t in top[:1]]
     return {
-        "top_k": len(_data.top_trials(src, top_k)),
+        "top_k": len(_data.top_trials(src)),
         "dimensions": list(counts),
         "labels": _data.dimension_labels(list(counts), space, keys),
         "counts": counts,

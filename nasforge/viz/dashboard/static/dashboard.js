@@ -92,14 +92,26 @@
   }
 
   // ---- one experiment -----------------------------------------------------------------------
+  // The summary (counts, best, revision) is polled; the other views are fetched only when its
+  // revision changes. The table is read a page at a time, sorted and filtered by the server;
+  // the history keeps a point per finished trial and asks only for what changed since.
 
+  const params = new URLSearchParams(location.search);
   const state = {
-    revision: null, trials: [], summary: null, sortKey: "number", sortDir: 1, shownTrial: null,
+    revision: null, summary: null, shownTrial: null,
+    sortKey: "number", sortDir: 1, offset: 0,
+    pageSize: Math.max(1, Number(params.get("page_size")) || 50),
+    total: 0, rows: [], tableTicket: 0,
+    history: new Map(), cursor: null,
   };
 
   function experimentName() {
-    const parts = location.pathname.split("/");
-    return decodeURIComponent(parts[parts.length - 1]);
+    const prefix = "/experiments/";
+    return decodeURIComponent(location.pathname.slice(location.pathname.indexOf(prefix) + prefix.length));
+  }
+
+  function api(path) {
+    return `/api/experiments/${encodeURIComponent(experimentName())}${path}`;
   }
 
   function updateCards(s) {
@@ -120,14 +132,51 @@
     setText("updated", new Date().toLocaleTimeString());
   }
 
+  // The history: merge the changed points, then the best so far by number and over time.
+  async function loadHistory() {
+    const since = state.cursor ? `?since=${encodeURIComponent(state.cursor)}` : "";
+    const h = await getJSON(api(`/history${since}`));
+    if (h.full) state.history = new Map();
+    for (const n of h.changed) state.history.delete(n);
+    h.number.forEach((n, i) => state.history.set(n,
+      { status: h.status[i], value: h.value[i], elapsed: h.elapsed_s[i] }));
+    state.cursor = h.cursor;
+  }
+
+  function historySeries(direction) {
+    const sign = direction === "min" ? -1 : 1;
+    const numbers = [...state.history.keys()].sort((a, b) => a - b);
+    const h = { number: numbers, status: [], value: [], best: [], elapsed_s: [] };
+    let best = null;
+    for (const n of numbers) {
+      const p = state.history.get(n);
+      if (p.status === "complete" && p.value !== null && (best === null || sign * p.value > sign * best)) {
+        best = p.value;
+      }
+      h.status.push(p.status); h.value.push(p.value); h.best.push(best); h.elapsed_s.push(p.elapsed);
+    }
+    const timed = numbers.map((n) => state.history.get(n))
+      .filter((p) => p.status === "complete" && p.elapsed !== null)
+      .sort((a, b) => a.elapsed - b.elapsed);
+    const overTime = { elapsed_s: [], best: [] };
+    best = null;
+    for (const p of timed) {
+      if (p.value !== null && (best === null || sign * p.value > sign * best)) best = p.value;
+      if (best !== null) { overTime.elapsed_s.push(p.elapsed); overTime.best.push(best); }
+    }
+    return [h, overTime];
+  }
+
   function historyPlots(s) {
-    const h = s.history;
-    const values = h.value.filter((v) => v !== null);
-    const floor = values.length ? Math.min(...values) : 0;
+    const [h, overTime] = historySeries(s.direction);
+    let floor = Infinity;
+    for (const v of h.value) if (v !== null && v < floor) floor = v;
+    if (floor === Infinity) floor = 0;
     const byStatus = (xs) => ["complete", "pruned", "failed"].map((status) => {
       const idx = h.status.map((st, i) => (st === status ? i : -1)).filter((i) => i >= 0);
       return {
-        type: "scatter", mode: "markers", name: `${status} (${idx.length})`,
+        type: h.number.length > 5000 ? "scattergl" : "scatter", mode: "markers",
+        name: `${status} (${idx.length})`,
         x: idx.map((i) => xs[i]), y: idx.map((i) => (h.value[i] === null ? floor : h.value[i])),
         text: idx.map((i) => `trial ${h.number[i]}`),
         marker: { color: STATUS_COLORS[status], symbol: { complete: "circle", pruned: "x", failed: "triangle-down" }[status], size: 7 },
@@ -142,7 +191,7 @@
       { xaxis: { title: { text: "trial number" } }, yaxis: { title: { text: s.metric } } });
     const timed = {
       type: "scatter", mode: "lines", name: "best so far", line: { shape: "hv", color: "black" },
-      x: s.best_over_time.elapsed_s, y: s.best_over_time.best,
+      x: overTime.elapsed_s, y: overTime.best,
     };
     plot("plot-history-time", [...byStatus(h.elapsed_s), timed],
       { xaxis: { title: { text: "seconds since the first trial started" } }, yaxis: { title: { text: s.metric } } });
@@ -166,6 +215,7 @@
       return trace;
     });
     const node = document.getElementById("plot-curves");
+    setText("curves-note", data.n_trials > data.limit ? `the latest ${data.limit} of ${data.n_trials} trials and the best` : "");
     if (!traces.length) {
       if (window.Plotly) window.Plotly.purge(node);
       node.replaceChildren(el("p", { className: "muted" },
@@ -187,14 +237,14 @@
     });
   }
 
-  function paretoPlot(s) {
+  function paretoPlot(p, s) {
     const panel = document.getElementById("pareto-panel");
-    panel.hidden = !s.pareto;
-    if (!s.pareto) return;
-    const p = s.pareto;
+    panel.hidden = !p;
+    if (!p) return;
     const at = new Map(p.numbers.map((n, i) => [n, i]));
     plot("plot-pareto", [
-      { type: "scatter", mode: "markers", name: `trials (${p.x.length})`, x: p.x, y: p.y,
+      { type: p.x.length > 5000 ? "scattergl" : "scatter", mode: "markers",
+        name: `trials (${p.x.length})`, x: p.x, y: p.y,
         text: p.numbers.map((n) => `trial ${n}`), marker: { color: "#9ab" } },
       { type: "scatter", mode: "lines+markers", name: `Pareto front (${p.front.length})`,
         x: p.front.map((n) => p.x[at.get(n)]), y: p.front.map((n) => p.y[at.get(n)]),
@@ -208,8 +258,11 @@
 
   function bestCell(s) {
     const node = document.getElementById("best-cell");
+    const svg = s.best_cell_svg || "<p class='muted'>no complete cell trial yet</p>";
+    if (node.dataset.shown === svg) return; // polled every few seconds: redraw on change only
+    node.dataset.shown = svg;
     // The SVG is generated by the server from the stored arch, with every op name escaped.
-    node.innerHTML = s.best_cell_svg || "<p class='muted'>no complete cell trial yet</p>";
+    node.innerHTML = svg;
     setText("best-arch", s.best ? s.best.arch : "");
   }
 
@@ -229,6 +282,33 @@
     return t[key];
   }
 
+  // The server sorts, filters and pages; a ticket drops an answer a newer request overtook.
+  async function loadTable() {
+    const ticket = ++state.tableTicket;
+    const filter = document.getElementById("status-filter").value;
+    const sort = state.sortKey.startsWith("m:") ? `metric:${state.sortKey.slice(2)}` : state.sortKey;
+    const query = new URLSearchParams({
+      sort, order: state.sortDir > 0 ? "asc" : "desc",
+      offset: String(state.offset), limit: String(state.pageSize),
+    });
+    if (filter !== "all") query.set("status", filter);
+    const page = await getJSON(api(`/trials?${query}`));
+    if (ticket !== state.tableTicket) return;
+    if (page.total > 0 && state.offset >= page.total) { // the filter now matches fewer
+      state.offset = Math.floor((page.total - 1) / state.pageSize) * state.pageSize;
+      await loadTable();
+      return;
+    }
+    state.rows = page.trials;
+    state.total = page.total;
+    renderTable();
+  }
+
+  function reloadTable(change) {
+    change();
+    loadTable().then(() => showError(""), (err) => showError(err.message));
+  }
+
   function renderTable() {
     if (!state.summary) return;
     const cols = columns();
@@ -237,24 +317,15 @@
       const th = el("th", { className: c.num ? "num" : "" }, c.label);
       th.dataset.key = c.key;
       if (c.key === state.sortKey) th.classList.add(state.sortDir > 0 ? "sorted-asc" : "sorted-desc");
-      th.addEventListener("click", () => {
+      th.addEventListener("click", () => reloadTable(() => {
         state.sortDir = state.sortKey === c.key ? -state.sortDir : (c.num ? -1 : 1);
         state.sortKey = c.key;
-        renderTable();
-      });
+        state.offset = 0;
+      }));
       return th;
     }));
-    const filter = document.getElementById("status-filter").value;
-    const rows = state.trials.filter((t) => filter === "all" || t.status === filter);
-    rows.sort((a, b) => {
-      const x = cellValue(a, state.sortKey), y = cellValue(b, state.sortKey);
-      if (x === y) return a.number - b.number;
-      if (x === null || x === undefined) return 1;
-      if (y === null || y === undefined) return -1;
-      return (x < y ? -1 : 1) * state.sortDir;
-    });
     const body = document.querySelector("#trials tbody");
-    body.replaceChildren(...rows.map((t) => el("tr", {
+    body.replaceChildren(...state.rows.map((t) => el("tr", {
       className: `trial-row ${t.status}${t.number === state.shownTrial ? " selected" : ""}`,
       onclick: () => showTrial(t.number),
     },
@@ -267,14 +338,17 @@
         if (c.key === "arch") return el("td", { className: "arch-cell" }, v);
         return el("td", { className: c.num ? "num" : "" }, c.key === "number" ? v : fmt(v));
       }))));
-    setText("shown-count", String(rows.length));
+    setText("shown-count", String(state.total));
+    const last = Math.min(state.offset + state.rows.length, state.total);
+    setText("page-info", state.total ? `${state.offset + 1}–${last} of ${state.total}` : "none");
+    document.getElementById("page-prev").disabled = state.offset === 0;
+    document.getElementById("page-next").disabled = last >= state.total;
   }
 
   // ---- one trial: its cell, metrics, curves and error ----------------------------------------
 
   async function showTrial(number) {
-    const name = encodeURIComponent(experimentName());
-    const t = await getJSON(`/api/experiments/${name}/trials/${number}`);
+    const t = await getJSON(api(`/trials/${number}`));
     state.shownTrial = number;
     document.getElementById("trial-panel").hidden = false;
     setText("trial-number", String(t.number));
@@ -284,7 +358,7 @@
     setText("trial-arch", t.arch);
     const cell = document.getElementById("trial-cell");
     try {
-      const response = await fetch(`/api/experiments/${name}/cell.svg?trial=${number}`);
+      const response = await fetch(api(`/cell.svg?trial=${number}`));
       // The SVG is generated by the server from the stored arch, with every op name escaped.
       cell.innerHTML = response.ok ? await response.text() : "<p class='muted'>no cell drawing</p>";
     } catch (_) { cell.textContent = ""; }
@@ -314,31 +388,36 @@
   }
 
   async function experimentTick() {
-    const name = encodeURIComponent(experimentName());
-    const s = await getJSON(`/api/experiments/${name}`);
+    const s = await getJSON(api(""));
     state.summary = s;
     updateCards(s);
+    bestCell(s);
     if (s.revision === state.revision) return;
-    const [trials, curves, ops] = await Promise.all([
-      getJSON(`/api/experiments/${name}/trials`),
-      getJSON(`/api/experiments/${name}/curves`),
-      getJSON(`/api/experiments/${name}/ops?top_k=10`),
+    const twoObjectives = Object.keys(s.objectives).length >= 2;
+    const [curves, ops, pareto] = await Promise.all([
+      getJSON(api("/curves")),
+      getJSON(api("/ops?top_k=10")),
+      twoObjectives ? getJSON(api("/pareto")) : Promise.resolve(null),
+      loadTable(),
+      loadHistory(),
     ]);
-    state.trials = trials;
     state.revision = s.revision;
-    renderTable();
     historyPlots(s);
     curvesPlot(curves);
     opsPlot(ops);
-    paretoPlot(s);
-    bestCell(s);
+    paretoPlot(pareto, s);
     if (state.shownTrial !== null) await showTrial(state.shownTrial);  // its curve may grow
   }
 
   const page = document.body.dataset.page;
   if (page === "index") poll(indexTick);
   if (page === "experiment") {
-    document.getElementById("status-filter").addEventListener("change", renderTable);
+    document.getElementById("status-filter").addEventListener("change",
+      () => reloadTable(() => { state.offset = 0; }));
+    document.getElementById("page-prev").addEventListener("click",
+      () => reloadTable(() => { state.offset = Math.max(0, state.offset - state.pageSize); }));
+    document.getElementById("page-next").addEventListener("click",
+      () => reloadTable(() => { state.offset += state.pageSize; }));
     document.getElementById("trial-close").addEventListener("click", hideTrial);
     poll(experimentTick);
   }
