@@ -386,9 +386,10 @@ class Experiment:
         trial_timeout: float | None = None,
     ) -> Executor:
         """Check the options of :meth:`run` as it does before it opens the store (the budget,
-        the liveness settings, the trial time limit, the executor, and that the device of trials run on this
-        machine is there) and return the executor that would run the trials (not started).
-        For a caller that reads the store before it runs (``nasforge search``)."""
+        the liveness settings, the trial time limit, the executor, and that the device of
+        trials run on this machine is there) and return the executor that would run the
+        trials (not started). For a caller that reads the store before it runs
+        (``nasforge search``)."""
         components.check_run_options(max_trials, max_time, heartbeat_s, stale_after)
         components.check_one_shot_executor(self.strategy_, self.strategy_name, executor, workers)
         components.check_trial_timeout(self.strategy_, self.strategy_name, trial_timeout)
