@@ -117,7 +117,7 @@ def export_model(
     """
     if format not in FORMATS:
         raise ConfigError(f"format={format!r}; allowed: {one_of(FORMATS)}")
-    source = open_source(name, storage, trial, space, evaluator)
+    source = open_source(name, storage, trial, space, evaluator, read_only=True)
     artifact = _choose_weights(source, seed)
     if artifact is not None:
         spec = ModelSpec.from_json(artifact.info)

@@ -150,8 +150,12 @@ def open_source(
     trial: int | None = None,
     space: Space | None = None,
     evaluator: Evaluator | None = None,
+    read_only: bool = False,
 ) -> StoredTrial:
     """The stored experiment ``name`` and its trial ``trial`` (default: the best complete one).
+
+    ``read_only=True`` opens a store given by URL without writing anything to it (export only
+    reads; retraining stores its models).
 
     The space and evaluator not passed are rebuilt from the experiment's config (made by
     ``nasforge search``) or ``rebuild`` record (made from Python: the built-in space and
@@ -163,7 +167,11 @@ def open_source(
         ConfigError: no such trial, one that did not finish, or an experiment made from Python
             with a custom space that was not passed.
     """
-    store = storage if isinstance(storage, Storage) else Storage(storage, create=False)
+    store = (
+        storage
+        if isinstance(storage, Storage)
+        else Storage(storage, create=False, read_only=read_only)
+    )
     record = store.get_experiment(name)
     chosen = pick_trial(record, store.trials(record.id, intermediate=False), trial)
     spec = ExperimentSpec.from_json(record.spec)
