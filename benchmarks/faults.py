@@ -3,7 +3,8 @@ wrongly failed, left running, or hung?
 
 Each run starts ``nasforge search`` (the real command, in a subprocess) on a small search whose
 trials sleep (``FaultyEvaluator``: about ``--delay`` seconds each), injects one fault at a random
-moment (seeded), waits for the driver to end, then runs the same command again until the budget
+moment (seeded), waits for the driver to end (a driver fault hits ``--kills`` successive
+drivers), then runs the same command again until the budget
 is spent, and checks the store:
 
 - faults: the driver killed with SIGKILL, interrupted with SIGINT (Ctrl-C in a terminal: sent
@@ -180,7 +181,9 @@ def _check(store: Path, budget: int, run: Run) -> None:
     run.left_running += sum(1 for r in rows if r[1] == "running")
 
 
-def one_run(folder: Path, fault: str, executor: str, seed: int, budget: int, delay: float) -> Run:
+def one_run(
+    folder: Path, fault: str, executor: str, seed: int, budget: int, delay: float, kills: int
+) -> Run:
     run = Run(fault, executor)
     rng = np.random.default_rng(seed)
     store = folder / f"{fault}-{executor}-{seed}.db"
@@ -194,11 +197,16 @@ def one_run(folder: Path, fault: str, executor: str, seed: int, budget: int, del
     script = folder / "driver.py"
     script.write_text(DRIVER)
     log = folder / f"{fault}-{executor}-{seed}.log"
-    first = _start(script, config, log)
-    ends = _inject(first, fault, rng)
-    if not _wait(first, LIVENESS_S if ends else LIVENESS_S * 3):
-        run.hangs += 1
-        run.notes.append(f"driver did not exit after {fault}")
+    for _ in range(kills if fault.startswith("driver") else 1):
+        # driver faults hit successive drivers: a trial running through several stops must
+        # not be given up as failed (the stops are not its failures)
+        driver = _start(script, config, log)
+        ends = _inject(driver, fault, rng)
+        if not _wait(driver, LIVENESS_S if ends else LIVENESS_S * 3):
+            run.hangs += 1
+            run.notes.append(f"driver did not exit after {fault}")
+        if driver.returncode == 0:
+            break  # the budget was spent before the fault
     for _ in range(4):  # rerun until the budget is spent (a resumed run finishes it)
         again = _start(script, config, log)
         if not _wait(again, LIVENESS_S * 3):
@@ -218,6 +226,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--budget", type=int, default=12, help="trials per search (default 12)")
     parser.add_argument("--delay", type=float, default=0.4, help="seconds per trial")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault times")
+    parser.add_argument(
+        "--kills", type=int, default=3, help="driver faults per search, one per driver (3)"
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 faults, budget 6")
     parser.add_argument("--keep", type=Path, default=None, help="keep stores and logs here")
     return parser.parse_args(argv)
@@ -229,11 +240,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.quick:
         plan = [("driver-sigkill", "local"), ("driver-sigint", "processes")]
         plan.append(("worker-sigkill", "processes"))
-        rounds, budget = 1, 6
+        rounds, budget, kills = 1, 6, 1
     else:
         plan = [(f, "local") for f in FAULTS_SERIAL]
         plan += [(f, "processes") for f in FAULTS_PROCESSES]
-        rounds, budget = args.rounds, args.budget
+        rounds, budget, kills = args.rounds, args.budget, args.kills
     folder = args.keep or Path(tempfile.mkdtemp(prefix="nasforge-faults-"))
     folder.mkdir(parents=True, exist_ok=True)
     runs: list[Run] = []
@@ -241,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     for round_ in range(rounds):
         for index, (fault, executor) in enumerate(plan):
             seed = args.seed * 1000 + round_ * 100 + index
-            run = one_run(folder, fault, executor, seed, budget, args.delay)
+            run = one_run(folder, fault, executor, seed, budget, args.delay, kills)
             runs.append(run)
             print(
                 f"{fault:24s} {executor:9s} lost {run.lost} dup {run.duplicated} "
@@ -262,6 +273,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     result = {
         "runs": len(runs),
         "trials_per_search": budget,
+        "driver_faults_per_search": kills,
         **totals,
         "all_zero": all(v == 0 for v in totals.values()),
         "seconds": round(time.perf_counter() - started, 1),

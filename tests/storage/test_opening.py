@@ -245,7 +245,7 @@ def test_the_dashboard_leaves_the_file_byte_for_byte(filled: Path, snapshot: Sna
     _to_rollback_journal(filled)
     before = snapshot(filled)
     app = create_app(filled)
-    client = TestClient(app)
+    client = TestClient(app, base_url="http://localhost")  # a host the dashboard serves
     assert [e["name"] for e in client.get("/api/experiments").json()] == ["e"]
     assert client.get("/api/experiments/e/trials").status_code == 200
     app.state.storage.close()

@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from nasforge.errors import ConfigError, NasforgeError
-from nasforge.storage import Storage, normalize_url
+from nasforge.storage import Storage, is_in_memory, normalize_url
 from nasforge.viz.dashboard._middleware import LOCAL_HOSTS, EncodedSlashNames, HostCheck
 from nasforge.viz.dashboard.api import Experiments, NotFoundError, add_api
 
@@ -61,7 +61,7 @@ def create_app(
         []
     """
     url = storage.url if isinstance(storage, Storage) else normalize_url(storage)
-    if url.startswith("sqlite") and (":memory:" in url or url == "sqlite://"):
+    if is_in_memory(url):
         raise ConfigError(
             f"storage: the dashboard cannot read an in-memory store ({url!r}); "
             "give a SQLite file or a database server URL"
