@@ -4,8 +4,8 @@ wrongly failed, left running, or hung?
 Each run starts ``nasforge search`` (the real command, in a subprocess) on a small search whose
 trials sleep (``FaultyEvaluator``: about ``--delay`` seconds each), injects one fault at a random
 moment (seeded), waits for the driver to end (a driver fault hits ``--kills`` successive
-drivers), then runs the same command again until the budget
-is spent, and checks the store:
+drivers, each later one while the trial the last stop interrupted runs again), then runs the
+same command again until the budget is spent, and checks the store:
 
 - faults: the driver killed with SIGKILL, interrupted with SIGINT (Ctrl-C in a terminal: sent
   to the whole process group, workers included) or SIGTERM (the driver alone); with
@@ -15,11 +15,12 @@ is spent, and checks the store:
 - counted over all runs (each must be 0): ``lost`` (asks of the budget without a finished
   trial), ``duplicated`` (asks answered twice, or finished trials of one ask), ``wrongly_failed``
   (the evaluator never fails, so every failed trial is wrong), ``left_running`` (trials still
-  ``running`` after the final run), ``hangs`` (a driver that did not exit within the liveness
+  ``running`` after the final run; a trial stopped three times with ``max_retries: 2`` must not
+  end ``failed``), ``hangs`` (a driver that did not exit within the liveness
   limit after its signal or at the end of its budget), ``tracebacks`` (Python tracebacks printed
   by a driver or its workers: a stop should print one line, not a traceback).
 
-    python benchmarks/faults.py                 # 2 rounds of every fault x executor (~5 min)
+    python benchmarks/faults.py                 # 2 rounds of every fault x executor (~3 min)
     python benchmarks/faults.py --rounds 5
     python benchmarks/faults.py --quick         # smoke run: 3 faults, small budget
 
@@ -84,6 +85,7 @@ class Run:
     duplicated: int = 0
     wrongly_failed: int = 0
     left_running: int = 0
+    most_stops: int = 0  # the most times one trial was interrupted (max_retries is 2)
     notes: list[str] = field(default_factory=list)
 
 
@@ -133,8 +135,36 @@ def _wait(process: subprocess.Popen[bytes], limit: float) -> bool:
         return False
 
 
-def _inject(process: subprocess.Popen[bytes], fault: str, rng: np.random.Generator) -> bool:
-    """Inject ``fault`` into a running search; True when the driver is meant to end by it."""
+def _retry_running(store: Path) -> bool:
+    """Whether a retried trial (one a stopped driver left) is running in ``store`` now."""
+    import sqlite3
+
+    if not store.exists():
+        return False
+    try:
+        connection = sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True, timeout=1)
+        try:
+            row = connection.execute(
+                "SELECT 1 FROM trials WHERE status = 'running' AND retry_of IS NOT NULL"
+            ).fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return False
+    return row is not None
+
+
+def _inject(
+    process: subprocess.Popen[bytes],
+    fault: str,
+    rng: np.random.Generator,
+    store: Path,
+    again: bool,
+) -> bool:
+    """Inject ``fault`` into a running search; True when the driver is meant to end by it.
+
+    ``again``: a driver fault after an earlier one waits (up to 30 s) until the trial the last
+    stop interrupted runs again, so the same trial is stopped several times."""
     if fault == "worker-startup-sigkill":
         deadline = time.monotonic() + 30
         killed: set[int] = set()
@@ -145,7 +175,15 @@ def _inject(process: subprocess.Popen[bytes], fault: str, rng: np.random.Generat
                     killed.add(pid)
             time.sleep(0.005)
         return False
-    time.sleep(float(rng.uniform(0.8, 3.0)))
+    if again and fault.startswith("driver"):
+        deadline = time.monotonic() + 30
+        while not _retry_running(store) and process.poll() is None:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        time.sleep(float(rng.uniform(0.0, 0.2)))
+    else:
+        time.sleep(float(rng.uniform(0.8, 3.0)))
     if process.poll() is not None:
         return True
     if fault == "worker-sigkill":
@@ -179,6 +217,12 @@ def _check(store: Path, budget: int, run: Run) -> None:
     run.lost += max(0, budget - len(by_root))
     run.wrongly_failed += sum(1 for r in rows if r[1] == "failed")
     run.left_running += sum(1 for r in rows if r[1] == "running")
+    stops: Counter[int] = Counter(
+        number if retry_of is None else retry_of
+        for number, status, _, retry_of in rows
+        if status == "interrupted"
+    )
+    run.most_stops = max(stops.values(), default=0)
 
 
 def one_run(
@@ -197,11 +241,11 @@ def one_run(
     script = folder / "driver.py"
     script.write_text(DRIVER)
     log = folder / f"{fault}-{executor}-{seed}.log"
-    for _ in range(kills if fault.startswith("driver") else 1):
+    for kill in range(kills if fault.startswith("driver") else 1):
         # driver faults hit successive drivers: a trial running through several stops must
         # not be given up as failed (the stops are not its failures)
         driver = _start(script, config, log)
-        ends = _inject(driver, fault, rng)
+        ends = _inject(driver, fault, rng, store, again=kill > 0)
         if not _wait(driver, LIVENESS_S if ends else LIVENESS_S * 3):
             run.hangs += 1
             run.notes.append(f"driver did not exit after {fault}")
@@ -257,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             print(
                 f"{fault:24s} {executor:9s} lost {run.lost} dup {run.duplicated} "
                 f"failed {run.wrongly_failed} running {run.left_running} hangs {run.hangs} "
-                f"tracebacks {run.tracebacks} {'; '.join(run.notes)}",
+                f"tracebacks {run.tracebacks} stops {run.most_stops} {'; '.join(run.notes)}",
                 file=sys.stderr,
             )
     totals = {
@@ -276,6 +320,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "driver_faults_per_search": kills,
         **totals,
         "all_zero": all(v == 0 for v in totals.values()),
+        "most_stops_of_one_trial": max((r.most_stops for r in runs), default=0),
         "seconds": round(time.perf_counter() - started, 1),
         "by_fault": {k: dict(v) for k, v in by_fault.items()},
     }
