@@ -4,8 +4,9 @@ Every operation is made by ``create_op(name, c_in, c_out, stride, ndim, affine=.
 tensor of shape ``(batch, c_in, *spatial)`` to ``(batch, c_out, *spatial / stride)`` (rounded
 up), in 1-D (``ndim=1``, signals) or 2-D (``ndim=2``, images). ``affine=False`` gives the batch
 norms no learnable scale and shift, as DARTS-style supernets do while the architecture weights
-are learned. The built-ins are NAS-Bench-201's five operations, defined in
-:mod:`nasforge.ops.nb201`; this module imports no torch until an operation is created.
+are learned. The built-ins are NAS-Bench-201's five operations (:mod:`nasforge.ops.nb201`)
+and the five more that make DARTS's eight (:mod:`nasforge.ops.darts`, which says why the names
+they share are one operation each). This module imports no torch until an operation is created.
 
 Example:
     >>> import torch
@@ -28,6 +29,7 @@ from nasforge.registry import Registry
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from torch import nn
 
+
 #: ``factory(c_in, c_out, stride, ndim, *, affine=True) -> nn.Module`` (``affine`` may be left
 #: out by a factory whose operation has no batch norm; it then only serves ``affine=True``)
 OpFactory = Callable[..., "nn.Module"]
@@ -47,6 +49,32 @@ OPS.register(
     "3x3 average pooling (after a 1x1 ReLU-Conv-BN when the channel count changes).",
 )
 
+OPS.register(
+    "max_pool_3x3",
+    "nasforge.ops.darts:max_pool_3x3",
+    "3x3 max pooling (after a 1x1 ReLU-Conv-BN when the channel count changes).",
+)
+OPS.register(
+    "sep_conv_3x3",
+    "nasforge.ops.darts:sep_conv_3x3",
+    "DARTS separable conv: (ReLU, depthwise 3x3, pointwise 1x1, BN) twice.",
+)
+OPS.register(
+    "sep_conv_5x5",
+    "nasforge.ops.darts:sep_conv_5x5",
+    "DARTS separable conv: (ReLU, depthwise 5x5, pointwise 1x1, BN) twice.",
+)
+OPS.register(
+    "dil_conv_3x3",
+    "nasforge.ops.darts:dil_conv_3x3",
+    "DARTS dilated conv: ReLU, depthwise 3x3 of dilation 2, pointwise 1x1, BN.",
+)
+OPS.register(
+    "dil_conv_5x5",
+    "nasforge.ops.darts:dil_conv_5x5",
+    "DARTS dilated conv: ReLU, depthwise 5x5 of dilation 2, pointwise 1x1, BN.",
+)
+
 #: the operations of NAS-Bench-201, in the order of its papers' tables
 NB201_OPS: tuple[str, ...] = (
     "none",
@@ -54,6 +82,20 @@ NB201_OPS: tuple[str, ...] = (
     "nor_conv_1x1",
     "nor_conv_3x3",
     "avg_pool_3x3",
+)
+
+#: the eight operations of DARTS, in the order of its ``PRIMITIVES``; ``none``,
+#: ``skip_connect`` and ``avg_pool_3x3`` are the NAS-Bench-201 operations of those names, which
+#: are DARTS's (see :mod:`nasforge.ops.darts`)
+DARTS_OPS: tuple[str, ...] = (
+    "none",
+    "max_pool_3x3",
+    "avg_pool_3x3",
+    "skip_connect",
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "dil_conv_3x3",
+    "dil_conv_5x5",
 )
 
 
@@ -133,4 +175,12 @@ def list_ops() -> list[str]:
     return OPS.names()
 
 
-__all__ = ["NB201_OPS", "OPS", "OpFactory", "create_op", "list_ops", "register_op"]
+__all__ = [
+    "DARTS_OPS",
+    "NB201_OPS",
+    "OPS",
+    "OpFactory",
+    "create_op",
+    "list_ops",
+    "register_op",
+]
