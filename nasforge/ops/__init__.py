@@ -6,7 +6,11 @@ up), in 1-D (``ndim=1``, signals) or 2-D (``ndim=2``, images). ``affine=False`` 
 norms no learnable scale and shift, as DARTS-style supernets do while the architecture weights
 are learned. The built-ins are NAS-Bench-201's five operations (:mod:`nasforge.ops.nb201`)
 and the five more that make DARTS's eight (:mod:`nasforge.ops.darts`, which says why the names
-they share are one operation each). This module imports no torch until an operation is created.
+they share are one operation each). Building blocks that take more than the uniform signature
+(convolutions with dilation and groups, binarised convolution, activations, normalisations,
+squeeze-and-excitation, inverted residuals, fire modules) are in :mod:`nasforge.ops.layers` and
+:mod:`nasforge.ops.blocks`. This module imports no torch until an operation or block is
+created.
 
 Example:
     >>> import torch
@@ -19,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -29,6 +34,48 @@ from nasforge.registry import Registry
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from torch import nn
 
+    from nasforge.ops.binary import BinaryConv, binarize
+    from nasforge.ops.blocks import (
+        DepthwiseSeparableConv,
+        FireModule,
+        InvertedResidual,
+        SqueezeExcite,
+    )
+    from nasforge.ops.darts import create_supernet_op
+    from nasforge.ops.layers import (
+        ACTIVATIONS,
+        NORMS,
+        ConvNormAct,
+        create_activation,
+        create_conv,
+        create_dropout,
+        create_norm,
+        init_lecun_normal,
+    )
+
+# public names of the torch modules, imported when first asked for (PEP 562) so that importing
+# nasforge.ops stays free of torch
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(["BinaryConv", "binarize"], "nasforge.ops.binary"),
+    **dict.fromkeys(
+        ["DepthwiseSeparableConv", "FireModule", "InvertedResidual", "SqueezeExcite"],
+        "nasforge.ops.blocks",
+    ),
+    "create_supernet_op": "nasforge.ops.darts",
+    **dict.fromkeys(
+        [
+            "ACTIVATIONS",
+            "NORMS",
+            "ConvNormAct",
+            "create_activation",
+            "create_conv",
+            "create_dropout",
+            "create_norm",
+            "init_lecun_normal",
+        ],
+        "nasforge.ops.layers",
+    ),
+}
 
 #: ``factory(c_in, c_out, stride, ndim, *, affine=True) -> nn.Module`` (``affine`` may be left
 #: out by a factory whose operation has no batch norm; it then only serves ``affine=True``)
@@ -175,12 +222,33 @@ def list_ops() -> list[str]:
     return OPS.names()
 
 
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
+    "ACTIVATIONS",
     "DARTS_OPS",
     "NB201_OPS",
+    "NORMS",
     "OPS",
+    "BinaryConv",
+    "ConvNormAct",
+    "DepthwiseSeparableConv",
+    "FireModule",
+    "InvertedResidual",
     "OpFactory",
+    "SqueezeExcite",
+    "binarize",
+    "create_activation",
+    "create_conv",
+    "create_dropout",
+    "create_norm",
     "create_op",
+    "create_supernet_op",
+    "init_lecun_normal",
     "list_ops",
     "register_op",
 ]

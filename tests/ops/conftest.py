@@ -32,6 +32,8 @@ def check_export() -> CheckExport:
         _settle(module, x)
         with torch.no_grad(), warnings.catch_warnings():
             warnings.filterwarnings("ignore", "`torch.jit", DeprecationWarning)
+            # GroupNorm's batch-size check reads a shape; the checks below catch a bad trace
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
             expected = module(x)
             traced = torch.jit.trace(module, (x,))
             torch.testing.assert_close(traced(x), expected, rtol=0, atol=1e-6)
