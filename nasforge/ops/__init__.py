@@ -4,8 +4,13 @@ Every operation is made by ``create_op(name, c_in, c_out, stride, ndim, affine=.
 tensor of shape ``(batch, c_in, *spatial)`` to ``(batch, c_out, *spatial / stride)`` (rounded
 up), in 1-D (``ndim=1``, signals) or 2-D (``ndim=2``, images). ``affine=False`` gives the batch
 norms no learnable scale and shift, as DARTS-style supernets do while the architecture weights
-are learned. The built-ins are NAS-Bench-201's five operations, defined in
-:mod:`nasforge.ops.nb201`; this module imports no torch until an operation is created.
+are learned. The built-ins are NAS-Bench-201's five operations (:mod:`nasforge.ops.nb201`)
+and the five more that make DARTS's eight (:mod:`nasforge.ops.darts`, which says why the names
+they share are one operation each). Building blocks that take more than the uniform signature
+(convolutions with dilation and groups, binarised convolution, activations, normalisations,
+squeeze-and-excitation, inverted residuals, fire modules) are in :mod:`nasforge.ops.layers` and
+:mod:`nasforge.ops.blocks`. This module imports no torch until an operation or block is
+created.
 
 Example:
     >>> import torch
@@ -18,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -27,6 +33,49 @@ from nasforge.registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from torch import nn
+
+    from nasforge.ops.binary import BinaryConv, binarize
+    from nasforge.ops.blocks import (
+        DepthwiseSeparableConv,
+        FireModule,
+        InvertedResidual,
+        SqueezeExcite,
+    )
+    from nasforge.ops.darts import create_supernet_op
+    from nasforge.ops.layers import (
+        ACTIVATIONS,
+        NORMS,
+        ConvNormAct,
+        create_activation,
+        create_conv,
+        create_dropout,
+        create_norm,
+        init_lecun_normal,
+    )
+
+# public names of the torch modules, imported when first asked for (PEP 562) so that importing
+# nasforge.ops stays free of torch
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(["BinaryConv", "binarize"], "nasforge.ops.binary"),
+    **dict.fromkeys(
+        ["DepthwiseSeparableConv", "FireModule", "InvertedResidual", "SqueezeExcite"],
+        "nasforge.ops.blocks",
+    ),
+    "create_supernet_op": "nasforge.ops.darts",
+    **dict.fromkeys(
+        [
+            "ACTIVATIONS",
+            "NORMS",
+            "ConvNormAct",
+            "create_activation",
+            "create_conv",
+            "create_dropout",
+            "create_norm",
+            "init_lecun_normal",
+        ],
+        "nasforge.ops.layers",
+    ),
+}
 
 #: ``factory(c_in, c_out, stride, ndim, *, affine=True) -> nn.Module`` (``affine`` may be left
 #: out by a factory whose operation has no batch norm; it then only serves ``affine=True``)
@@ -47,6 +96,32 @@ OPS.register(
     "3x3 average pooling (after a 1x1 ReLU-Conv-BN when the channel count changes).",
 )
 
+OPS.register(
+    "max_pool_3x3",
+    "nasforge.ops.darts:max_pool_3x3",
+    "3x3 max pooling (after a 1x1 ReLU-Conv-BN when the channel count changes).",
+)
+OPS.register(
+    "sep_conv_3x3",
+    "nasforge.ops.darts:sep_conv_3x3",
+    "DARTS separable conv: (ReLU, depthwise 3x3, pointwise 1x1, BN) twice.",
+)
+OPS.register(
+    "sep_conv_5x5",
+    "nasforge.ops.darts:sep_conv_5x5",
+    "DARTS separable conv: (ReLU, depthwise 5x5, pointwise 1x1, BN) twice.",
+)
+OPS.register(
+    "dil_conv_3x3",
+    "nasforge.ops.darts:dil_conv_3x3",
+    "DARTS dilated conv: ReLU, depthwise 3x3 of dilation 2, pointwise 1x1, BN.",
+)
+OPS.register(
+    "dil_conv_5x5",
+    "nasforge.ops.darts:dil_conv_5x5",
+    "DARTS dilated conv: ReLU, depthwise 5x5 of dilation 2, pointwise 1x1, BN.",
+)
+
 #: the operations of NAS-Bench-201, in the order of its papers' tables
 NB201_OPS: tuple[str, ...] = (
     "none",
@@ -54,6 +129,20 @@ NB201_OPS: tuple[str, ...] = (
     "nor_conv_1x1",
     "nor_conv_3x3",
     "avg_pool_3x3",
+)
+
+#: the eight operations of DARTS, in the order of its ``PRIMITIVES``; ``none``,
+#: ``skip_connect`` and ``avg_pool_3x3`` are the NAS-Bench-201 operations of those names, which
+#: are DARTS's (see :mod:`nasforge.ops.darts`)
+DARTS_OPS: tuple[str, ...] = (
+    "none",
+    "max_pool_3x3",
+    "avg_pool_3x3",
+    "skip_connect",
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "dil_conv_3x3",
+    "dil_conv_5x5",
 )
 
 
@@ -133,4 +222,33 @@ def list_ops() -> list[str]:
     return OPS.names()
 
 
-__all__ = ["NB201_OPS", "OPS", "OpFactory", "create_op", "list_ops", "register_op"]
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "ACTIVATIONS",
+    "DARTS_OPS",
+    "NB201_OPS",
+    "NORMS",
+    "OPS",
+    "BinaryConv",
+    "ConvNormAct",
+    "DepthwiseSeparableConv",
+    "FireModule",
+    "InvertedResidual",
+    "OpFactory",
+    "SqueezeExcite",
+    "binarize",
+    "create_activation",
+    "create_conv",
+    "create_dropout",
+    "create_norm",
+    "create_op",
+    "create_supernet_op",
+    "init_lecun_normal",
+    "list_ops",
+    "register_op",
+]

@@ -59,7 +59,9 @@ class Zero(nn.Module):
         self.c_in, self.c_out, self.stride = c_in, c_out, stride
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        spatial = [-(-n // self.stride) for n in x.shape[2:]]
+        # ceil(n / stride) with positive operands only: ONNX's integer division truncates, so a
+        # traced -(-n // stride) would export as floor
+        spatial = [(n + self.stride - 1) // self.stride for n in x.shape[2:]]
         return x.new_zeros(x.shape[0], self.c_out, *spatial)
 
     def extra_repr(self) -> str:

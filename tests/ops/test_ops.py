@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 from torch import nn
@@ -27,16 +29,30 @@ def test_output_shape(name: str, ndim: int, stride: int, c_out: int) -> None:
 
 
 @pytest.mark.parametrize("name", list_ops())
-def test_backward_reaches_every_parameter(name: str) -> None:
-    op = create_op(name, 4, 8, 2, 1)
-    x = torch.randn(3, 4, 12, requires_grad=True)
+@pytest.mark.parametrize("ndim", [1, 2])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_backward_reaches_every_parameter(name: str, ndim: int, stride: int) -> None:
+    op = create_op(name, 4, 8, stride, ndim)
+    x = torch.randn(*INPUTS[ndim], requires_grad=True)
     out = op(x)
+    assert torch.isfinite(out).all()
     if not out.requires_grad:  # ``none``: a constant
         assert not list(op.parameters())
         return
     out.square().sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
     for param in op.parameters():
         assert param.grad is not None and torch.isfinite(param.grad).all()
+
+
+@pytest.mark.parametrize("name", list_ops())
+@pytest.mark.parametrize("ndim", [1, 2])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_trace_and_onnx_match_eager(
+    name: str, ndim: int, stride: int, check_export: Callable[..., None]
+) -> None:
+    # c_in == c_out: the cell case, where DARTS's and NB201's shared ops are one
+    check_export(create_op(name, 4, 4, stride, ndim), torch.randn(*INPUTS[ndim]))
 
 
 def test_builtins_are_the_nb201_set() -> None:
