@@ -35,6 +35,7 @@ from nasforge.estimation import (
 from nasforge.experiment import Experiment, load_experiment
 from nasforge.objectives import Objectives
 from nasforge.space import Arch, Categorical, CellSpace, Float, Int, ModelSpace, Space, Task
+from nasforge.spaces.define import Choices, DefinedSpace
 from nasforge.storage import Storage
 from nasforge.strategies import Strategy, create_strategy, list_strategies, register_strategy
 from nasforge.trial import Trial, TrialStatus
@@ -60,7 +61,9 @@ __all__ = [
     "Arch",
     "Categorical",
     "CellSpace",
+    "Choices",
     "ConfigError",
+    "DefinedSpace",
     "Evaluator",
     "Experiment",
     "Float",

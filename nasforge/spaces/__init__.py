@@ -20,6 +20,7 @@ from typing import Any
 from nasforge.errors import ConfigError, one_of
 from nasforge.registry import Registry
 from nasforge.space import Space
+from nasforge.spaces.define import Choices, DefinedSpace
 from nasforge.spaces.nb201 import HYPERPARAMETERS, NB201Space
 
 SPACES: Registry[Space] = Registry("space")
@@ -27,6 +28,13 @@ SPACES.register(
     "nb201",
     NB201Space,
     "NAS-Bench-201 cell (4 nodes, 6 edges, 5 ops) in its ResNet-like macro network, 1-D or 2-D.",
+)
+
+
+SPACES.register(
+    "pytorch",
+    "nasforge.spaces.define:DefinedSpace",
+    "A space written as PyTorch code with choice points (option definition: 'module:name').",
 )
 
 
@@ -73,6 +81,8 @@ def _option_names(factory: Callable[..., Any]) -> list[str] | None:
 __all__ = [
     "HYPERPARAMETERS",
     "SPACES",
+    "Choices",
+    "DefinedSpace",
     "NB201Space",
     "create_space",
     "list_spaces",

@@ -100,9 +100,18 @@ def nb201_space() -> CellSpace:
     return CellSpace(4, NB201_OPS, name="conformance-nb201")
 
 
+def defined_space() -> Space:
+    """A space written as PyTorch code (:mod:`nasforge.spaces.define`): depth-conditional
+    blocks, input choices and a tied label (``nasforge.spaces.examples.ConvNet``)."""
+    from nasforge.spaces import create_space
+
+    return create_space("pytorch")
+
+
 #: the spaces every check runs on, by name
 SPACES: dict[str, Callable[[], Space]] = {
     "cell": cell_space,
+    "defined": defined_space,
     "mixed": mixed_space,
     "tiny": tiny_space,
 }
