@@ -8,6 +8,7 @@ factory for the cells, so another space can put its own cells in the same networ
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import nn
@@ -15,7 +16,8 @@ from torch import nn
 from nasforge.errors import SpaceError
 from nasforge.ops import create_op
 from nasforge.ops.nb201 import ReLUConvBN, Zero, avg_pool, batch_norm, conv
-from nasforge.space import CellGraph
+from nasforge.space import CellEdge, CellGraph
+from nasforge.spaces.define import Choices
 
 #: ``cell_factory(channels) -> nn.Module``: a cell that keeps ``channels`` and the spatial size
 CellFactory = Callable[[int], nn.Module]
@@ -31,42 +33,47 @@ class Cell(nn.Module):
     and count). ``forward`` takes one tensor per input node.
 
     Args:
-        graph: the realised cell (every edge holds its operation).
+        graph: the realised cell (every edge holds its operation), or with ``choices`` the
+            template (every edge names the dimension that decides it and its choices).
         channels: channels of every node.
         ndim: 1 for signals, 2 for images.
         affine: whether the operations' batch norms learn a scale and shift.
+        choices: each edge's operation is ``choices.op(edge.dim, candidates)`` (the choice
+            points of :mod:`nasforge.spaces.define`; the same dimension in several cells is one
+            decision), instead of the graph's own.
     """
 
-    def __init__(self, graph: CellGraph, channels: int, ndim: int, affine: bool = True) -> None:
+    def __init__(
+        self,
+        graph: CellGraph,
+        channels: int,
+        ndim: int,
+        affine: bool = True,
+        choices: Choices | None = None,
+    ) -> None:
         super().__init__()
         self.graph = graph
         self.edges = nn.ModuleDict()
-        absent: set[str] = set()
         names: list[str] = []
+        live: list[bool] = []
         for edge in graph.edges:
-            if edge.op is None:
-                raise SpaceError(
-                    f"cell {graph.name!r}: edge {edge.label} has no operation; allowed: a "
-                    "realised cell (space.cells(arch))"
-                )
             name = f"{edge.src}_{edge.dst}"
             copies = sum(1 for n in names if n == name or n.startswith(f"{name}_"))
             name = name if not copies else f"{name}_{copies}"  # parallel edges
             names.append(name)
-            self.edges[name] = create_op(edge.op, channels, channels, 1, ndim, affine=affine)
-            if isinstance(self.edges[name], Zero):
-                absent.add(edge.op)
-        self._needed = graph.needed_nodes(absent)
+            self.edges[name] = _edge_module(graph, edge, channels, ndim, affine, choices)
+            live.append(not isinstance(self.edges[name], Zero))
+        self._needed = _needed_nodes(graph, live)
         self._plan: list[tuple[int, list[tuple[int, str]]]] = []
         for node in range(graph.n_nodes):
             if node in graph.inputs:
                 continue
-            live = [
+            incoming = [
                 (edge.src, name)
-                for edge, name in zip(graph.edges, names, strict=True)
-                if edge.dst == node and edge.op not in absent
+                for edge, name, alive in zip(graph.edges, names, live, strict=True)
+                if edge.dst == node and alive
             ]
-            self._plan.append((node, live))
+            self._plan.append((node, incoming))
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         nodes: dict[int, torch.Tensor] = dict(zip(self.graph.inputs, inputs, strict=True))
@@ -80,6 +87,39 @@ class Cell(nn.Module):
             nodes[node] = out if out is not None else torch.zeros_like(inputs[0])
         outputs = [nodes[n] for n in self.graph.outputs]
         return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=1)
+
+
+def _edge_module(
+    graph: CellGraph,
+    edge: CellEdge,
+    channels: int,
+    ndim: int,
+    affine: bool,
+    choices: Choices | None,
+) -> nn.Module:
+    if choices is not None and edge.dim is not None and edge.choices:
+        candidates = {
+            op: partial(create_op, op, channels, channels, 1, ndim, affine=affine)
+            for op in edge.choices
+        }
+        return choices.op(edge.dim, candidates)  # type: ignore[no-any-return]
+    if edge.op is None:
+        raise SpaceError(
+            f"cell {graph.name!r}: edge {edge.label} has no operation; allowed: a "
+            "realised cell (space.cells(arch))"
+        )
+    return create_op(edge.op, channels, channels, 1, ndim, affine=affine)
+
+
+def _needed_nodes(graph: CellGraph, live: list[bool]) -> frozenset[int]:
+    """Nodes whose value reaches an output through live (not ``none``) edges."""
+    needed = set(graph.outputs)
+    for node in range(graph.n_nodes - 1, -1, -1):
+        if node in needed:
+            needed.update(
+                e.src for e, alive in zip(graph.edges, live, strict=True) if e.dst == node and alive
+            )
+    return frozenset(needed)
 
 
 class ResidualReduction(nn.Module):

@@ -51,7 +51,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nasforge.errors import ConfigError, SpaceError, one_of
-from nasforge.space import Arch, Categorical, Dimension, Float, Int, ModelSpace, Task
+from nasforge.space import Arch, Categorical, Dimension, Float, Int, ModelSpace, Space, Task
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; importing this module imports no torch
     import torch
@@ -268,10 +268,11 @@ def _indices(text: str) -> tuple[int, ...]:
 # ---- building an arch: every choice resolved, only the chosen candidates built ---------------
 
 
-class _Resolver(Choices):
-    """Answers each choice point from an arch."""
+class ArchChoices(Choices):
+    """Answers each choice point from ``arch`` of ``space``: how a space built on choice points
+    (a :class:`DefinedSpace`, or a space whose ``build`` runs a definition) builds an arch."""
 
-    def __init__(self, arch: Arch, space: DefinedSpace) -> None:
+    def __init__(self, arch: Arch, space: Space) -> None:
         self.arch, self.space = arch, space
 
     def _get(self, label: str) -> Any:
@@ -423,7 +424,7 @@ class DefinedSpace(ModelSpace):
 
         self.check_sizes(sizes)
         arch = self.validate(arch)
-        model = self._run(_Resolver(arch, self), task, {**self.sizes, **sizes})
+        model = self._run(ArchChoices(arch, self), task, {**self.sizes, **sizes})
         if not isinstance(model, torch.nn.Module):
             raise SpaceError(
                 f"space definition {self.name!r} returned {type(model).__name__}, not a "
@@ -492,4 +493,4 @@ def _initialise_lazy(model: Any, task: Task) -> None:
     model.train(training)
 
 
-__all__ = ["Choices", "DefinedSpace", "Definition", "import_path", "inputs_value"]
+__all__ = ["ArchChoices", "Choices", "DefinedSpace", "Definition", "import_path", "inputs_value"]

@@ -11,10 +11,21 @@ from typing import TYPE_CHECKING
 
 from nasforge.errors import ConfigError, SpaceError, one_of
 from nasforge.ops import NB201_OPS, list_ops
-from nasforge.space import Arch, Categorical, CellSpace, Dimension, Float, ModelSpace, Task
+from nasforge.space import (
+    Arch,
+    Categorical,
+    CellGraph,
+    CellSpace,
+    Dimension,
+    Float,
+    ModelSpace,
+    Task,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; torch is imported by ``build``
     from torch import nn
+
+    from nasforge.spaces.define import Choices
 
 #: the optional hyperparameter dimensions, in the order they follow the cell in a key
 HYPERPARAMETERS: tuple[str, ...] = ("lr", "weight_decay", "width")
@@ -124,7 +135,6 @@ class NB201Space(CellSpace, ModelSpace):
         than the space's options say (lower-fidelity training); a searched ``width`` dimension
         still wins over ``channels``.
         """
-        from nasforge.spaces._macro import Cell, MacroNetwork
 
         for field, value in (("n_cells", n_cells), ("channels", channels)):
             if value is not None and (
@@ -137,13 +147,38 @@ class NB201Space(CellSpace, ModelSpace):
                 f"nb201: task input_shape={task.input_shape!r} has {task.ndim} spatial "
                 "dimensions; allowed: (channels, length) or (channels, height, width)"
             )
-        (graph,) = self.cells(arch)
-        ndim = task.ndim
-        return MacroNetwork(
-            lambda width: Cell(graph, width, ndim),
-            channels=self.channels_of(arch, channels),
+        from nasforge.spaces.define import ArchChoices
+
+        return _network(
+            self.cell_templates()[0],
+            ArchChoices(arch, self),
+            task,
             n_cells=self.n_cells if n_cells is None else n_cells,
-            in_channels=task.input_shape[0],
-            num_classes=task.num_classes,
-            ndim=task.ndim,
+            channels=self.channels_of(arch, channels),
         )
+
+
+def _network(
+    template: CellGraph, ch: Choices, task: Task, n_cells: int, channels: int
+) -> nn.Module:
+    from nasforge.spaces._macro import Cell, MacroNetwork
+
+    ndim = task.ndim
+    return MacroNetwork(
+        lambda width: Cell(template, width, ndim, choices=ch),
+        channels=channels,
+        n_cells=n_cells,
+        in_channels=task.input_shape[0],
+        num_classes=task.num_classes,
+        ndim=ndim,
+    )
+
+
+def nb201_network(ch: Choices, task: Task, n_cells: int = 5, channels: int = 16) -> nn.Module:
+    """NAS-Bench-201 written with choice points (:mod:`nasforge.spaces.define`): the macro
+    network whose every cell asks ``ch.op("edge_j_i", ...)`` for its six edges among the five
+    operations, one label per edge shared by all cells. :class:`NB201Space` builds its archs
+    through this definition; ``DefinedSpace(nb201_network)`` finds the same cell dimensions
+    (keyed ``edge_1_0=...`` there, not in NAS-Bench-201's notation)."""
+    (template,) = CellSpace(n_nodes=4, ops=list(NB201_OPS)).cell_templates()
+    return _network(template, ch, task, n_cells, channels)

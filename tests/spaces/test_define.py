@@ -263,3 +263,32 @@ def test_yaml_search_then_export_rebuilds_the_space_from_the_store(tmp_path: Pat
     )
     assert done.exit_code == 0, done.output
     assert out.exists() and "same predicted class on 100%" in done.output
+
+
+def test_nb201_is_written_with_choice_points_and_builds_as_before() -> None:
+    """NB201Space builds through its definition: the same dims as the cell space, and the same
+    network, weight for weight, as the cell built from the realised graph."""
+    from nasforge.spaces import NB201Space
+    from nasforge.spaces._macro import Cell, MacroNetwork
+    from nasforge.spaces.nb201 import nb201_network
+
+    space = NB201Space(n_cells=2, channels=4)
+    defined = DefinedSpace(nb201_network, sizes={"n_cells": 1, "channels": 4})
+    assert [repr(d) for d in defined.dims] == [repr(d) for d in space.dims]
+    rng = np.random.default_rng(0)
+    for task in (SIGNALS, IMAGES):
+        for _ in range(4):
+            arch = space.sample(rng)
+            torch.manual_seed(3)
+            new = space.build(arch, task)
+            (graph,) = space.cells(arch)
+            torch.manual_seed(3)
+            ndim = task.ndim
+            old = MacroNetwork(lambda w, g=graph, n=ndim: Cell(g, w, n), 4, 2, 1, 3, ndim)
+            got, want = new.state_dict(), old.state_dict()
+            assert got.keys() == want.keys()
+            assert all(torch.equal(got[k], want[k]) for k in got)
+            x = torch.randn(2, *task.input_shape)
+            assert torch.equal(new(x), old(x))
+            again = defined.build(defined.make(dict(arch)), task, n_cells=2)
+            assert again.state_dict().keys() == got.keys()
