@@ -29,8 +29,11 @@ SPACES.register(
     NB201Space,
     "NAS-Bench-201 cell (4 nodes, 6 edges, 5 ops) in its ResNet-like macro network, 1-D or 2-D.",
 )
-
-
+SPACES.register(
+    "darts",
+    "nasforge.spaces.darts:DartsSpace",
+    "DARTS: normal and reduction cells of 4 two-input nodes, 7 operations, 1-D or 2-D.",
+)
 SPACES.register(
     "pytorch",
     "nasforge.spaces.define:DefinedSpace",

@@ -19,9 +19,17 @@ from nasforge.data import ArrayDataset, load_dataset
 from nasforge.errors import ConfigError
 from nasforge.estimation import FunctionEvaluator
 from nasforge.estimation.train import TrainEvaluator
-from nasforge.export import TOLERANCE, export_model, load_model, open_source, read_export
+from nasforge.export import (
+    CODEGENS,
+    TOLERANCE,
+    export_model,
+    load_model,
+    open_source,
+    read_export,
+)
 from nasforge.space import Space, Task
 from nasforge.spaces import NB201Space, create_space, list_spaces
+from nasforge.spaces.darts import DARTS_V2, Genotype
 from nasforge.training import count_parameters
 
 if TYPE_CHECKING:
@@ -38,10 +46,25 @@ SKIP_ONLY = (
     "+|skip_connect~0|skip_connect~1|skip_connect~2|"
 )
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+#: DARTS networks of 4 channels: a normal and a reduction cell (exported to ONNX, which takes
+#: seconds a cell), and normal, reduce, reduce (a factorized reduce before the last)
+DARTS_SMALL = {"n_cells": 2, "channels": 4}
+DARTS_THREE = {"n_cells": 3, "channels": 4}
+#: every DARTS operation, in a normal cell and at stride 2 in a reduction cell
+DARTS_ALL_OPS = Genotype(
+    normal=(("sep_conv_3x3", 0), ("sep_conv_5x5", 1), ("dil_conv_3x3", 0), ("dil_conv_5x5", 2),
+            ("avg_pool_3x3", 1), ("max_pool_3x3", 3), ("skip_connect", 0), ("skip_connect", 4)),
+    normal_concat=(2, 3, 4, 5),
+    reduce=(("avg_pool_3x3", 0), ("max_pool_3x3", 1), ("sep_conv_5x5", 0), ("skip_connect", 2),
+            ("dil_conv_3x3", 0), ("sep_conv_3x3", 3), ("skip_connect", 1), ("dil_conv_5x5", 4)),
+    reduce_concat=(2, 3, 4, 5),
+)  # fmt: skip
+DARTS_ALL_OPS_KEY = create_space("darts", **DARTS_SMALL).from_genotype(DARTS_ALL_OPS).key  # type: ignore[attr-defined]
+DARTS_V2_KEY = create_space("darts", **DARTS_SMALL).from_genotype(DARTS_V2).key  # type: ignore[attr-defined]
 WITH_HP = ALL_OPS + ",lr=0.05,weight_decay=0.0001,width=16"
 #: ONNX export takes seconds (torch.export): checked here on a 1-D arch with every operation;
 #: tests/cli/test_ship_cli.py exports a 2-D one and test_codegen.py a space of another kind
-ONNX_KEYS = (WITH_HP,)
+ONNX_KEYS = (WITH_HP, DARTS_ALL_OPS_KEY)
 
 #: per registered space: small options, the arch key and the task's spatial dimensions (1:
 #: signals, 2: images); a space missing here is still tested, with a sampled arch per task
@@ -53,7 +76,8 @@ CASES: dict[str, list[tuple[dict[str, Any], str, int]]] = {
         ({"n_cells": 1, "channels": 4}, SKIP_ONLY, 1),
         ({"n_cells": 1, "channels": 4}, ALL_NONE, 2),
         ({"n_cells": 1, "hyperparameters": ["lr", "weight_decay", "width"]}, WITH_HP, 1),
-    ]
+    ],
+    "darts": [(DARTS_SMALL, DARTS_ALL_OPS_KEY, 1), (DARTS_THREE, DARTS_V2_KEY, 2)],
 }
 
 
@@ -128,7 +152,7 @@ def test_every_format_matches_the_library_model(
         got = session.run(None, {"x": x.astype(np.float32)})[0]
         np.testing.assert_allclose(got, expected, atol=TOLERANCE)
 
-    if space_name in CASES:  # spaces with a code generator; the others must refuse cleanly
+    if space_name in CODEGENS:  # spaces with a code generator; the others must refuse cleanly
         code = export_model("exp", store, format="code", out=tmp_path / "net.py", **common)
         assert code.check.passed and [p.name for p in code.paths] == ["net.py", "net.pt"]
     else:

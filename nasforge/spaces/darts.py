@@ -1,0 +1,363 @@
+"""The DARTS space (Liu, Simonyan & Yang 2019): normal and reduction cells in a stack of cells.
+
+The space is written once as PyTorch code with choice points (:mod:`nasforge.spaces.define`):
+:class:`DartsNetwork` is the network, :class:`DartsSpace` the registered space (``darts``).
+
+**A cell** has two input nodes, 0 and 1 (the outputs of the cell before the previous one and of
+the previous one, each brought to the cell's channel count: a 1x1 ReLU-Conv-BN, or a factorized
+reduce when the older output still has twice the resolution because the previous cell was a
+reduction cell), four intermediate nodes 2-5 and an output that concatenates the four
+intermediate nodes (so a cell of ``C`` channels outputs ``4C``). Intermediate node ``j`` reads
+two distinct earlier nodes (``ch.inputs(k=2)`` among nodes ``0..j-1``) and applies one operation
+to each (the first operation to the lower-numbered input), and sums the two. In a reduction
+cell the edges from the input nodes have stride 2. All normal cells share one choice, all
+reduction cells another (tied labels), as in DARTS.
+
+**The macro network**: a 3x3 convolution and batch norm with ``3 * channels`` outputs (the stem
+multiplier 3), ``n_cells`` cells, global average pooling and a linear classifier. The reduction
+cells sit at ``n_cells // 3`` and ``2 * n_cells // 3`` (DARTS's places; its ``layers`` is our
+``n_cells``), where the channels double and the resolution halves, except that the first cell
+is always a normal cell: one cell is one normal cell, two are a normal and a reduction cell.
+DARTS's auxiliary head and drop-path belong to its training recipe and are left out.
+
+**Operations**: the seven non-zero DARTS operations. ``none`` is not a candidate by default:
+DARTS's search keeps it only as a way for its continuous relaxation to weaken an edge, and its
+genotype is derived by picking the strongest operations *other than* ``none`` on each node's two
+strongest inputs, so no DARTS genotype holds it; in the discrete space it would only repeat
+narrower networks under many keys (``none`` on one input is a one-input node, on both a zero
+node). A space with it can be asked for (``ops=[...]``).
+
+**Size**: node ``j`` has ``C(j, 2)`` input pairs and ``ops ** 2`` operation pairs, so a cell has
+``(1 * 3 * 6 * 10) * 7 ** 8 = 1,037,664,180`` choices and the space, with two cells, about
+``1.08e18`` archs (``(1,037,664,180) ** 2``).
+
+The genotype in DARTS's form: :meth:`DartsSpace.genotype` and :meth:`DartsSpace.from_genotype`
+convert an arch to and from a :class:`Genotype`; :data:`DARTS_V2` is the cell found by
+second-order DARTS on CIFAR-10 (the paper's Figures 4 and 5).
+
+The cells are not stated as :meth:`~nasforge.space.Space.cell_templates`: a template edge is
+decided by one dimension holding its operation, while here which edges exist is decided by the
+``inputs`` dimensions and their operations by others. :meth:`Genotype.cell_graphs` gives an
+arch's realised cells as :class:`~nasforge.space.CellGraph` values for drawing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import torch
+from torch import nn
+
+from nasforge.errors import ConfigError, SpaceError, one_of
+from nasforge.ops import DARTS_OPS, create_op, list_ops
+from nasforge.ops.nb201 import FactorizedReduce, ReLUConvBN, batch_norm, conv
+from nasforge.space import Arch, CellEdge, CellGraph, Dimension, Task
+from nasforge.spaces.define import Choices, DefinedSpace, inputs_value
+
+#: the operations a DARTS edge picks by default: DARTS's eight without ``none``
+DARTS_SPACE_OPS: tuple[str, ...] = tuple(op for op in DARTS_OPS if op != "none")
+
+#: the cell kinds, in the order their choices appear in an arch
+CELL_KINDS: tuple[str, ...] = ("normal", "reduce")
+
+#: the intermediate nodes of a cell (0 and 1 are its inputs)
+NODES: tuple[int, ...] = (2, 3, 4, 5)
+
+
+class Genotype(NamedTuple):
+    """An arch in DARTS's genotype form: per cell, two ``(operation, input node)`` pairs per
+    intermediate node (nodes 2-5 in order; 0 and 1 are the cell's inputs), and the nodes whose
+    concatenation is the cell's output.
+
+    Example:
+        >>> [node for _, node in DARTS_V2.normal[:4]]
+        [0, 1, 0, 1]
+    """
+
+    normal: tuple[tuple[str, int], ...]
+    normal_concat: tuple[int, ...]
+    reduce: tuple[tuple[str, int], ...]
+    reduce_concat: tuple[int, ...]
+
+    def cell_graphs(self) -> tuple[CellGraph, CellGraph]:
+        """The normal and the reduction cell as realised :class:`CellGraph` values."""
+        graphs = []
+        for kind, pairs, concat in (
+            ("normal", self.normal, self.normal_concat),
+            ("reduce", self.reduce, self.reduce_concat),
+        ):
+            edges = tuple(CellEdge(src, NODES[i // 2], op) for i, (op, src) in enumerate(pairs))
+            graphs.append(CellGraph(kind, 6, inputs=(0, 1), outputs=tuple(concat), edges=edges))
+        return graphs[0], graphs[1]
+
+
+#: second-order DARTS's cells on CIFAR-10 (Liu et al. 2019, Figures 4 and 5): 2.76% test error
+#: with 3.3M parameters at 20 cells of 36 channels. Each node's pairs are by input node.
+DARTS_V2 = Genotype(
+    normal=(
+        ("sep_conv_3x3", 0), ("sep_conv_3x3", 1),  # node 2
+        ("sep_conv_3x3", 0), ("sep_conv_3x3", 1),  # node 3
+        ("skip_connect", 0), ("sep_conv_3x3", 1),  # node 4
+        ("skip_connect", 0), ("dil_conv_3x3", 2),  # node 5
+    ),
+    normal_concat=NODES,
+    reduce=(
+        ("max_pool_3x3", 0), ("max_pool_3x3", 1),  # node 2
+        ("max_pool_3x3", 1), ("skip_connect", 2),  # node 3
+        ("max_pool_3x3", 0), ("skip_connect", 2),  # node 4
+        ("max_pool_3x3", 1), ("skip_connect", 2),  # node 5
+    ),
+    reduce_concat=NODES,
+)  # fmt: skip
+
+
+def dim_names(kind: str, node: int) -> tuple[str, str, str]:
+    """The dimensions of ``node`` in cells of ``kind``: its inputs, then the operation on the
+    first and on the second input (``normal_node2_inputs``, ``normal_node2_op1``, ...)."""
+    prefix = f"{kind}_node{node}"
+    return f"{prefix}_inputs", f"{prefix}_op1", f"{prefix}_op2"
+
+
+def reduction_cells(n_cells: int) -> tuple[int, ...]:
+    """Where the reduction cells go among ``n_cells``: DARTS's ``n // 3`` and ``2n // 3``,
+    never the first cell.
+
+    Example:
+        >>> reduction_cells(8), reduction_cells(20), reduction_cells(2), reduction_cells(1)
+        ((2, 5), (6, 13), (1,), ())
+    """
+    return tuple(sorted({n_cells // 3, 2 * n_cells // 3} - {0}))
+
+
+class DartsCell(nn.Module):
+    """One DARTS cell of ``channels`` channels per node (output: ``4 * channels``).
+
+    Args:
+        ch: the choices (asked under labels shared by every cell of ``kind``).
+        kind: ``"normal"`` or ``"reduce"`` (a reduction cell: stride 2 from its inputs).
+        c_prev_prev: channels of the output of the cell before the previous one.
+        c_prev: channels of the previous cell's output.
+        channels: channels of each node.
+        reduction_prev: whether the previous cell halved the resolution.
+        ndim: 1 for signals, 2 for images.
+        ops: the operations an edge may pick.
+    """
+
+    def __init__(
+        self,
+        ch: Choices,
+        kind: str,
+        c_prev_prev: int,
+        c_prev: int,
+        channels: int,
+        reduction_prev: bool,
+        ndim: int,
+        ops: Sequence[str],
+    ) -> None:
+        super().__init__()
+        self.preprocess0: nn.Module = (
+            FactorizedReduce(c_prev_prev, channels, 2, ndim)
+            if reduction_prev
+            else ReLUConvBN(c_prev_prev, channels, 1, 1, ndim)
+        )
+        self.preprocess1 = ReLUConvBN(c_prev, channels, 1, 1, ndim)
+        self.edges = nn.ModuleList()
+        self.node_inputs: list[tuple[int, ...]] = []
+        for node in NODES:
+            inputs_label, *op_labels = dim_names(kind, node)
+            pair = ch.inputs(inputs_label, n=node, k=2)
+            for src, label in zip(pair, op_labels, strict=True):
+                stride = 2 if kind == "reduce" and src < 2 else 1
+                self.edges.append(ch.op(label, _candidates(ops, channels, stride, ndim)))
+            self.node_inputs.append(pair)
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        for i, (a, b) in enumerate(self.node_inputs):
+            states.append(self.edges[2 * i](states[a]) + self.edges[2 * i + 1](states[b]))
+        return torch.cat(states[2:], dim=1)
+
+
+def _candidates(ops: Sequence[str], channels: int, stride: int, ndim: int) -> dict[str, Any]:
+    return {
+        name: (lambda name=name: create_op(name, channels, channels, stride, ndim)) for name in ops
+    }
+
+
+class DartsNetwork(nn.Module):
+    """The DARTS network: stem, ``n_cells`` cells, global average pooling, classifier.
+
+    The space definition behind :class:`DartsSpace` (``definition(ch, task, **sizes)``).
+
+    Args:
+        ch: the choices.
+        task: input shape ``(channels, length)`` or ``(channels, height, width)`` and classes.
+        n_cells: cells in the network (DARTS: 8 while searching, 20 for CIFAR-10).
+        channels: channels per node in the first cells (DARTS: 16 while searching, 36 after).
+        ops: the operations an edge may pick.
+    """
+
+    def __init__(
+        self,
+        ch: Choices,
+        task: Task,
+        n_cells: int = 8,
+        channels: int = 16,
+        ops: Sequence[str] = DARTS_SPACE_OPS,
+    ) -> None:
+        super().__init__()
+        ndim = task.ndim
+        if ndim not in (1, 2):
+            raise SpaceError(
+                f"darts: task input_shape={task.input_shape!r} has {ndim} spatial dimensions; "
+                "allowed: (channels, length) or (channels, height, width)"
+            )
+        stem = 3 * channels
+        self.stem = nn.Sequential(
+            conv(ndim, task.input_shape[0], stem, 3, 1, 1), batch_norm(ndim, stem)
+        )
+        c_prev_prev, c_prev, width = stem, stem, channels
+        reductions, reduction_prev = reduction_cells(n_cells), False
+        self.cells = nn.ModuleList()
+        for index in range(n_cells):
+            reduction = index in reductions
+            width = 2 * width if reduction else width
+            kind = "reduce" if reduction else "normal"
+            cell = DartsCell(ch, kind, c_prev_prev, c_prev, width, reduction_prev, ndim, ops)
+            self.cells.append(cell)
+            c_prev_prev, c_prev, reduction_prev = c_prev, len(NODES) * width, reduction
+        self.classifier = nn.Linear(c_prev, task.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s0 = s1 = self.stem(x)
+        for cell in self.cells:
+            s0, s1 = s1, cell(s0, s1)
+        logits: torch.Tensor = self.classifier(s1.flatten(2).mean(dim=2))
+        return logits
+
+
+class DartsSpace(DefinedSpace):
+    """The DARTS space: a normal and a reduction cell, each of four nodes that read two
+    earlier nodes through one operation each (see the module docstring).
+
+    Args:
+        n_cells: cells in the network (default 8, DARTS's search network; 1 is one normal
+            cell, 2 a normal and a reduction cell).
+        channels: channels per node in the first cells (default 16; the stem has 3x).
+        ops: the operations an edge may pick, registered operations (default: the seven
+            DARTS operations other than ``none``).
+
+    Example:
+        >>> space = DartsSpace(n_cells=2, channels=4)
+        >>> f"{space.size():.3g}"
+        '1.08e+18'
+        >>> arch = space.from_genotype(DARTS_V2)
+        >>> space.genotype(arch) == DARTS_V2
+        True
+        >>> net = space.build(arch, Task(input_shape=(1, 40), num_classes=10))
+    """
+
+    registered_as = "darts"
+
+    def __init__(self, n_cells: int = 8, channels: int = 16, ops: list[str] | None = None) -> None:
+        for field, value in (("n_cells", n_cells), ("channels", channels)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"darts: {field}={value!r}; allowed: an integer >= 1")
+        if isinstance(ops, str):
+            raise ConfigError(f"darts: ops={ops!r}; allowed: a list of names, not a string")
+        chosen = list(DARTS_SPACE_OPS if ops is None else ops)
+        known = list_ops()
+        for op in chosen:
+            if op not in known:
+                raise ConfigError(
+                    f"darts: ops has unknown operation {op!r}; allowed: {one_of(known)}"
+                )
+        if not chosen or len(set(chosen)) != len(chosen):
+            raise ConfigError(
+                f"darts: ops={chosen!r}; allowed: a non-empty list of distinct operations"
+            )
+        self.n_cells, self.channels, self.ops = n_cells, channels, chosen
+        super().__init__(DartsNetwork, sizes={"n_cells": n_cells, "channels": channels})
+
+    def _run(self, choices: Choices, task: Task, sizes: Mapping[str, int]) -> Any:
+        return self.definition_(choices, task, ops=tuple(self.ops), **sizes)
+
+    def _discover(self) -> list[Dimension]:
+        # every normal cell asks the normal cell's choices and every reduction cell the
+        # reduction cell's, so a network of two cells (one of each) asks them all: find them
+        # there, fast at any size and the same space for every size (one cell asks fewer)
+        sizes = self.sizes
+        self.sizes = {**sizes, "n_cells": 2}
+        try:
+            return super()._discover()
+        finally:
+            self.sizes = sizes
+
+    def decision_groups(self) -> list[list[str]]:
+        """One group per node of each cell: its inputs and their two operations."""
+        return [list(dim_names(kind, node)) for kind in CELL_KINDS for node in NODES]
+
+    def genotype(self, arch: Arch) -> Genotype:
+        """``arch`` in DARTS's genotype form (each node's pairs ordered by input node)."""
+        arch = self.validate(arch)
+        cells: dict[str, tuple[tuple[str, int], ...]] = {}
+        for kind in CELL_KINDS:
+            pairs: list[tuple[str, int]] = []
+            for node in NODES:
+                inputs_label, *op_labels = dim_names(kind, node)
+                inputs = [int(i) for i in str(arch[inputs_label]).split("+")]
+                pairs.extend(
+                    (str(arch[op]), src) for op, src in zip(op_labels, inputs, strict=True)
+                )
+            cells[kind] = tuple(pairs)
+        return Genotype(cells["normal"], NODES, cells["reduce"], NODES)
+
+    def from_genotype(self, genotype: Any) -> Arch:
+        """The arch of a genotype in DARTS's form (this module's :class:`Genotype`, DARTS's
+        own namedtuple, or anything with ``normal``, ``normal_concat``, ``reduce`` and
+        ``reduce_concat``); a node's two pairs may come in either order.
+
+        Raises:
+            SpaceError: the genotype does not have two pairs of distinct earlier inputs per
+                node, concatenates other nodes than 2-5, or uses an operation outside ``ops``.
+        """
+        values: dict[str, Any] = {}
+        for kind in CELL_KINDS:
+            pairs = list(getattr(genotype, kind))
+            concat = [int(n) for n in getattr(genotype, f"{kind}_concat")]
+            if concat != list(NODES):
+                raise SpaceError(
+                    f"darts genotype: {kind}_concat={concat!r}; allowed: [2, 3, 4, 5] (every "
+                    "intermediate node)"
+                )
+            if len(pairs) != 2 * len(NODES):
+                raise SpaceError(
+                    f"darts genotype: {kind} has {len(pairs)} pairs; allowed: 8, (operation, "
+                    "input) twice for each of nodes 2-5"
+                )
+            for i, node in enumerate(NODES):
+                first, second = sorted((int(src), str(op)) for op, src in pairs[2 * i : 2 * i + 2])
+                if first[0] == second[0] or not 0 <= first[0] < second[0] < node:
+                    raise SpaceError(
+                        f"darts genotype: {kind} node {node} reads nodes {first[0]} and "
+                        f"{second[0]}; allowed: two distinct nodes in 0..{node - 1}"
+                    )
+                inputs_label, op1, op2 = dim_names(kind, node)
+                values[inputs_label] = inputs_value((first[0], second[0]))
+                values[op1], values[op2] = first[1], second[1]
+        return self.make(values)
+
+
+__all__ = [
+    "CELL_KINDS",
+    "DARTS_SPACE_OPS",
+    "DARTS_V2",
+    "NODES",
+    "DartsCell",
+    "DartsNetwork",
+    "DartsSpace",
+    "Genotype",
+    "dim_names",
+    "reduction_cells",
+]
