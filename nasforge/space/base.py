@@ -18,12 +18,26 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; ``space`` never imports tor
 
     from nasforge.space.task import Task
 
+#: how many draws ``sample``, ``mutate`` and ``crossover`` make before giving up on a space
+#: whose :meth:`Space.violation` rejects them
+RULE_TRIES = 100
+#: a space with rules and no ``size()`` of its own is counted by enumeration up to this many
+#: unconstrained archs
+RULE_COUNT_LIMIT = 200_000
+
 
 class Space:
     """An ordered set of :class:`Dimension` objects: the architectures a search may try.
 
     A dimension with ``when=...`` must come after the dimensions it depends on. Every method is
     deterministic given the ``numpy.random.Generator`` passed in.
+
+    A rule that conditions cannot state (one depending on several values together) is given by
+    overriding :meth:`violation`: ``make`` then refuses an arch that breaks it, ``sample``,
+    ``mutate`` and ``crossover`` draw again (at most :data:`RULE_TRIES` times),
+    ``neighbors`` and ``enumerate`` leave such archs out and ``size`` counts only the others.
+    A space without rules behaves, and draws from the generator, exactly as if the hook did not
+    exist.
 
     Example:
         >>> from nasforge.space import Categorical, Float, Int
@@ -81,8 +95,24 @@ class Space:
         """The canonical text of checked values. Subclasses with a known notation override it."""
         return default_key(values)
 
+    def violation(self, values: Mapping[str, Any]) -> str | None:
+        """The rule the checked ``values`` (every dimension, inactive ones ``None``) break, in
+        one line naming it, or ``None`` when they break none. The default: no rules.
+
+        Override it for a rule that ``when=`` conditions cannot state; keep it cheap, moves
+        call it on every draw.
+        """
+        return None
+
+    def _has_rules(self) -> bool:
+        return type(self).violation is not Space.violation
+
+    def _obeys(self, arch: Arch) -> bool:
+        return self.violation(arch) is None
+
     def make(self, values: Mapping[str, Any]) -> Arch:
-        """Check ``values`` (every dimension named, each value allowed) and return the ``Arch``.
+        """Check ``values`` (every dimension named, each value allowed, no rule of
+        :meth:`violation` broken) and return the ``Arch``.
 
         An inactive conditional dimension may be left out or given as ``None``.
         """
@@ -104,6 +134,9 @@ class Space:
                 raise SpaceError(f"space {self.name!r}: dimension {dim.name!r} has no value")
             else:
                 checked[dim.name] = dim.check(values[dim.name])
+        broken = self.violation(checked)
+        if broken is not None:
+            raise SpaceError(f"space {self.name!r}: arch breaks a rule: {broken}")
         return Arch(checked, key=self.key(checked))
 
     def validate(self, arch: Arch | Mapping[str, Any]) -> Arch:
@@ -145,8 +178,20 @@ class Space:
     # ---- moves used by strategies ------------------------------------------------------------
 
     def sample(self, rng: np.random.Generator) -> Arch:
-        """A uniformly random architecture (each active dimension drawn independently)."""
-        return self._complete({}, rng)
+        """A uniformly random architecture (each active dimension drawn independently; with
+        rules, drawn again until one obeys them)."""
+        arch = self._complete({}, rng)
+        for _ in range(RULE_TRIES - 1):
+            if self._obeys(arch):
+                return arch
+            arch = self._complete({}, rng)
+        broken = self.violation(arch)
+        if broken is not None:
+            raise SpaceError(
+                f"space {self.name!r}: no arch obeying its rules in {RULE_TRIES} samples "
+                f"(the last broke: {broken})"
+            )
+        return arch
 
     def active(self, arch: Arch) -> list[Dimension]:
         return [d for d in self.dims if arch[d.name] is not None]
@@ -156,16 +201,28 @@ class Space:
         movable = [d for d in self.active(arch) if d.size > 1]
         if not movable:
             return arch
-        dim = movable[int(rng.integers(len(movable)))]
-        return self._complete(arch.replace(**{dim.name: dim.mutate(arch[dim.name], rng)}), rng)
+        for _ in range(RULE_TRIES):
+            dim = movable[int(rng.integers(len(movable)))]
+            changed = arch.replace(**{dim.name: dim.mutate(arch[dim.name], rng)})
+            mutant = self._complete(changed, rng)
+            if self._obeys(mutant):
+                return mutant
+        return arch  # with rules, every try broke one: keep the (valid) arch
 
     def crossover(self, a: Arch, b: Arch, rng: np.random.Generator) -> Arch:
-        """Uniform crossover: each dimension's value from ``a`` or ``b`` with equal chance."""
-        values: dict[str, Any] = {}
-        for dim in self.dims:
-            first, second = (a, b) if rng.random() < 0.5 else (b, a)
-            values[dim.name] = first[dim.name] if first[dim.name] is not None else second[dim.name]
-        return self._complete(values, rng)
+        """Uniform crossover: each dimension's value from ``a`` or ``b`` with equal chance
+        (with rules, drawn again until the child obeys them, else ``a``)."""
+        for _ in range(RULE_TRIES):
+            values: dict[str, Any] = {}
+            for dim in self.dims:
+                first, second = (a, b) if rng.random() < 0.5 else (b, a)
+                values[dim.name] = (
+                    first[dim.name] if first[dim.name] is not None else second[dim.name]
+                )
+            child = self._complete(values, rng)
+            if self._obeys(child):
+                return child
+        return a
 
     def neighbors(self, arch: Arch) -> list[Arch]:
         """Every architecture that differs from ``arch`` in one active dimension by one step.
@@ -176,7 +233,9 @@ class Space:
         out: list[Arch] = []
         for dim in self.active(arch):
             for value in dim.neighbors(arch[dim.name]):
-                out.append(self._complete_first(arch.replace(**{dim.name: value})))
+                near = self._complete_first(arch.replace(**{dim.name: value}))
+                if self._obeys(near):
+                    out.append(near)
         return out
 
     def _complete_first(self, values: dict[str, Any]) -> Arch:
@@ -205,7 +264,23 @@ class Space:
         return np.asarray(parts, dtype=np.float64)
 
     def size(self) -> float:
-        """The number of distinct architectures (``math.inf`` with a continuous dimension)."""
+        """The number of distinct architectures (``math.inf`` with a continuous dimension).
+
+        With rules (:meth:`violation`), the archs that obey them, counted by enumeration; a
+        space with rules and more than :data:`RULE_COUNT_LIMIT` archs before them overrides
+        this with a count of its own.
+        """
+        unconstrained = self._size_without_rules()
+        if not self._has_rules() or math.isinf(unconstrained):
+            return unconstrained
+        if unconstrained > RULE_COUNT_LIMIT:
+            raise SpaceError(
+                f"space {self.name!r} has rules and {unconstrained:.0f} archs before them, too "
+                f"many to count by enumeration (limit {RULE_COUNT_LIMIT}); override size()"
+            )
+        return sum(1 for _ in self.enumerate())
+
+    def _size_without_rules(self) -> float:
         parents = [d for d in self.dims if any(d.name in c.when for c in self.dims)]
         if any(math.isinf(d.size) for d in parents):
             return math.inf
@@ -220,11 +295,12 @@ class Space:
 
     def enumerate(self) -> Iterator[Arch]:
         """Every architecture in a fixed order (only for finite spaces)."""
-        if math.isinf(self.size()):
+        if math.isinf(self._size_without_rules()):
             raise SpaceError(f"space {self.name!r} is infinite and cannot be enumerated")
 
         for values in _assignments(self.dims):
-            yield Arch(values, key=self.key(values))
+            if self.violation(values) is None:
+                yield Arch(values, key=self.key(values))
 
     # ---- structure ---------------------------------------------------------------------------
 

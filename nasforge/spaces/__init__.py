@@ -40,6 +40,13 @@ SPACES.register(
     "A space written as PyTorch code with choice points (option definition: 'module:name').",
 )
 
+SPACES.register(
+    "chain",
+    "nasforge.spaces.chain:ChainSpace",
+    "MetaQNN / NAS-RL chains: conv (kernel, filters, stride) and pooling layers with NAS-RL "
+    "skips, 0-2 fully connected layers, MetaQNN's validity rules; 1-D or 2-D.",
+)
+
 
 def register_space(name: str, factory: Callable[..., Space] | str, summary: str = "") -> None:
     """Make ``factory(**options)`` available as space ``name``."""
