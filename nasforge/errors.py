@@ -33,6 +33,12 @@ class SpaceError(NasforgeError, ValueError):
     """An architecture or value does not belong to its search space."""
 
 
+class RuleViolation(SpaceError):  # noqa: N818 - it is a value error about one arch
+    """An architecture has values every dimension allows but breaks a rule of its space
+    (:meth:`~nasforge.space.Space.violation`), e.g. MetaQNN's "no pooling once the map is one
+    wide"."""
+
+
 class TableError(NasforgeError):
     """A benchmark table is missing, malformed or does not cover an architecture."""
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nasforge.errors import SpaceError, one_of
+from nasforge.errors import RuleViolation, SpaceError, one_of
 from nasforge.space.arch import Arch, default_key
 from nasforge.space.dims import Dimension
 from nasforge.space.graph import CellGraph
@@ -136,7 +136,7 @@ class Space:
                 checked[dim.name] = dim.check(values[dim.name])
         broken = self.violation(checked)
         if broken is not None:
-            raise SpaceError(f"space {self.name!r}: arch breaks a rule: {broken}")
+            raise RuleViolation(f"space {self.name!r}: arch breaks a rule: {broken}")
         return Arch(checked, key=self.key(checked))
 
     def validate(self, arch: Arch | Mapping[str, Any]) -> Arch:

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nasforge.errors import ConfigError
+from nasforge.errors import ConfigError, RuleViolation
 from nasforge.objectives import Objectives
 from nasforge.space import Arch, Space
 from nasforge.trial import Trial, TrialStatus
@@ -50,6 +50,8 @@ class Strategy(ABC):
     name: ClassVar[str] = ""
     #: how many fresh proposals :meth:`novel` tries before it accepts a duplicate
     novelty_tries: ClassVar[int] = 100
+    #: proposals that break a rule of the space drawn again before a sample replaces them
+    rule_tries: ClassVar[int] = 20
     #: whether it optimises every objective (a Pareto front), not only the primary one
     multi_objective: bool = False
     #: options earlier versions took, and what replaces each (refused with that message)
@@ -82,11 +84,25 @@ class Strategy(ABC):
     # ---- the public protocol -------------------------------------------------------------
 
     def ask(self) -> Arch:
-        """The next architecture to evaluate (may be called again before any ``tell``)."""
-        arch = self.propose()
+        """The next architecture to evaluate (may be called again before any ``tell``).
+
+        On a space with rules (:meth:`~nasforge.space.Space.violation`), a proposal that breaks
+        one is drawn again, up to :attr:`rule_tries` times, then replaced by a sample of the
+        space (which respects the rules): a strategy that assembles archs from dimension values
+        need not know the rules. A space without rules never takes this path.
+        """
+        arch = self._propose_within_rules()
         self.pending_[arch] += 1
         self.seen_.add(arch)
         return arch
+
+    def _propose_within_rules(self) -> Arch:
+        for _ in range(self.rule_tries):
+            try:
+                return self.propose()
+            except RuleViolation:
+                continue
+        return self.space.sample(self.rng)
 
     def tell(self, trial: Trial) -> None:
         """Report a finished trial. Archs never asked (e.g. given by a user) are accepted too."""

@@ -23,7 +23,7 @@ from optuna.distributions import (
 )
 from optuna.trial import TrialState
 
-from nasforge.errors import ConfigError
+from nasforge.errors import ConfigError, RuleViolation
 from nasforge.objectives import Objectives
 from nasforge.space import Arch, Categorical, Dimension, Float, Int, Space
 from nasforge.strategies.base import Strategy, positive_int
@@ -134,7 +134,12 @@ class OptunaStrategy(Strategy):
             values: dict[str, Any] = {}
             for dim in self.space.dims:
                 values[dim.name] = self._suggest(trial, dim) if dim.is_active(values) else None
-        arch = self.space.make(values)
+        try:
+            arch = self.space.make(values)
+        except RuleViolation:  # the sampler may not know the space's rules: ask again
+            with _quiet_optuna():
+                study.tell(trial, state=TrialState.FAIL)
+            raise
         self._open.setdefault(arch, deque()).append(trial.number)
         return arch
 

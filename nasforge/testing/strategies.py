@@ -108,10 +108,19 @@ def defined_space() -> Space:
     return create_space("pytorch")
 
 
+def ruled_space() -> Space:
+    """A space with rules (:meth:`~nasforge.space.Space.violation`): MetaQNN chains on inputs 8
+    wide, where "no pooling once the map is one wide" rules out many value combinations."""
+    from nasforge.spaces import create_space
+
+    return create_space("chain", max_layers=4, input_size=8)
+
+
 #: the spaces every check runs on, by name
 SPACES: dict[str, Callable[[], Space]] = {
     "cell": cell_space,
     "defined": defined_space,
+    "ruled": ruled_space,
     "mixed": mixed_space,
     "tiny": tiny_space,
 }
