@@ -38,6 +38,14 @@ SPACES.register(
 )
 
 
+SPACES.register(
+    "mobile",
+    "nasforge.spaces.mobile:MobileSpace",
+    "MnasNet / ProxylessNAS stages of mobile blocks (depthwise-separable, inverted residual with "
+    "SE, grouped, fire), per-stage depth and width, 1-D or 2-D.",
+)
+
+
 def register_space(name: str, factory: Callable[..., Space] | str, summary: str = "") -> None:
     """Make ``factory(**options)`` available as space ``name``."""
     SPACES.register(name, factory, summary)
