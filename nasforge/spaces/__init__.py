@@ -44,6 +44,12 @@ SPACES.register(
     "MnasNet / ProxylessNAS stages of mobile blocks (depthwise-separable, inverted residual with "
     "SE, grouped, fire), per-stage depth and width, 1-D or 2-D.",
 )
+SPACES.register(
+    "inception",
+    "nasforge.spaces.inception:InceptionSpace",
+    "GoogLeNet-style multi-branch blocks: branch count, branch operations, 1x1 reductions, "
+    "concatenation; 1-D or 2-D.",
+)
 
 
 def register_space(name: str, factory: Callable[..., Space] | str, summary: str = "") -> None:
