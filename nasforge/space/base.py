@@ -281,16 +281,7 @@ class Space:
         return sum(1 for _ in self.enumerate())
 
     def _size_without_rules(self) -> float:
-        parents = [d for d in self.dims if any(d.name in c.when for c in self.dims)]
-        if any(math.isinf(d.size) for d in parents):
-            return math.inf
-        total = 0.0
-        for combo in _assignments(parents):
-            count = 1.0
-            for dim in self.dims:
-                if dim not in parents and dim.is_active(combo):
-                    count *= dim.size
-            total += count
+        total = _count(self.dims)
         return int(total) if not math.isinf(total) else math.inf
 
     def enumerate(self) -> Iterator[Arch]:
@@ -351,3 +342,38 @@ def _assignments(dims: Sequence[Dimension]) -> Iterator[dict[str, Any]]:
             yield from rec(i + 1, {**values, dim.name: value})
 
     yield from rec(0, {})
+
+
+def _count(dims: Sequence[Dimension]) -> float:
+    """How many assignments :func:`_assignments` gives, without listing them.
+
+    Dimensions are taken in order, keeping only the values of the earlier ones that a later
+    condition still reads: the number of such partial assignments stays small for nested
+    choices (a branch's operation read by its own reduction width only), where enumerating every
+    combination of the parent dimensions would not end.
+    """
+    if any(math.isinf(d.size) for d in dims if any(d.name in c.when for c in dims)):
+        return math.inf  # a continuous parent: infinitely many branches
+    # live[i]: the dimensions before i that a condition of dimension i or later reads
+    live: list[tuple[str, ...]] = [()] * (len(dims) + 1)
+    read: set[str] = set()
+    for i in range(len(dims) - 1, -1, -1):
+        read |= set(dims[i].when)
+        live[i] = tuple(d.name for d in dims[:i] if d.name in read)
+    states: dict[tuple[Any, ...], float] = {(): 1}  # ints while finite: exact counts
+    for i, dim in enumerate(dims):
+        after: dict[tuple[Any, ...], float] = {}
+        for state, count in states.items():
+            values = dict(zip(live[i], state, strict=True))
+            if not dim.is_active(values):
+                choices: list[Any] = [None]
+            elif dim.name in live[i + 1]:
+                choices = list(dim.values())
+            else:  # read by no later condition: a factor, not a branch
+                choices, count = [None], count * dim.size
+            for value in choices:
+                values[dim.name] = value
+                key = tuple(values[name] for name in live[i + 1])
+                after[key] = after.get(key, 0) + count
+        states = after
+    return sum(states.values())

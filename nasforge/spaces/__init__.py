@@ -48,6 +48,20 @@ SPACES.register(
 )
 
 
+SPACES.register(
+    "mobile",
+    "nasforge.spaces.mobile:MobileSpace",
+    "MnasNet / ProxylessNAS stages of mobile blocks (depthwise-separable, inverted residual with "
+    "SE, grouped, fire), per-stage depth and width, 1-D or 2-D.",
+)
+SPACES.register(
+    "inception",
+    "nasforge.spaces.inception:InceptionSpace",
+    "GoogLeNet-style multi-branch blocks: branch count, branch operations, 1x1 reductions, "
+    "concatenation; 1-D or 2-D.",
+)
+
+
 def register_space(name: str, factory: Callable[..., Space] | str, summary: str = "") -> None:
     """Make ``factory(**options)`` available as space ``name``."""
     SPACES.register(name, factory, summary)

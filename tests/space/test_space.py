@@ -155,6 +155,22 @@ def test_parse_needs_a_string() -> None:
 # ---- conditions and counting -------------------------------------------------------------------
 
 
+def nested_space(blocks: int) -> Space:
+    """``n`` blocks of ``blocks``, each an op among three, and op ``b`` with a width of three:
+    what a space written with ch.repeat and ch.op gives."""
+    dims: list[Dimension] = [Int("n", 1, blocks)]
+    for b in range(blocks):
+        reached = list(range(b + 1, blocks + 1))
+        dims.append(Categorical(f"op{b}", ["a", "b", "c"], when={"n": reached}))
+        dims.append(Int(f"width{b}", 1, 3, when={"n": reached, f"op{b}": ["b"]}))
+    return Space(dims)
+
+
+def test_size_of_many_nested_choices_is_counted_not_enumerated() -> None:
+    # n blocks, each a (1) + b (3 widths) + c (1) = 5 ways; 3**40 combinations of the ops
+    assert nested_space(40).size() == sum(5**k for k in range(1, 41))
+
+
 def test_size_by_hand() -> None:
     # sgd: nesterov 2 x momentum_k 3; adam: amsgrad False 1 + True x beta_k 4; rmsprop: 3;
     # times depth 3, times act (relu 1 + gelu with clip 2) for sgd/adam, times act 2 for rmsprop
@@ -175,8 +191,9 @@ def test_size_by_hand() -> None:
                 Int("d", 1, 2, when={"c": [2]}),
             ]
         ),
+        nested_space(3),
     ],
-    ids=["optim", "plain", "one-child", "chain"],
+    ids=["optim", "plain", "one-child", "chain", "nested"],
 )
 def test_size_equals_enumerate(space: Space) -> None:
     archs = list(space.enumerate())
