@@ -34,7 +34,17 @@ from nasforge.estimation import (
 )
 from nasforge.experiment import Experiment, load_experiment
 from nasforge.objectives import Objectives
-from nasforge.space import Arch, Categorical, CellSpace, Float, Int, ModelSpace, Space, Task
+from nasforge.space import (
+    Arch,
+    Categorical,
+    CellSpace,
+    Float,
+    Int,
+    ModelSpace,
+    Space,
+    Task,
+    with_training,
+)
 from nasforge.storage import Storage
 from nasforge.strategies import Strategy, create_strategy, list_strategies, register_strategy
 from nasforge.trial import Trial, TrialStatus
@@ -91,4 +101,5 @@ __all__ = [
     "load_experiment",
     "register_evaluator",
     "register_strategy",
+    "with_training",
 ]
