@@ -35,7 +35,17 @@ from nasforge.estimation import (
 )
 from nasforge.experiment import Experiment, load_experiment
 from nasforge.objectives import Objectives
-from nasforge.space import Arch, Categorical, CellSpace, Float, Int, ModelSpace, Space, Task
+from nasforge.space import (
+    Arch,
+    Categorical,
+    CellSpace,
+    Float,
+    Int,
+    ModelSpace,
+    Space,
+    Task,
+    with_training,
+)
 from nasforge.spaces.define import Choices, DefinedSpace
 from nasforge.storage import Storage
 from nasforge.strategies import Strategy, create_strategy, list_strategies, register_strategy
@@ -96,4 +106,5 @@ __all__ = [
     "load_experiment",
     "register_evaluator",
     "register_strategy",
+    "with_training",
 ]

@@ -1,8 +1,9 @@
 """What one trial of a training evaluator trains with, and the checks of its numeric options.
 
-Precedence, first wins: the arch's own dimensions (``lr``, ``weight_decay``), then the trial's
-fidelity, then the evaluator's options (then the space's network sizes, which ``build`` uses
-when no size is given).
+Precedence, first wins: the arch's own dimensions (its training dimensions ``train.*`` of
+:func:`~nasforge.space.with_training`, and ``lr``, ``weight_decay`` of a space that searches
+them itself), then the trial's fidelity, then the evaluator's options (then the space's
+network sizes, which ``build`` uses when no size is given).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from nasforge.errors import ConfigError, one_of
-from nasforge.space import Arch, ModelSpace, Space
-from nasforge.training import SGDRecipe
+from nasforge.space import Arch, ModelSpace, Space, training_values
+from nasforge.training import TrainRecipe
 
 #: the keys a fidelity may carry besides the network sizes the trial's space declares
 #: (:attr:`~nasforge.space.ModelSpace.size_options`)
@@ -77,9 +78,9 @@ def trial_settings(
     arch: Arch,
     fidelity: Mapping[str, Any],
     space: Space,
-    options: SGDRecipe,
+    options: TrainRecipe,
     size_options: Mapping[str, int],
-) -> tuple[SGDRecipe, Sizes]:
+) -> tuple[TrainRecipe, Sizes]:
     """The recipe and network sizes of one trial of ``arch`` in ``space``.
 
     ``options`` is the evaluator's recipe and ``size_options`` its network-size options; the
@@ -89,14 +90,32 @@ def trial_settings(
         ConfigError: see :func:`check_fidelity`.
     """
     checked, sizes = check_fidelity(fidelity, space, size_options)
+    searched = training_values(arch)
     recipe = dataclasses.replace(
         options,
         epochs=int(checked.get("epochs", options.epochs)),
         train_fraction=float(checked.get("train_fraction", options.train_fraction)),
-        lr=_hyperparameter(arch, "lr", options.lr),
-        weight_decay=_hyperparameter(arch, "weight_decay", options.weight_decay),
+        lr=float(searched.get("lr", _hyperparameter(arch, "lr", options.lr))),
+        weight_decay=float(
+            searched.get(
+                "weight_decay", _hyperparameter(arch, "weight_decay", options.weight_decay)
+            )
+        ),
+        batch_size=int(searched.get("batch_size", options.batch_size)),
+        momentum=float(searched.get("momentum", options.momentum)),
+        optimizer=searched.get("optimizer", options.optimizer),
+        schedule=str(searched.get("schedule", options.schedule)),
     )
     return recipe, sizes
+
+
+def model_settings(arch: Arch, dropout: float | None, init: str) -> tuple[float | None, str]:
+    """The dropout (``None``: as built) and initialisation of the network of ``arch``: its
+    ``train.dropout`` and ``train.init`` when searched, else the evaluator's ``dropout`` and
+    ``init``."""
+    searched = training_values(arch)
+    p = searched.get("dropout", dropout)
+    return (None if p is None else float(p)), str(searched.get("init", init))
 
 
 def network_key(space: Space, arch: Arch, sizes: Sizes) -> str:

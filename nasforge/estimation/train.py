@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from nasforge.data import DATASETS, ArrayDataset, load_dataset
-from nasforge.errors import ConfigError, UnknownNameError
+from nasforge.errors import ConfigError, UnknownNameError, one_of
 from nasforge.estimation._trial_settings import (
     FIDELITY_KEYS,
     SIZE_OPTIONS,
@@ -25,27 +25,31 @@ from nasforge.estimation._trial_settings import (
     check_fidelity,
     check_float,
     check_int,
+    model_settings,
     network_key,
     trial_settings,
     whole,
 )
 from nasforge.estimation.base import Evaluator, Reporter, TrialContext, check_device_form
 from nasforge.estimation.measures import Measure, resolve_measures, run_measures
-from nasforge.space import Arch, Space
+from nasforge.space import Arch, Space, training_values
+from nasforge.space.training import INITS, OPTIMIZERS, SCHEDULES
 from nasforge.training import (
     NonFiniteLossError,
     Precision,
-    SGDRecipe,
     TrainData,
+    TrainRecipe,
     TrialOutOfMemoryError,
     build_model,
     cpu_threads,
     free_memory,
+    initialise,
     is_out_of_memory,
     prepare_data,
     resolve_device,
     score,
     seeded,
+    set_dropout,
     train_model,
 )
 
@@ -54,14 +58,14 @@ TRAIN_METRICS: tuple[str, ...] = ("val_acc", "test_acc", "train_loss", "val_loss
 
 
 class TrainEvaluator(Evaluator):
-    """Build the model of each arch with its space and train it with SGD.
+    """Build the model of each arch with its space and train it (by default with SGD).
 
-    Training: SGD with Nesterov momentum, a cosine learning-rate schedule over all steps,
-    cross-entropy. A random ``val_fraction`` of the training set (fixed by ``data_seed``) is held
-    out for ``val_acc``, the number searches should optimise; ``test_acc`` is on the dataset's
-    test set. The trial's seed fixes the initial weights, the batch order and any randomness in
-    the forward pass (dropout), and the caller's random state is left as it was, so on the CPU
-    the same seed gives the same metrics.
+    Training: by default SGD with Nesterov momentum, a cosine learning-rate schedule over all
+    steps, cross-entropy. A random ``val_fraction`` of the training set (fixed by
+    ``data_seed``) is held out for ``val_acc``, the number searches should optimise;
+    ``test_acc`` is on the dataset's test set. The trial's seed fixes the initial weights,
+    the batch order and any randomness in the forward pass (dropout), and the caller's random
+    state is left as it was, so on the CPU the same seed gives the same metrics.
 
     After each epoch the evaluator reports ``val_acc`` and ``train_loss`` at step ``epoch``
     (1, 2, ...), where a scheduler may prune it.
@@ -84,6 +88,16 @@ class TrainEvaluator(Evaluator):
     ``hyperparameters``), then ``ctx.fidelity``, then this evaluator's options, then the
     space's options.
 
+    **Training dimensions.** An arch of a space with training dimensions
+    (:func:`~nasforge.space.with_training`) trains with its own ``train.optimizer``,
+    ``train.momentum``, ``train.lr``, ``train.schedule``, ``train.weight_decay``,
+    ``train.batch_size``; its network gets ``train.dropout`` (the ``p`` of every dropout
+    module: a network without one refuses a dropout above 0) and ``train.init`` (drawn after
+    ``build``, from the trial's seed). What is not searched comes from this evaluator's
+    options. Such a trial's metrics also hold the numbers it trained with: ``train.lr``,
+    ``train.weight_decay``, ``train.batch_size``, ``train.momentum`` and ``train.dropout``
+    (when set); its categorical choices are in the arch or are this evaluator's options.
+
     **Robustness.** A CUDA out-of-memory error (or a failed CPU allocation) raises
     :class:`TrialOutOfMemoryError`, and a NaN or infinite training loss
     :class:`NonFiniteLossError`, each after the model and optimizer are freed and with a
@@ -99,8 +113,15 @@ class TrainEvaluator(Evaluator):
         epochs: training epochs.
         batch_size: samples per step.
         lr: initial learning rate.
-        momentum: SGD momentum (Nesterov when above 0).
-        weight_decay: L2 penalty.
+        momentum: SGD momentum (Nesterov when above 0 and ``optimizer`` is ``None``).
+        weight_decay: L2 penalty (decoupled for AdamW).
+        optimizer: ``None`` (SGD, with Nesterov momentum when ``momentum`` > 0), or one of
+            ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``, ``"adamw"``.
+        schedule: learning-rate schedule over all steps: ``"cosine"``, ``"constant"`` or
+            ``"step"`` (x0.1 after 1/2 and 3/4 of the steps).
+        dropout: the ``p`` of every dropout module of the network (``None``: as built).
+        init: weight initialisation after build: ``"default"`` (PyTorch's), ``"kaiming"``,
+            ``"xavier"`` or ``"lecun"``.
         val_fraction: share of the training set held out for validation.
         train_fraction: share of the remaining training set used (less is cheaper and noisier).
         n_cells: cells per stage of the network, replacing the space's ``n_cells``
@@ -149,6 +170,10 @@ class TrainEvaluator(Evaluator):
         lr: float = 0.1,
         momentum: float = 0.9,
         weight_decay: float = 5e-4,
+        optimizer: str | None = None,
+        schedule: str = "cosine",
+        dropout: float | None = None,
+        init: str = "default",
         val_fraction: float = 0.1,
         train_fraction: float = 1.0,
         n_cells: int | None = None,
@@ -171,6 +196,16 @@ class TrainEvaluator(Evaluator):
         check_float("lr", lr, low=0.0, low_open=True)
         check_float("momentum", momentum, low=0.0, high=1.0, high_open=True)
         check_float("weight_decay", weight_decay, low=0.0)
+        names: tuple[tuple[str, str | None, tuple[str | None, ...]], ...] = (
+            ("optimizer", optimizer, (None, *OPTIMIZERS)),
+            ("schedule", schedule, SCHEDULES),
+            ("init", init, INITS),
+        )
+        for name, chosen, allowed in names:
+            if chosen not in allowed:
+                raise ConfigError(f"{name}={chosen!r}; allowed: {one_of(allowed)}")
+        if dropout is not None:
+            check_float("dropout", dropout, low=0.0, high=1.0, high_open=True)
         check_float("val_fraction", val_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
         check_float("train_fraction", train_fraction, low=0.0, high=1.0, low_open=True)
         if max_device_data_mb is not None:
@@ -185,6 +220,10 @@ class TrainEvaluator(Evaluator):
         self.lr = lr
         self.momentum = momentum
         self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.dropout = dropout
+        self.init = init
         self.val_fraction = val_fraction
         self.train_fraction = train_fraction
         self.n_cells = n_cells
@@ -280,13 +319,15 @@ class TrainEvaluator(Evaluator):
         if device_spec is None:
             device_spec = self.device if self.device != "auto" else ctx.device
         device = resolve_device(device_spec)
-        options = SGDRecipe(
+        options = TrainRecipe(
             epochs=self.epochs,
             batch_size=self.batch_size,
             lr=self.lr,
             momentum=self.momentum,
             weight_decay=self.weight_decay,
             train_fraction=self.train_fraction,
+            optimizer=self.optimizer,
+            schedule=self.schedule,
         )
         recipe, sizes = trial_settings(
             arch, ctx.fidelity, ctx.space, options, self.size_overrides()
@@ -301,7 +342,9 @@ class TrainEvaluator(Evaluator):
         except Exception as exc:
             if not is_out_of_memory(exc):
                 raise
-            failure = TrialOutOfMemoryError(self._out_of_memory(exc, device, sizes))
+            failure = TrialOutOfMemoryError(
+                self._out_of_memory(exc, device, sizes, recipe.batch_size)
+            )
             exc.with_traceback(None)  # in case someone else keeps the exception object
         free_memory(device)
         raise failure
@@ -312,13 +355,22 @@ class TrainEvaluator(Evaluator):
         ctx: TrialContext,
         space: Space,
         device: torch.device,
-        recipe: SGDRecipe,
+        recipe: TrainRecipe,
         sizes: Sizes,
     ) -> tuple[nn.Module, dict[str, float]]:
         data = self._tensors(device)
         precision = Precision(device, self.amp)
+        dropout, init = model_settings(arch, self.dropout, self.init)
         with seeded(ctx.seed, device):
-            model = build_model(space, arch, data.task, sizes).to(device)
+            model = build_model(space, arch, data.task, sizes)
+            initialise(model, init)
+            if dropout is not None and not set_dropout(model, dropout) and dropout > 0:
+                raise ConfigError(
+                    f"dropout={dropout} cannot reach the network of space {space.name!r}: it "
+                    "has no dropout module; allowed: a space whose network has one (nb201), "
+                    "or no dropout (training dropout: null)"
+                )
+            model = model.to(device)
             result = train_model(model, data, recipe, ctx.seed, precision, ctx.report)
             _, test_acc = score(model, data.x_test, data.y_test, device, precision)
             network = network_key(space, arch, sizes)
@@ -332,13 +384,16 @@ class TrainEvaluator(Evaluator):
             "val_loss": result.val_loss,
             **measured,
             "epochs": float(recipe.epochs),
+            **_training_record(arch, recipe, dropout),
         }
 
-    def _out_of_memory(self, exc: BaseException, device: torch.device, sizes: Sizes) -> str:
+    def _out_of_memory(
+        self, exc: BaseException, device: torch.device, sizes: Sizes, batch_size: int
+    ) -> str:
         built = "".join(f", {source}={value}" for value, source in sizes.values())
         said = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         return (
-            f"out of memory on {device} with batch_size={self.batch_size}{built}: lower "
+            f"out of memory on {device} with batch_size={batch_size}{built}: lower "
             f"batch_size, or the network's channels/n_cells (space or fidelity); error: {said}"
         )
 
@@ -359,6 +414,23 @@ class TrainEvaluator(Evaluator):
                 self.load_data(), device, self.val_fraction, self.data_seed, limit
             )
         return self._on_device[key]
+
+
+def _training_record(arch: Arch, recipe: TrainRecipe, dropout: float | None) -> dict[str, float]:
+    """The numbers a trial of an arch with training dimensions trained with (``{}`` for an
+    arch without them: its settings are the evaluator's options)."""
+    if not training_values(arch):
+        return {}
+    record = {
+        "train.lr": recipe.lr,
+        "train.weight_decay": recipe.weight_decay,
+        "train.batch_size": float(recipe.batch_size),
+    }
+    if recipe.optimizer in ("momentum", "nesterov") or recipe.optimizer is None:
+        record["train.momentum"] = recipe.momentum
+    if dropout is not None:
+        record["train.dropout"] = dropout
+    return record
 
 
 __all__ = [

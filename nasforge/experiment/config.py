@@ -6,6 +6,7 @@ Example file::
     seed: 0
     storage: sqlite:///nasforge.db
     space: {name: nb201, options: {n_cells: 1, channels: 16}}
+    # any space's options may add training dimensions: training: {optimizer: [sgd, adam]}
     strategy: {name: regularized-evolution, options: {population_size: 10, sample_size: 3}}
     evaluator: {name: train, options: {dataset: mnist1d, epochs: 10}}
     scheduler: {name: asha, options: {reduction_factor: 3}}   # optional early stopping
@@ -211,7 +212,6 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> SearchConfi
         raise ConfigError(f"{source}: {_first_error(exc, SearchConfig)}") from None
     from nasforge.estimation import EVALUATORS
     from nasforge.schedulers import SCHEDULERS
-    from nasforge.spaces import SPACES
     from nasforge.strategies import STRATEGIES
     from nasforge.strategies.base import check_replaced_options
 
@@ -224,7 +224,7 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> SearchConfi
         check_liveness(config.execution.heartbeat_s, config.execution.stale_after)
     except ConfigError as exc:
         raise ConfigError(f"{source}: execution: {exc}") from None
-    check_options(SPACES, "space", config.space, source, skip=())
+    check_space_options(config.space, source)
     if config.strategy.name in STRATEGIES:  # before the signature: say what replaced them
         factory = STRATEGIES.get(config.strategy.name)
         where = f"{source}: strategy.options"
@@ -282,6 +282,24 @@ def build_experiment(config: SearchConfig, storage: Any = None) -> Any:
         scheduler_options=config.scheduler.options if config.scheduler is not None else None,
         prefilter=config.prefilter.model_dump() if config.prefilter is not None else None,
     )
+
+
+def check_space_options(component: Component, source: str) -> None:
+    """Check a space's options against its factory, and its ``training`` option (every space
+    takes one: :func:`~nasforge.space.with_training`'s fields) against the training fields."""
+    from nasforge.space.training import check_training_options
+    from nasforge.spaces import SPACES, TRAINING_OPTION
+
+    options = dict(component.options)
+    training = options.pop(TRAINING_OPTION, None)
+    own = component.model_copy(update={"options": options})
+    check_options(SPACES, "space", own, source, skip=())
+    if training is None or training is False:
+        return
+    try:
+        check_training_options(training, where=f"space.options.{TRAINING_OPTION}")
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
 
 
 def check_options(

@@ -18,7 +18,7 @@ from typing import Any
 from nasforge.errors import ConfigError, one_of
 from nasforge.export.source import ModelSpec
 from nasforge.registry import Registry
-from nasforge.space import CellGraph, Space
+from nasforge.space import CellGraph, Space, TrainingSpace
 
 #: ``generator(space, spec, weights_file, note) -> source text``
 CodeGenerator = Callable[[Space, ModelSpec, str, str], str]
@@ -67,12 +67,16 @@ def nb201_source(space: Space, spec: ModelSpec, weights_file: str, note: str = "
     """Source of the NAS-Bench-201 macro network around ``spec``'s cell (see module docs)."""
     from nasforge.spaces.nb201 import NB201Space
 
-    if not isinstance(space, NB201Space):
+    inner = space.inner if isinstance(space, TrainingSpace) else space
+    if not isinstance(inner, NB201Space):
         raise ConfigError(
             f"format='code': space {space.name!r} is a {type(space).__name__}; allowed: an "
-            "NB201Space"
+            "NB201Space (with or without training dimensions)"
         )
     arch = space.parse(spec.arch)
+    if isinstance(space, TrainingSpace):  # training values do not change the network
+        arch = space.split(arch)[0]
+    space = inner
     (cell,) = space.cells(arch)
     for edge in cell.edges:
         if edge.op not in _NB201_OPS:

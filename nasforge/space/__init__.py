@@ -19,9 +19,17 @@ from nasforge.space.dims import Categorical, Dimension, Float, Int
 from nasforge.space.graph import ABSENT_OPS, CellEdge, CellGraph
 from nasforge.space.model import ModelSpace
 from nasforge.space.task import Task
+from nasforge.space.training import (
+    TRAINING_DEFAULTS,
+    TrainingModelSpace,
+    TrainingSpace,
+    training_values,
+    with_training,
+)
 
 __all__ = [
     "ABSENT_OPS",
+    "TRAINING_DEFAULTS",
     "Arch",
     "Categorical",
     "CellEdge",
@@ -34,8 +42,12 @@ __all__ = [
     "ModelSpace",
     "Space",
     "Task",
+    "TrainingModelSpace",
+    "TrainingSpace",
     "cell_graph_from_key",
     "edge_name",
     "format_cell_string",
     "parse_cell_string",
+    "training_values",
+    "with_training",
 ]

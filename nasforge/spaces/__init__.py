@@ -14,16 +14,34 @@ Example:
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from nasforge.errors import ConfigError, one_of
 from nasforge.registry import Registry
-from nasforge.space import Space
+from nasforge.space import Space, TrainingSpace, with_training
 from nasforge.spaces.define import Choices, DefinedSpace
 from nasforge.spaces.nb201 import HYPERPARAMETERS, NB201Space
 
-SPACES: Registry[Space] = Registry("space")
+#: the option every space takes through :func:`create_space`: training dimensions to attach
+#: (:func:`~nasforge.space.with_training`), a mapping of fields or ``true`` for the defaults
+TRAINING_OPTION = "training"
+
+
+class SpaceRegistry(Registry[Space]):
+    """The registry of spaces: a space with training dimensions reads back as its inner
+    space's name and options plus ``training``."""
+
+    def options_of(self, obj: object) -> tuple[str, dict[str, Any]] | None:
+        if not isinstance(obj, TrainingSpace):
+            return super().options_of(obj)
+        found = super().options_of(obj.inner)
+        if found is None:
+            return None
+        return found[0], {**found[1], TRAINING_OPTION: dict(obj.training)}
+
+
+SPACES: SpaceRegistry = SpaceRegistry("space")
 SPACES.register(
     "nb201",
     NB201Space,
@@ -70,19 +88,34 @@ def register_space(name: str, factory: Callable[..., Space] | str, summary: str 
 def create_space(name: str, **options: Any) -> Space:
     """Construct the space registered as ``name`` with keyword ``options``.
 
+    Every space also takes ``training``: the fields of :func:`~nasforge.space.with_training`
+    (a mapping, or ``True`` for the defaults; ``None`` or ``False`` for none), attached after
+    the space's own dimensions.
+
     Raises:
         UnknownNameError: no space is registered as ``name``.
         ConfigError: an option is not one the space accepts, or its value is not allowed.
     """
     factory = SPACES.get(name)
+    options = dict(options)
+    training = options.pop(TRAINING_OPTION, None)
     allowed = _option_names(factory)
     if allowed is not None:
         for option in options:
             if option not in allowed:
+                allowed_all = one_of([*allowed, TRAINING_OPTION])
                 raise ConfigError(
-                    f"space {name!r} has no option {option!r}; allowed: {one_of(allowed) or 'none'}"
+                    f"space {name!r} has no option {option!r}; allowed: {allowed_all}"
                 )
-    return factory(**options)
+    space = factory(**options)
+    if training is None or training is False:
+        return space
+    if not isinstance(training, Mapping) and training is not True:
+        raise ConfigError(
+            f"space {name!r}: training={training!r}; allowed: a mapping of training fields, "
+            "true for the defaults, or null"
+        )
+    return with_training(space, training)
 
 
 def list_spaces() -> list[str]:
@@ -105,9 +138,11 @@ def _option_names(factory: Callable[..., Any]) -> list[str] | None:
 __all__ = [
     "HYPERPARAMETERS",
     "SPACES",
+    "TRAINING_OPTION",
     "Choices",
     "DefinedSpace",
     "NB201Space",
+    "SpaceRegistry",
     "create_space",
     "list_spaces",
     "register_space",

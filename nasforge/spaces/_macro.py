@@ -140,7 +140,11 @@ class ResidualReduction(nn.Module):
 
 class MacroNetwork(nn.Module):
     """Stem, three stages of ``n_cells`` cells (C, 2C, 4C channels) joined by residual
-    reductions, then BN-ReLU, global average pooling and a linear classifier.
+    reductions, then BN-ReLU, global average pooling, dropout and a linear classifier.
+
+    The dropout before the classifier has ``p = 0`` (NAS-Bench-201 trains without) and is
+    then skipped; a searched ``train.dropout`` sets its ``p``. It holds no state, so the
+    network's parameters and state-dict keys are NAS-Bench-201's either way.
 
     Args:
         cell_factory: ``cell_factory(channels)`` makes one cell of a stage (called once per
@@ -150,6 +154,7 @@ class MacroNetwork(nn.Module):
         in_channels: channels of the input.
         num_classes: outputs of the classifier.
         ndim: 1 for signals, 2 for images.
+        dropout: drop probability before the classifier.
     """
 
     def __init__(
@@ -160,6 +165,7 @@ class MacroNetwork(nn.Module):
         in_channels: int,
         num_classes: int,
         ndim: int,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.stem = nn.Sequential(
@@ -174,10 +180,13 @@ class MacroNetwork(nn.Module):
             layers.extend(cell_factory(width) for _ in range(n_cells))
         self.cells = nn.Sequential(*layers)
         self.lastact = nn.Sequential(batch_norm(ndim, width), nn.ReLU(inplace=False))
+        self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(width, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = self.lastact(self.cells(self.stem(x)))
         pooled = features.flatten(2).mean(dim=2)
+        if self.dropout.p > 0:  # p = 0 draws no random numbers, as before dropout was here
+            pooled = self.dropout(pooled)
         logits: torch.Tensor = self.classifier(pooled)
         return logits

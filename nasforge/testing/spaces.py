@@ -40,6 +40,7 @@ from nasforge.space import (
     ModelSpace,
     Space,
     Task,
+    TrainingSpace,
 )
 from nasforge.testing.strategies import cell_space
 
@@ -225,11 +226,13 @@ def check_builds_at_every_size(space: Space) -> None:
 
 
 def registered_name(space: Space) -> str | None:
-    """The name ``space``'s class is registered under in :data:`nasforge.spaces.SPACES`."""
+    """The name ``space``'s class is registered under in :data:`nasforge.spaces.SPACES` (for
+    a space with training dimensions, its inner space's)."""
     from nasforge.spaces import SPACES
 
+    inner = space.inner if isinstance(space, TrainingSpace) else space
     for name in SPACES.names():
-        if type(space) is SPACES.get(name):
+        if type(inner) is SPACES.get(name):
             return name
     return None
 

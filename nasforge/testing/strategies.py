@@ -36,7 +36,7 @@ import numpy as np
 import pytest
 
 from nasforge.errors import ConfigError
-from nasforge.space import Arch, Categorical, CellSpace, Float, Int, Space
+from nasforge.space import Arch, Categorical, CellSpace, Float, Int, Space, with_training
 from nasforge.strategies import Strategy, create_strategy
 from nasforge.trial import Trial, TrialStatus
 
@@ -116,11 +116,30 @@ def ruled_space() -> Space:
     return create_space("chain", max_layers=4, input_size=8)
 
 
+def cell_training_space() -> Space:
+    """:func:`tiny_space` with training dimensions after it: a choice of optimiser, a momentum
+    active for one of them and a log-scale learning rate; what
+    step-wise and path-encoding strategies must handle when training settings are searched
+    with a cell (few dimensions, so that a Gaussian process asks quickly)."""
+    return with_training(
+        tiny_space(),
+        optimizer=["sgd", "nesterov"],
+        momentum={"low": 0.5, "high": 0.99},
+        lr={"low": 1e-3, "high": 0.1, "log": True},
+        batch_size=None,
+        schedule=None,
+        weight_decay=None,
+        dropout=None,
+        init=None,
+    )
+
+
 #: the spaces every check runs on, by name
 SPACES: dict[str, Callable[[], Space]] = {
     "cell": cell_space,
     "defined": defined_space,
     "ruled": ruled_space,
+    "cell-training": cell_training_space,
     "mixed": mixed_space,
     "tiny": tiny_space,
 }

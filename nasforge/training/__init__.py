@@ -10,12 +10,14 @@ modules and spaces, not trials, strategies or experiments: it imports only
   :func:`is_out_of_memory`, :func:`free_memory`;
 - data: :func:`prepare_data` and :func:`place_data` (splits as tensors on the device, or pinned
   on the host when too large), :class:`TrainData`, :func:`batch_bounds`;
-- the loop: :func:`train_model` (a whole training run as an :class:`SGDRecipe` says),
+- the loop: :func:`train_model` (a whole training run as a :class:`TrainRecipe` says),
   :func:`train_epoch` (one pass), :func:`score`, and the failures
   :class:`NonFiniteLossError` and :class:`TrialOutOfMemoryError`;
 - :class:`Precision`: automatic mixed precision;
 - models: :func:`build_model` (a space's network at other network sizes),
-  :func:`count_parameters`.
+  :func:`count_parameters`;
+- by name, as the training dimensions say: :func:`make_optimizer`, :func:`make_schedule`,
+  :func:`set_dropout`, :func:`initialise`.
 
 Example:
     >>> from nasforge.data import load_dataset
@@ -27,7 +29,7 @@ Example:
     ...                    "+|skip_connect~0|skip_connect~1|skip_connect~2|")
     >>> with seeded(0, device):
     ...     model = build_model(space, arch, data.task, {}).to(device)
-    ...     result = train_model(model, data, SGDRecipe(epochs=1, batch_size=32), seed=0)
+    ...     result = train_model(model, data, TrainRecipe(epochs=1, batch_size=32), seed=0)
     >>> result.val_acc > 80  # chance is 10%
     True
 """
@@ -53,6 +55,7 @@ from nasforge.training.loop import (
     EpochCallback,
     NonFiniteLossError,
     SGDRecipe,
+    TrainRecipe,
     TrainResult,
     TrialOutOfMemoryError,
     score,
@@ -60,16 +63,27 @@ from nasforge.training.loop import (
     train_model,
 )
 from nasforge.training.models import build_model, count_parameters
+from nasforge.training.optim import (
+    DROPOUT_MODULES,
+    WEIGHT_LAYERS,
+    initialise,
+    make_optimizer,
+    make_schedule,
+    set_dropout,
+)
 from nasforge.training.precision import Precision
 
 __all__ = [
     "DEVICE_DATA_SHARE",
+    "DROPOUT_MODULES",
     "SCORE_BATCH",
+    "WEIGHT_LAYERS",
     "EpochCallback",
     "NonFiniteLossError",
     "Precision",
     "SGDRecipe",
     "TrainData",
+    "TrainRecipe",
     "TrainResult",
     "TrialOutOfMemoryError",
     "batch_bounds",
@@ -77,12 +91,16 @@ __all__ = [
     "count_parameters",
     "cpu_threads",
     "free_memory",
+    "initialise",
     "is_out_of_memory",
+    "make_optimizer",
+    "make_schedule",
     "place_data",
     "prepare_data",
     "resolve_device",
     "score",
     "seeded",
+    "set_dropout",
     "train_epoch",
     "train_model",
 ]

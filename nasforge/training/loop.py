@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from nasforge.training.data import TrainData, batch_bounds
+from nasforge.training.optim import make_optimizer, make_schedule
 from nasforge.training.precision import Precision
 
 #: called after each epoch with ``(epoch, {"val_acc": ..., "train_loss": ...})``; may raise
@@ -112,10 +113,14 @@ def score(
 
 
 @dataclass(frozen=True)
-class SGDRecipe:
-    """How :func:`train_model` trains: SGD with Nesterov momentum (when ``momentum`` > 0), a
-    cosine learning-rate schedule over all steps, cross-entropy, ``batch_size`` samples per step,
-    on the share ``train_fraction`` of the training set (see :meth:`TrainData.train_rows`)."""
+class TrainRecipe:
+    """How :func:`train_model` trains: cross-entropy, ``batch_size`` samples per step, on the
+    share ``train_fraction`` of the training set (see :meth:`TrainData.train_rows`), with the
+    optimiser ``optimizer`` and the learning-rate ``schedule`` over all steps (names of
+    :func:`~nasforge.training.make_optimizer` and :func:`~nasforge.training.make_schedule`).
+
+    By default: SGD with Nesterov momentum (when ``momentum`` > 0) and a cosine schedule.
+    """
 
     epochs: int
     batch_size: int = 128
@@ -123,6 +128,12 @@ class SGDRecipe:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     train_fraction: float = 1.0
+    optimizer: str | None = None
+    schedule: str = "cosine"
+
+
+#: the name :class:`TrainRecipe` had when SGD was its only optimiser
+SGDRecipe = TrainRecipe
 
 
 @dataclass(frozen=True)
@@ -137,7 +148,7 @@ class TrainResult:
 def train_model(
     model: nn.Module,
     data: TrainData,
-    recipe: SGDRecipe,
+    recipe: TrainRecipe,
     seed: int,
     precision: Precision | None = None,
     on_epoch: EpochCallback | None = None,
@@ -154,16 +165,12 @@ def train_model(
             epoch, the step and the learning rate.
     """
     precision = precision if precision is not None else Precision(data.device, enabled=False)
-    optimizer = torch.optim.SGD(
-        model.parameters(),
-        lr=recipe.lr,
-        momentum=recipe.momentum,
-        nesterov=recipe.momentum > 0,
-        weight_decay=recipe.weight_decay,
+    optimizer = make_optimizer(
+        model.parameters(), recipe.optimizer, recipe.lr, recipe.momentum, recipe.weight_decay
     )
     rows = data.train_rows(recipe.train_fraction)
     batches = batch_bounds(len(data.y_train if rows is None else rows), recipe.batch_size)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, recipe.epochs * len(batches))
+    scheduler = make_schedule(optimizer, recipe.schedule, recipe.epochs * len(batches))
     generator = torch.Generator().manual_seed(seed)
     train_loss = val_loss = val_acc = math.nan
     for epoch in range(1, recipe.epochs + 1):

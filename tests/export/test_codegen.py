@@ -137,3 +137,14 @@ def test_a_space_that_cannot_build_models_is_refused_in_one_line(
             space=space,
             task=Task((1, 8), 3),
         )
+
+
+def test_training_values_do_not_change_the_written_network() -> None:
+    from nasforge.space import with_training
+
+    space = with_training(NB201Space(n_cells=1, channels=4), optimizer="adam", dropout=[0.2])
+    training = space.sample(np.random.default_rng(0)).key.partition(",")[2]
+    arch = space.parse(f"{UNREACHABLE},{training}")
+    text = generate_code(space, ModelSpec(space.name, None, arch.key, (1, 8), 3), "net.pt")
+    compile(text, "net.py", "exec")
+    assert cell_lines(text) == cell_lines(source_of(UNREACHABLE))

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from nasforge.space import Arch, Categorical, CellGraph, CellSpace, Int, Space
+from nasforge.space import Arch, Categorical, CellGraph, CellSpace, Int, Space, with_training
 from nasforge.spaces import create_space, list_spaces
 from nasforge.testing.spaces import (
     LadderSpace,
@@ -34,6 +34,27 @@ OTHER_SPACES: dict[str, Callable[[], Space]] = {
     "nb201-hyperparameters": lambda: create_space(
         "nb201", n_cells=1, channels=4, hyperparameters=["lr", "weight_decay", "width"]
     ),
+    "nb201-training": lambda: create_space("nb201", n_cells=1, channels=4, training=True),
+    "nb201-width-training-finite": lambda: create_space(
+        "nb201",
+        n_cells=1,
+        channels=4,
+        ops=["none", "skip_connect"],
+        hyperparameters=["width"],
+        training={
+            "optimizer": ["sgd", "nesterov"],
+            "momentum": [0.9],
+            "lr": [0.01, 0.1],
+            "schedule": None,
+            "weight_decay": None,
+            "batch_size": 64,
+            "dropout": None,
+            "init": ["default", "kaiming"],
+        },
+    ),
+    "cell-training": lambda: with_training(cell_space(), optimizer="adam"),
+    "ladder-training": lambda: with_training(LadderSpace(), lr=None),
+    "mixed-training": lambda: with_training(mixed_space(), {"lr": None, "dropout": [0.0, 0.2]}),
 }
 
 
