@@ -100,17 +100,10 @@ def nb201_space() -> CellSpace:
     return CellSpace(4, NB201_OPS, name="conformance-nb201")
 
 
-def defined_space() -> Space:
-    """A space written as PyTorch code (:mod:`nasforge.spaces.define`): depth-conditional
-    blocks, input choices and a tied label (``nasforge.spaces.examples.ConvNet``)."""
-    from nasforge.spaces import create_space
-
-    return create_space("pytorch")
-
-
 def ruled_space() -> Space:
-    """A space with rules (:meth:`~nasforge.space.Space.violation`): MetaQNN chains on inputs 8
-    wide, where "no pooling once the map is one wide" rules out many value combinations."""
+    """A space with rules (:meth:`~nasforge.space.Space.violation`) written as PyTorch code
+    (a :class:`~nasforge.spaces.DefinedSpace`): MetaQNN chains on inputs 8 wide, where "no
+    pooling once the map is one wide" rules out many value combinations."""
     from nasforge.spaces import create_space
 
     return create_space("chain", max_layers=4, input_size=8)
@@ -137,7 +130,6 @@ def cell_training_space() -> Space:
 #: the spaces every check runs on, by name
 SPACES: dict[str, Callable[[], Space]] = {
     "cell": cell_space,
-    "defined": defined_space,
     "ruled": ruled_space,
     "cell-training": cell_training_space,
     "mixed": mixed_space,

@@ -143,7 +143,7 @@ def test_every_format_matches_the_library_model(
     with torch.inference_mode():
         np.testing.assert_allclose(scripted(torch.as_tensor(x)).numpy(), expected, atol=1e-5)
 
-    if key in ONNX_KEYS or space_name not in CASES:
+    if key in ONNX_KEYS or (space_name not in CASES and ndim == 1):  # ONNX takes seconds
         onnx = export_model("exp", store, format="onnx", out=tmp_path / "m.onnx", **common)
         assert onnx.check.passed and onnx.check.max_abs_diff <= TOLERANCE
         import onnxruntime
