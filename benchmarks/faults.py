@@ -45,6 +45,8 @@ from typing import Any
 
 import numpy as np
 
+from nasforge.testing.faults import worker_processes
+
 #: the driver script: the real CLI, with a sleeping evaluator registered under a name
 DRIVER = """
 import sys
@@ -87,29 +89,6 @@ class Run:
     left_running: int = 0
     most_stops: int = 0  # the most times one trial was interrupted (max_retries is 2)
     notes: list[str] = field(default_factory=list)
-
-
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (Linux /proc)."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(entry.name))
-    return out
-
-
-def _is_worker(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return False
-    return "spawn_main" in cmdline and "resource_tracker" not in cmdline
 
 
 def _start(script: Path, config: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -169,8 +148,8 @@ def _inject(
         deadline = time.monotonic() + 30
         killed: set[int] = set()
         while time.monotonic() < deadline and len(killed) < 2 and process.poll() is None:
-            for pid in _children(process.pid):
-                if pid not in killed and _is_worker(pid):
+            for pid in worker_processes(process.pid):
+                if pid not in killed:
                     os.kill(pid, signal.SIGKILL)
                     killed.add(pid)
             time.sleep(0.005)
@@ -187,7 +166,7 @@ def _inject(
     if process.poll() is not None:
         return True
     if fault == "worker-sigkill":
-        workers = [p for p in _children(process.pid) if _is_worker(p)]
+        workers = sorted(worker_processes(process.pid))
         if workers:
             os.kill(workers[int(rng.integers(len(workers)))], signal.SIGKILL)
         return False

@@ -113,6 +113,45 @@ def wait_for(predicate: Callable[[], T], what: str, timeout: float = 120.0) -> T
     raise AssertionError(f"gave up waiting for {what}")
 
 
+def is_worker(pid: int) -> bool:
+    """Whether ``pid`` is a live (not zombie) multiprocessing worker (a ``spawn_main``
+    process; Linux ``/proc``)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z" and b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def worker_processes(pid: int) -> set[int]:
+    """The live worker processes (:func:`is_worker`) whose parent is ``pid``."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        if parent == pid and is_worker(int(entry.name)):
+            found.add(int(entry.name))
+    return found
+
+
+def trial_statuses(db: Path) -> list[str]:
+    """The status of each trial of a SQLite store, by number, read directly (while a search
+    writes it: no tables yet reads as no trials)."""
+    import sqlite3
+
+    if not db.exists():
+        return []
+    try:
+        with sqlite3.connect(db, timeout=5) as conn:
+            return [r[0] for r in conn.execute("SELECT status FROM trials ORDER BY number")]
+    except sqlite3.OperationalError:  # tables not created yet
+        return []
+
+
 def check_invariants(trials: Sequence[Trial], budget: int) -> None:
     """After faults: every ask stored once and answered once, each trial number once, every
     interrupted trial retried, and every complete trial with the score of its arch."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from nasforge.testing.faults import trial_statuses
 
 CONFIG = """\
 name: e2e
@@ -35,16 +36,6 @@ def nasforge(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedP
     return proc
 
 
-def statuses(db: Path) -> list[str]:
-    if not db.exists():
-        return []
-    try:
-        with sqlite3.connect(db, timeout=5) as conn:
-            return [r[0] for r in conn.execute("SELECT status FROM trials ORDER BY number")]
-    except sqlite3.OperationalError:  # tables not created yet
-        return []
-
-
 def start_and_stop(tmp_path: Path, sig: int) -> tuple[int, str]:
     """Start a search, send ``sig`` once two trials finished and the third is running.
 
@@ -59,7 +50,7 @@ def start_and_stop(tmp_path: Path, sig: int) -> tuple[int, str]:
     )
     db = tmp_path / "runs.db"
     while proc.poll() is None:
-        s = statuses(db)
+        s = trial_statuses(db)
         if s.count("complete") >= 2 and s and s[-1] == "running":
             proc.send_signal(sig)
             break
@@ -118,7 +109,7 @@ def test_ctrl_c_stops_with_a_message_and_the_search_resumes(workdir: Path) -> No
     assert "run the same command again to resume" in stderr
     assert "Traceback" not in stderr
     nasforge("search", "search.yaml", "--quiet", cwd=workdir)
-    s = statuses(workdir / "runs.db")
+    s = trial_statuses(workdir / "runs.db")
     assert s.count("interrupted") == 1 and s.count("complete") + s.count("failed") == 7
 
 

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 import nasforge as nf
+from nasforge.testing.faults import is_worker, trial_statuses, wait_for, worker_processes
 
 CONFIG = """\
 name: sig
@@ -35,50 +34,6 @@ execution: {{executor: {executor}, workers: {workers}}}
 """
 #: how often each (signal, moment) pair is tried with worker processes
 TRIES = 5
-
-
-def children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (Linux ``/proc``)."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            out.append(int(entry.name))
-    return out
-
-
-def is_worker(pid: int) -> bool:
-    """Whether ``pid`` is a live (not zombie) worker process."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        return state != "Z" and b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-
-
-def statuses(db: Path) -> list[str]:
-    if not db.exists():
-        return []
-    try:
-        with sqlite3.connect(db, timeout=5) as conn:
-            return [r[0] for r in conn.execute("SELECT status FROM trials ORDER BY number")]
-    except sqlite3.OperationalError:  # tables not created yet
-        return []
-
-
-def wait_for(predicate, what: str, timeout: float = 120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.01)
-    pytest.fail(f"gave up waiting for {what}")
 
 
 def stop_search(tmp_path: Path, executor: str, sig: int, moment: str, attempt: int = 0) -> None:
@@ -103,10 +58,10 @@ def stop_search(tmp_path: Path, executor: str, sig: int, moment: str, attempt: i
         def ready() -> bool:
             if proc.poll() is not None:
                 pytest.fail(f"the search ended by itself: {proc.communicate()[1][-2000:]}")
-            seen.update(p for p in children(proc.pid) if is_worker(p))
+            seen.update(worker_processes(proc.pid))
             if moment == "starting":  # the first worker process exists (inside Experiment.run)
                 return bool(seen)
-            return statuses(db).count("complete") >= 20
+            return trial_statuses(db).count("complete") >= 20
 
         wait_for(ready, moment)
         if sig == signal.SIGINT:
@@ -124,7 +79,7 @@ def stop_search(tmp_path: Path, executor: str, sig: int, moment: str, attempt: i
     assert proc.returncode == 130, stderr
     assert "interrupted:" in stderr and "run the same command again to resume" in stderr
     assert "Traceback" not in stderr and "Error" not in stderr, stderr
-    assert "running" not in statuses(db)
+    assert "running" not in trial_statuses(db)
     for pid in seen:  # the workers went with the driver
         wait_for(lambda pid=pid: not is_worker(pid), f"worker {pid} to exit", 30)
 

@@ -22,7 +22,13 @@ from nasforge.errors import ExecutionError
 from nasforge.execution import Done, Job
 from nasforge.execution.processes import ProcessExecutor
 from nasforge.storage import Storage
-from nasforge.testing.faults import FaultyEvaluator, arch_score, check_invariants, wait_for
+from nasforge.testing.faults import (
+    FaultyEvaluator,
+    arch_score,
+    check_invariants,
+    wait_for,
+    worker_processes,
+)
 from nasforge.trial import TrialStatus
 
 SPACE = nf.CellSpace(4, ["skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"])
@@ -42,22 +48,6 @@ DRIVER = textwrap.dedent(
 )
 
 
-def _workers_of(pid: int) -> set[int]:
-    """Live worker processes (``spawn_main`` children, not the resource tracker) of ``pid``."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z" and b"spawn_main" in cmdline:
-            found.add(int(entry.name))
-    return found
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 def test_a_replacement_worker_that_dies_while_starting_does_not_stall_the_driver(tmp_path):
     script = tmp_path / "driver.py"
@@ -70,7 +60,7 @@ def test_a_replacement_worker_that_dies_while_starting_does_not_stall_the_driver
         wait_for(pid_file.exists, "trial 0 to start")
         first = int(pid_file.read_text())
         os.kill(first, signal.SIGKILL)  # the worker dies mid-trial ...
-        replacement = wait_for(lambda: _workers_of(driver.pid) - {first}, "a replacement")
+        replacement = wait_for(lambda: worker_processes(driver.pid) - {first}, "a replacement")
         for pid in replacement:  # ... and its replacement while it starts
             os.kill(pid, signal.SIGKILL)
         try:
