@@ -49,6 +49,7 @@ from torch import nn
 from nasforge.errors import ConfigError, SpaceError
 from nasforge.ops.layers import ConvNormAct
 from nasforge.space import Arch, Task
+from nasforge.spaces._options import check_positive_ints
 from nasforge.spaces.define import Choices, DefinedSpace
 
 #: convolution kernel sizes, filter multiples of ``channels`` and strides (MetaQNN, NAS-RL)
@@ -149,8 +150,7 @@ class ChainNet(nn.Module):
 
 
 def _positive(field: str, value: Any, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"chain {field}={value!r}; allowed: an integer >= 1")
+    check_positive_ints("chain ", **{field: value})
     if high is not None and value > high:
         raise ConfigError(f"chain {field}={value!r}; allowed: an integer in [1, {high}]")
     return value

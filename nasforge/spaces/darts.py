@@ -49,10 +49,11 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from nasforge.errors import ConfigError, SpaceError, one_of
-from nasforge.ops import DARTS_OPS, create_op, list_ops
+from nasforge.errors import SpaceError
+from nasforge.ops import DARTS_OPS, create_op
 from nasforge.ops.nb201 import FactorizedReduce, ReLUConvBN, batch_norm, conv
 from nasforge.space import Arch, CellEdge, CellGraph, Dimension, Task
+from nasforge.spaces._options import check_operations, check_positive_ints
 from nasforge.spaces.define import Choices, DefinedSpace, inputs_value
 
 #: the operations a DARTS edge picks by default: DARTS's eight without ``none``
@@ -261,22 +262,8 @@ class DartsSpace(DefinedSpace):
     registered_as = "darts"
 
     def __init__(self, n_cells: int = 8, channels: int = 16, ops: list[str] | None = None) -> None:
-        for field, value in (("n_cells", n_cells), ("channels", channels)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"darts: {field}={value!r}; allowed: an integer >= 1")
-        if isinstance(ops, str):
-            raise ConfigError(f"darts: ops={ops!r}; allowed: a list of names, not a string")
-        chosen = list(DARTS_SPACE_OPS if ops is None else ops)
-        known = list_ops()
-        for op in chosen:
-            if op not in known:
-                raise ConfigError(
-                    f"darts: ops has unknown operation {op!r}; allowed: {one_of(known)}"
-                )
-        if not chosen or len(set(chosen)) != len(chosen):
-            raise ConfigError(
-                f"darts: ops={chosen!r}; allowed: a non-empty list of distinct operations"
-            )
+        check_positive_ints("darts: ", n_cells=n_cells, channels=channels)
+        chosen = check_operations("darts: ", ops, DARTS_SPACE_OPS)
         self.n_cells, self.channels, self.ops = n_cells, channels, chosen
         super().__init__(DartsNetwork, sizes={"n_cells": n_cells, "channels": channels})
 

@@ -40,9 +40,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from nasforge.errors import ConfigError
 from nasforge.ops.layers import ConvNormAct
 from nasforge.space import Task
+from nasforge.spaces._options import check_positive_ints
 from nasforge.spaces.define import Choices, DefinedSpace
 
 #: the operations a branch picks among, in the order of the ``branch{i}`` dimensions
@@ -149,8 +149,7 @@ class InceptionSpace(DefinedSpace):
     registered_as = "inception"
 
     def __init__(self, channels: int = 8) -> None:
-        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-            raise ConfigError(f"space 'inception': channels={channels!r}; allowed: an integer >= 1")
+        check_positive_ints("space 'inception': ", channels=channels)
         self.channels = channels
         super().__init__(InceptionNet, sizes={"channels": channels})
 

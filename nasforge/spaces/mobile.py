@@ -50,10 +50,10 @@ from functools import partial
 import torch
 from torch import nn
 
-from nasforge.errors import ConfigError
 from nasforge.ops.blocks import DepthwiseSeparableConv, FireModule, InvertedResidual
 from nasforge.ops.layers import ConvNormAct
 from nasforge.space import Task
+from nasforge.spaces._options import check_positive_ints
 from nasforge.spaces.define import Choices, DefinedSpace
 
 #: the blocks a stage repeats, in the order of the ``stage{s}_block`` dimension
@@ -184,9 +184,7 @@ class MobileSpace(DefinedSpace):
     registered_as = "mobile"
 
     def __init__(self, channels: int = 8, stages: int = 4) -> None:
-        for field, value in (("channels", channels), ("stages", stages)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"space 'mobile': {field}={value!r}; allowed: an integer >= 1")
+        check_positive_ints("space 'mobile': ", channels=channels, stages=stages)
         self.channels, self.stages = channels, stages
         super().__init__(MobileNet, sizes={"channels": channels, "stages": stages})
 

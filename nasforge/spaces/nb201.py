@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from nasforge.errors import ConfigError, SpaceError, one_of
-from nasforge.ops import NB201_OPS, list_ops
+from nasforge.ops import NB201_OPS
 from nasforge.space import (
     Arch,
     Categorical,
@@ -21,6 +21,7 @@ from nasforge.space import (
     ModelSpace,
     Task,
 )
+from nasforge.spaces._options import check_operations, check_positive_ints
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; torch is imported by ``build``
     from torch import nn
@@ -80,25 +81,13 @@ class NB201Space(CellSpace, ModelSpace):
         ops: list[str] | None = None,
         hyperparameters: list[str] | None = None,
     ) -> None:
-        for field, value in (("n_cells", n_cells), ("channels", channels)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"nb201: {field}={value!r}; allowed: an integer >= 1")
-        for field, names in (("ops", ops), ("hyperparameters", hyperparameters)):
-            if isinstance(names, str):
-                raise ConfigError(
-                    f"nb201: {field}={names!r}; allowed: a list of names, not a string"
-                )
-        ops = list(NB201_OPS if ops is None else ops)
-        known = list_ops()
-        for op in ops:
-            if op not in known:
-                raise ConfigError(
-                    f"nb201: ops has unknown operation {op!r}; allowed: {one_of(known)}"
-                )
-        if len(set(ops)) != len(ops) or not ops:
+        check_positive_ints("nb201: ", n_cells=n_cells, channels=channels)
+        if isinstance(hyperparameters, str):
             raise ConfigError(
-                f"nb201: ops={ops!r}; allowed: a non-empty list of distinct operations"
+                f"nb201: hyperparameters={hyperparameters!r}; allowed: a list of names, not a "
+                "string"
             )
+        ops = check_operations("nb201: ", ops, NB201_OPS)
         names = list(hyperparameters or [])
         if len(set(names)) != len(names):
             raise ConfigError(f"nb201: hyperparameters={names!r} names an entry twice")
