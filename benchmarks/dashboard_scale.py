@@ -162,20 +162,23 @@ class Timed:
             self.seconds.append(time.perf_counter() - started)
 
 
-def measure(path: Path, repeats: int, trials: int) -> dict[str, dict[str, Any]]:
-    """For each view: the server time of the first request to a freshly started dashboard
-    (it reads every trial's columns once), then the median and slowest of ``repeats`` more."""
+def timed_client(path: Path) -> tuple[Timed, Any]:
+    """A freshly started dashboard on ``path`` that records each request's server time, and an
+    in-process client of it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from fastapi.testclient import TestClient
 
     from nasforge.viz.dashboard import create_app
 
-    def client() -> tuple[Timed, Any]:
-        timed = Timed(create_app(path))
-        return timed, TestClient(timed, base_url="http://127.0.0.1")
+    timed = Timed(create_app(path))
+    return timed, TestClient(timed, base_url="http://127.0.0.1")
 
-    timed, warm = client()
+
+def measure(path: Path, repeats: int, trials: int) -> dict[str, dict[str, Any]]:
+    """For each view: the server time of the first request to a freshly started dashboard
+    (it reads every trial's columns once), then the median and slowest of ``repeats`` more."""
+    timed, warm = timed_client(path)
     base = f"/api/experiments/{NAME}"
     history = warm.get(f"{base}/history")
     cursor = history.json().get("cursor", "") if history.status_code == 200 else ""
@@ -196,7 +199,7 @@ def measure(path: Path, repeats: int, trials: int) -> dict[str, dict[str, Any]]:
     }
     out: dict[str, dict[str, Any]] = {}
     for view, url in views.items():
-        fresh, cold = client()
+        fresh, cold = timed_client(path)
         first = cold.get(url)
         first_ms = round(1000 * fresh.seconds[-1], 1)
         warm.get(url)
@@ -219,14 +222,7 @@ def measure(path: Path, repeats: int, trials: int) -> dict[str, dict[str, Any]]:
 def poll_cycle(path: Path, repeats: int) -> dict[str, Any]:
     """Server time of one poll of the experiment page while nothing changed: the summary and,
     had it changed, the history since the last poll (median of ``repeats``)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from fastapi.testclient import TestClient
-
-    from nasforge.viz.dashboard import create_app
-
-    timed = Timed(create_app(path))
-    client = TestClient(timed, base_url="http://127.0.0.1")
+    timed, client = timed_client(path)
     base = f"/api/experiments/{NAME}"
     history = client.get(f"{base}/history")
     if history.status_code != 200:  # code without the view: nothing to poll
@@ -274,14 +270,7 @@ def live_polls(path: Path, polls: int) -> dict[str, Any]:
     and the Pareto front. Median and slowest of ``polls``, one every half second."""
     import multiprocessing
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from fastapi.testclient import TestClient
-
-    from nasforge.viz.dashboard import create_app
-
-    timed = Timed(create_app(path))
-    client = TestClient(timed, base_url="http://127.0.0.1")
+    timed, client = timed_client(path)
     base = f"/api/experiments/{NAME}"
     history = client.get(f"{base}/history")
     if history.status_code != 200:  # code without the view: nothing to poll
