@@ -233,5 +233,26 @@ class RunSession:
         stored = self.storage.artifacts(self.experiment_id, kind=CHECKPOINT_KIND)
         return self.storage.artifact_data(stored[-1].id) if stored else None
 
+    # ---- what a method keeps beside its trials --------------------------------------------------
+
+    def attach(
+        self,
+        kind: str,
+        info: Mapping[str, Any],
+        *,
+        trial: int | None = None,
+        data: bytes | None = None,
+    ) -> int:
+        """Store ``info`` (JSON) and optionally ``data`` under ``kind`` with the experiment (or
+        its trial ``trial``): what a one-shot method keeps beside its trials, such as each
+        epoch's architecture weights or its honesty report. Returns the artifact's id."""
+        return self.storage.add_artifact(
+            self.experiment_id, trial, kind, info=dict(info), data=data
+        )
+
+    def attached(self, kind: str) -> list[dict[str, Any]]:
+        """The ``info`` of everything stored under ``kind``, oldest first."""
+        return [a.info for a in self.storage.artifacts(self.experiment_id, kind=kind)]
+
 
 __all__ = ["CHECKPOINT_KIND", "RunSession"]

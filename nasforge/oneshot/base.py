@@ -49,6 +49,21 @@ class SearchSession(Protocol):
         """The newest checkpoint, or ``None``."""
         ...
 
+    def attach(
+        self,
+        kind: str,
+        info: Mapping[str, Any],
+        *,
+        trial: int | None = None,
+        data: bytes | None = None,
+    ) -> int:
+        """Store ``info`` under ``kind`` with the experiment (or one of its trials)."""
+        ...
+
+    def attached(self, kind: str) -> list[dict[str, Any]]:
+        """The ``info`` of everything stored under ``kind``, oldest first."""
+        ...
+
 
 class OneShotMethod(ABC):
     """Base of every one-shot search method.
