@@ -6,7 +6,8 @@ the same space builds 1-D networks for signals (MNIST-1D) and 2-D networks for i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING
 
 from nasforge.errors import ConfigError, SpaceError, one_of
@@ -145,6 +146,13 @@ class NB201Space(CellSpace, ModelSpace):
             n_cells=self.n_cells if n_cells is None else n_cells,
             channels=self.channels_of(arch, channels),
         )
+
+    def supernet_definition(self) -> tuple[Callable[..., nn.Module], dict[str, int]]:
+        """The definition a supernet is built from: this space's cell (its own operations)
+        in the macro network, every edge a choice point; searched hyperparameters are held
+        fixed by the supernet."""
+        template = self.cell_templates()[0]
+        return partial(_network, template), dict(self.size_options)
 
 
 def _network(
