@@ -211,10 +211,15 @@ def check_prefilter(prefilter: Mapping[str, Any] | None, evaluator: Evaluator) -
 
 
 def check_run_options(
-    max_trials: int | None, max_time: float | None, heartbeat_s: float, stale_after: float
+    max_trials: int | None,
+    max_time: float | None,
+    heartbeat_s: float,
+    stale_after: float,
+    ends_itself: bool = False,
 ) -> None:
-    """Refuse a budget that cannot end or liveness settings that would misjudge a live trial."""
-    if max_trials is None and max_time is None:
+    """Refuse a budget that cannot end or liveness settings that would misjudge a live trial
+    (``ends_itself``: the method ends on its own, as a one-shot method does after its epochs)."""
+    if max_trials is None and max_time is None and not ends_itself:
         raise ConfigError("give max_trials or max_time (or both) so the search can end")
     check_budget(max_trials, max_time)
     check_liveness(heartbeat_s, stale_after)

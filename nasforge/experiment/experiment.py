@@ -390,7 +390,13 @@ class Experiment:
         trials run on this machine is there) and return the executor that would run the
         trials (not started). For a caller that reads the store before it runs
         (``nasforge search``)."""
-        components.check_run_options(max_trials, max_time, heartbeat_s, stale_after)
+        components.check_run_options(
+            max_trials,
+            max_time,
+            heartbeat_s,
+            stale_after,
+            ends_itself=isinstance(self.strategy_, OneShotMethod),
+        )
         components.check_one_shot_executor(self.strategy_, self.strategy_name, executor, workers)
         components.check_trial_timeout(self.strategy_, self.strategy_name, trial_timeout)
         runner = components.make_executor(

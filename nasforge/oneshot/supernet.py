@@ -533,6 +533,8 @@ def _activation_bytes(model: Supernet, task: Task, batch: int) -> float:
         if not any(True for _ in m.children())
     ]
     device = next(iter(model.parameters())).device
+    if model.mode == "path" and not model._router.path:
+        model.sample_uniform(torch.Generator().manual_seed(0))
     try:
         with torch.no_grad():
             model(torch.zeros(batch, *task.input_shape, device=device))

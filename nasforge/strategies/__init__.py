@@ -90,6 +90,27 @@ _LAZY = {
         "nasforge.strategies.optuna_adapter:OptunaRandom",
         "Optuna's random sampler through its ask/tell API.",
     ),
+    # one-shot methods (nasforge.oneshot): one supernet, trained in this process
+    "darts": (
+        "nasforge.oneshot.methods:Darts",
+        "DARTS (Liu et al. 2019): softmax-relaxed supernet, first or second order.",
+    ),
+    "gdas": (
+        "nasforge.oneshot.methods:Gdas",
+        "GDAS (Dong & Yang 2019): one Gumbel-sampled path per supernet step.",
+    ),
+    "drnas": (
+        "nasforge.oneshot.methods:DrNas",
+        "DrNAS (Chen et al. 2021): Dirichlet-distributed supernet mixing weights.",
+    ),
+    "enas": (
+        "nasforge.oneshot.methods:Enas",
+        "ENAS (Pham et al. 2018): an LSTM controller on shared weights, REINFORCE.",
+    ),
+    "random-one-shot": (
+        "nasforge.oneshot.methods:RandomOneShot",
+        "Random one-shot / SPOS: uniform paths, then a multi-trial search on the supernet.",
+    ),
 }
 for _name, (_target, _summary) in _LAZY.items():
     STRATEGIES.register(_name, _target, _summary)

@@ -221,6 +221,11 @@ class ReinforceController(Strategy):
             self._snapshot = _Sampler(self.controller_)
         return self._snapshot
 
+    def sample(self) -> Arch:
+        """One arch drawn from the controller as it stands (repeats allowed): what ENAS trains
+        its shared weights on."""
+        return self._sample()
+
     def _sample(self) -> Arch:
         sampler = self._sampler()
         state = sampler.start()
