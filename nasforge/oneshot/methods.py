@@ -257,7 +257,7 @@ class SupernetSearch(OneShotMethod):
         started = time.monotonic()
         evaluator = session.evaluator
         load = getattr(evaluator, "load_data", None)
-        if not callable(load):
+        if not callable(load) or load() is None:
             raise ConfigError(
                 f"evaluator: strategy {self.name!r} trains a supernet on the evaluator's data; "
                 f"allowed: evaluator 'train' (not {type(evaluator).__name__})"

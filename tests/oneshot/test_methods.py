@@ -1,0 +1,167 @@
+"""The one-shot methods on a real (tiny) supernet and real data: each learns its architecture,
+records an arch per epoch with its arch weights, resumes a killed search to the same end, is
+refused in one line where it cannot run, and its result retrains and exports like any trial."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+import nasforge as nf
+from nasforge.errors import ConfigError
+from nasforge.export import export_model, load_model, retrain
+from nasforge.oneshot.methods import EPOCH_KIND, SupernetSearch
+from nasforge.storage import Storage
+
+SPACE = {"n_cells": 1, "channels": 4}
+# digits (8x8 images), 80% held out: a few hundred training samples, a few steps an epoch
+EVALUATOR = {"dataset": "digits", "epochs": 1, "batch_size": 64, "val_fraction": 0.8}
+TINY = {"batch_size": 64, "report_archs": 0, "report_pool": 4}
+
+
+def experiment(tmp_path: Path, method: str, name: str = "oneshot", **options: Any) -> nf.Experiment:
+    return nf.Experiment(
+        space=nf.create_space("nb201", **SPACE),
+        evaluator=nf.create_evaluator("train", **EVALUATOR),
+        strategy=method,
+        strategy_options={**TINY, **options},
+        storage=f"sqlite:///{tmp_path / 'store.db'}",
+        name=name,
+        seed=0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "options"),
+    [
+        ("darts", {}),
+        ("darts", {"order": 2, "remedy": "beta-decay"}),
+        ("gdas", {}),
+        ("drnas", {}),
+        ("enas", {"controller_steps": 5, "derive_samples": 3}),
+        ("random-one-shot", {"search_trials": 6}),
+    ],
+)
+def test_each_method_learns_and_records_every_epoch(
+    tmp_path: Path, method: str, options: dict[str, Any]
+) -> None:
+    exp = experiment(tmp_path, method, epochs=2, **options)
+    trials = exp.run(progress=False)
+    searched: SupernetSearch = exp.strategy_  # type: ignore[assignment]
+    epochs = [t for t in trials if "epoch" in t.metrics]
+    assert [t.metrics["epoch"] for t in epochs] == [1.0, 2.0]
+    assert all(t.metrics["standalone"] == 0.0 and 0 <= t.metrics["val_acc"] <= 100 for t in trials)
+    store = Storage(f"sqlite:///{tmp_path / 'store.db'}")
+    records = [a.info for a in store.artifacts(exp.record.id, kind=EPOCH_KIND)]
+    assert [r["epoch"] for r in records] == [1, 2]
+    assert set(records[0]["weights"]) == set(searched.supernet_.labels)
+    if method in ("darts", "gdas", "drnas"):  # the architecture parameters moved
+        first, last = records[0]["weights"], records[1]["weights"]
+        assert first != last
+        assert all(abs(sum(p.values()) - 1) < 1e-5 for p in last.values())
+    if method == "enas":
+        assert searched.controller.history_  # the controller was told its rewards
+    if method == "random-one-shot":
+        assert len(trials) == 2 + 6  # the epochs, then the archs searched on the supernet
+
+
+def test_a_killed_search_resumes_to_the_end_of_an_uninterrupted_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = experiment(tmp_path, "darts", name="whole", epochs=3).run(progress=False)
+
+    # killed after epoch 2's checkpoint was stored, before its trial was
+    calls = {"n": 0}
+    original = SupernetSearch._record_epoch
+
+    def record_then_die(self: SupernetSearch, *args: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        original(self, *args)
+
+    monkeypatch.setattr(SupernetSearch, "_record_epoch", record_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        experiment(tmp_path, "darts", name="killed", epochs=3).run(progress=False)
+    monkeypatch.setattr(SupernetSearch, "_record_epoch", original)
+    resumed = experiment(tmp_path, "darts", name="killed", epochs=3)
+    resumed.run(progress=False)
+    after = resumed.trials()
+    assert [t.arch.key for t in after] == [t.arch.key for t in whole]
+    for a, b in zip(after, whole, strict=True):
+        assert a.metrics["val_acc"] == b.metrics["val_acc"]
+        assert a.metrics["train_loss"] == b.metrics["train_loss"]
+
+
+def test_a_search_stopped_by_its_budget_goes_on_from_its_checkpoint(tmp_path: Path) -> None:
+    first = experiment(tmp_path, "gdas", name="budget", epochs=2)
+    assert len(first.run(max_trials=1, progress=False)) == 1
+    again = experiment(tmp_path, "gdas", name="budget", epochs=2)
+    assert [t.metrics["epoch"] for t in again.run(progress=False)] == [2.0]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"epochs": 0}, "strategy 'darts': epochs must be an integer >= 1, got 0"),
+        ({"order": 3}, "strategy 'darts': order=3; allowed: 1 or 2"),
+        ({"remedy": "magic"}, "remedy='magic'; allowed: 'beta-decay' or null"),
+        ({"bn_affine": "yes"}, "bn_affine must be true or false"),
+        ({"fixed": {"nope": 1}}, "fixed names 'nope', not a choice of space 'nb201'"),
+        ({"train_portion": 1.0}, "train_portion must be a number in [0.05, 0.95]"),
+    ],
+)
+def test_bad_options_are_one_line_errors(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        nf.create_strategy("darts", nf.create_space("nb201", **SPACE), 0, **options)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_what_a_one_shot_method_cannot_do_is_refused(tmp_path: Path) -> None:
+    space = nf.create_space("nb201", **SPACE)
+    with pytest.raises(ConfigError, match="estimates 'val_acc' or 'val_loss'.*not 'params'"):
+        nf.create_strategy("darts", space, 0, objectives={"params": "min"})
+    table = nf.Experiment(
+        space=space,
+        evaluator=nf.FunctionEvaluator(lambda arch: {"val_acc": 1.0}),
+        strategy="darts",
+        storage=f"sqlite:///{tmp_path / 'f.db'}",
+        name="fn",
+    )
+    with pytest.raises(ConfigError, match="trains a supernet on the evaluator's data"):
+        table.run(progress=False)
+    with pytest.raises(ConfigError, match="input choice 'skip1' cannot be relaxed by mode"):
+        nf.Experiment(
+            space=nf.create_space("pytorch"),
+            evaluator=nf.create_evaluator("train", **EVALUATOR),
+            strategy="darts",
+            strategy_options=TINY,
+            storage=f"sqlite:///{tmp_path / 'u.db'}",
+            name="user",
+        ).run(progress=False)
+
+
+def test_a_memory_overrun_is_refused_before_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("nasforge.oneshot.supernet.available_memory", lambda device: 1e5)
+    with pytest.raises(ConfigError, match=r"needs about \d+ MiB at batch_size=64 .* batch_size <="):
+        experiment(tmp_path, "darts", epochs=1).run(progress=False)
+    assert experiment(tmp_path, "darts", epochs=1).trials() == []
+
+
+def test_the_derived_arch_retrains_and_exports_like_any_trial(tmp_path: Path) -> None:
+    exp = experiment(tmp_path, "random-one-shot", epochs=1, search_trials=3)
+    exp.run(progress=False)
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    best = exp.best()
+    assert best is not None
+    retrain("oneshot", store, trial=best.number, seeds=[0], epochs=1)
+    result = export_model("oneshot", store, format="pytorch", out=tmp_path / "m.pt")
+    assert result.check.passed
+    model = load_model(tmp_path / "m.pt")
+    x = torch.zeros(2, 1, 8, 8)
+    assert model(x).shape == (2, 10)
