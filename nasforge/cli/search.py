@@ -80,11 +80,14 @@ def search(
         execution = execution.model_copy(update={"trial_timeout": trial_timeout})
     given = {"max_trials": max_trials, "max_time": max_time}
     budget = cfg.budget.model_copy(update={k: v for k, v in given.items() if v is not None})
-    if budget.max_trials is None and budget.max_time is None:
+    exp = build_experiment(cfg)
+    from nasforge.oneshot import OneShotMethod
+
+    ends_itself = isinstance(exp.strategy_, OneShotMethod)  # after its epochs
+    if budget.max_trials is None and budget.max_time is None and not ends_itself:
         raise ConfigError(
             f"{config}: budget: give budget.max_trials or budget.max_time (or --max-trials)"
         )
-    exp = build_experiment(cfg)
     run_options = execution.run_options()
     exp.check_run(budget.max_trials, budget.max_time, **run_options)  # before the store is read
     console = stdout_console()

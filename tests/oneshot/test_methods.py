@@ -122,7 +122,7 @@ def test_bad_options_are_one_line_errors(options: dict[str, Any], message: str) 
 
 def test_what_a_one_shot_method_cannot_do_is_refused(tmp_path: Path) -> None:
     space = nf.create_space("nb201", **SPACE)
-    with pytest.raises(ConfigError, match="estimates 'val_acc' or 'val_loss'.*not 'params'"):
+    with pytest.raises(ConfigError, match=r"estimates 'val_acc' or 'val_loss'.*not 'params'"):
         nf.create_strategy("darts", space, 0, objectives={"params": "min"})
     table = nf.Experiment(
         space=space,
