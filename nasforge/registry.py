@@ -70,6 +70,13 @@ class Registry(Generic[T]):
             return loaded  # type: ignore[no-any-return]
         return factory
 
+    def target(self, name: str) -> Callable[..., T] | str:
+        """What ``name`` was registered with, not imported: the factory or its
+        ``"module:attribute"`` string."""
+        if name not in self._items:
+            raise UnknownNameError(self.kind, name, self._items)
+        return self._items[name][0]
+
     def create(self, name: str, *args: object, **kwargs: object) -> T:
         return self.get(name)(*args, **kwargs)
 

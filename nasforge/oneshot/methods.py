@@ -764,12 +764,12 @@ class RandomOneShot(_PathSearch):
         **options: Any,
     ) -> None:
         super().__init__(space, seed, **options)
-        from nasforge.strategies import STRATEGIES
+        from nasforge.strategies import list_strategies
 
-        if search_strategy not in STRATEGIES.names():
+        if search_strategy not in list_strategies():
             raise ConfigError(
                 f"strategy {self.name!r}: search_strategy={search_strategy!r}; allowed: a "
-                f"multi-trial strategy ({one_of(STRATEGIES.names())})"
+                f"multi-trial strategy ({one_of(list_strategies())})"
             )
         self.search_strategy = search_strategy
         self.search_trials = positive_int(self.name, "search_trials", search_trials)

@@ -93,23 +93,23 @@ _LAZY = {
     # one-shot methods (nasforge.oneshot): one supernet, trained in this process
     "darts": (
         "nasforge.oneshot.methods:Darts",
-        "DARTS (Liu et al. 2019): softmax-relaxed supernet, first or second order.",
+        "One-shot. DARTS (Liu et al. 2019): softmax-relaxed supernet, first or second order.",
     ),
     "gdas": (
         "nasforge.oneshot.methods:Gdas",
-        "GDAS (Dong & Yang 2019): one Gumbel-sampled path per supernet step.",
+        "One-shot. GDAS (Dong & Yang 2019): one Gumbel-sampled path per supernet step.",
     ),
     "drnas": (
         "nasforge.oneshot.methods:DrNas",
-        "DrNAS (Chen et al. 2021): Dirichlet-distributed supernet mixing weights.",
+        "One-shot. DrNAS (Chen et al. 2021): Dirichlet-distributed supernet mixing weights.",
     ),
     "enas": (
         "nasforge.oneshot.methods:Enas",
-        "ENAS (Pham et al. 2018): an LSTM controller on shared weights, REINFORCE.",
+        "One-shot. ENAS (Pham et al. 2018): an LSTM controller on shared weights, REINFORCE.",
     ),
     "random-one-shot": (
         "nasforge.oneshot.methods:RandomOneShot",
-        "Random one-shot / SPOS: uniform paths, then a multi-trial search on the supernet.",
+        "One-shot. Random one-shot / SPOS: uniform paths, then a search on the supernet.",
     ),
 }
 for _name, (_target, _summary) in _LAZY.items():
@@ -158,8 +158,29 @@ def construct_strategy(
         raise ConfigError(f"strategy {name!r}: {exc}") from None
 
 
-def list_strategies() -> list[str]:
-    return STRATEGIES.names()
+#: what :func:`list_strategies` can list
+KINDS: tuple[str, ...] = ("multi-trial", "one-shot", "all")
+
+
+def list_strategies(kind: str = "multi-trial") -> list[str]:
+    """Registered names of ``kind``: ``"multi-trial"`` (ask/tell strategies, the default: what
+    a conformance suite or a benchmark over strategies wants), ``"one-shot"`` (methods that train
+    a supernet, :class:`nasforge.oneshot.OneShotMethod`) or ``"all"``."""
+    if kind not in KINDS:
+        raise ConfigError(f"kind={kind!r}; allowed: {', '.join(map(repr, KINDS))}")
+    if kind == "all":
+        return STRATEGIES.names()
+    wanted = kind == "one-shot"
+    return [name for name in STRATEGIES.names() if _is_one_shot(name) == wanted]
+
+
+def _is_one_shot(name: str) -> bool:
+    target = STRATEGIES.target(name)
+    if isinstance(target, str):  # not imported: the built-in one-shot methods live in oneshot/
+        return target.startswith("nasforge.oneshot.")
+    from nasforge.oneshot.base import OneShotMethod
+
+    return isinstance(target, type) and issubclass(target, OneShotMethod)
 
 
 __all__ = [

@@ -165,3 +165,14 @@ def test_the_derived_arch_retrains_and_exports_like_any_trial(tmp_path: Path) ->
     model = load_model(tmp_path / "m.pt")
     x = torch.zeros(2, 1, 8, 8)
     assert model(x).shape == (2, 10)
+
+
+def test_one_shot_methods_are_listed_apart_from_ask_tell_strategies() -> None:
+    from nasforge.strategies import list_strategies
+
+    one_shot = list_strategies("one-shot")
+    assert one_shot == ["darts", "gdas", "drnas", "enas", "random-one-shot"]
+    assert not set(one_shot) & set(list_strategies())  # what conformance suites run over
+    assert sorted(list_strategies("all")) == sorted(list_strategies() + one_shot)
+    with pytest.raises(ConfigError, match="kind='x'; allowed: 'multi-trial', 'one-shot', 'all'"):
+        list_strategies("x")
