@@ -43,7 +43,8 @@ arch's realised cells as :class:`~nasforge.space.CellGraph` values for drawing t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, NamedTuple
 
 import torch
@@ -131,7 +132,33 @@ def reduction_cells(n_cells: int) -> tuple[int, ...]:
     return tuple(sorted({n_cells // 3, 2 * n_cells // 3} - {0}))
 
 
-class DartsCell(nn.Module):
+class _Cell(nn.Module):
+    """What every DARTS cell shares (the discrete one and the supernet's): input nodes 0 and 1,
+    the two previous cells' outputs brought to ``channels``, and the output, the concatenation
+    of the intermediate nodes; :meth:`node` computes intermediate node ``NODES[index]``."""
+
+    def __init__(
+        self, c_prev_prev: int, c_prev: int, channels: int, reduction_prev: bool, ndim: int
+    ) -> None:
+        super().__init__()
+        self.preprocess0: nn.Module = (
+            FactorizedReduce(c_prev_prev, channels, 2, ndim)
+            if reduction_prev
+            else ReLUConvBN(c_prev_prev, channels, 1, 1, ndim)
+        )
+        self.preprocess1 = ReLUConvBN(c_prev, channels, 1, 1, ndim)
+
+    def node(self, index: int, states: list[torch.Tensor]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        for index in range(len(NODES)):
+            states.append(self.node(index, states))
+        return torch.cat(states[2:], dim=1)
+
+
+class DartsCell(_Cell):
     """One DARTS cell of ``channels`` channels per node (output: ``4 * channels``).
 
     Args:
@@ -156,13 +183,7 @@ class DartsCell(nn.Module):
         ndim: int,
         ops: Sequence[str],
     ) -> None:
-        super().__init__()
-        self.preprocess0: nn.Module = (
-            FactorizedReduce(c_prev_prev, channels, 2, ndim)
-            if reduction_prev
-            else ReLUConvBN(c_prev_prev, channels, 1, 1, ndim)
-        )
-        self.preprocess1 = ReLUConvBN(c_prev, channels, 1, 1, ndim)
+        super().__init__(c_prev_prev, c_prev, channels, reduction_prev, ndim)
         self.edges = nn.ModuleList()
         self.node_inputs: list[tuple[int, ...]] = []
         for node in NODES:
@@ -173,11 +194,10 @@ class DartsCell(nn.Module):
                 self.edges.append(ch.op(label, _candidates(ops, channels, stride, ndim)))
             self.node_inputs.append(pair)
 
-    def forward(self, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
-        states = [self.preprocess0(s0), self.preprocess1(s1)]
-        for i, (a, b) in enumerate(self.node_inputs):
-            states.append(self.edges[2 * i](states[a]) + self.edges[2 * i + 1](states[b]))
-        return torch.cat(states[2:], dim=1)
+    def node(self, index: int, states: list[torch.Tensor]) -> torch.Tensor:
+        a, b = self.node_inputs[index]
+        out: torch.Tensor = self.edges[2 * index](states[a]) + self.edges[2 * index + 1](states[b])
+        return out
 
 
 def _candidates(ops: Sequence[str], channels: int, stride: int, ndim: int) -> dict[str, Any]:
@@ -186,7 +206,46 @@ def _candidates(ops: Sequence[str], channels: int, stride: int, ndim: int) -> di
     }
 
 
-class DartsNetwork(nn.Module):
+#: ``make_cell(kind, c_prev_prev, c_prev, channels, reduction_prev, ndim)``: one cell
+CellFactory = Callable[[str, int, int, int, bool, int], nn.Module]
+
+
+class _CellNetwork(nn.Module):
+    """The DARTS macro network around cells made by ``make_cell``: stem, ``n_cells`` cells
+    (reduction cells at a third and two thirds), global average pooling, classifier."""
+
+    def __init__(self, task: Task, n_cells: int, channels: int, make_cell: CellFactory) -> None:
+        super().__init__()
+        ndim = task.ndim
+        if ndim not in (1, 2):
+            raise SpaceError(
+                f"darts: task input_shape={task.input_shape!r} has {ndim} spatial dimensions; "
+                "allowed: (channels, length) or (channels, height, width)"
+            )
+        stem = 3 * channels
+        self.stem = nn.Sequential(
+            conv(ndim, task.input_shape[0], stem, 3, 1, 1), batch_norm(ndim, stem)
+        )
+        c_prev_prev, c_prev, width = stem, stem, channels
+        reductions, reduction_prev = reduction_cells(n_cells), False
+        self.cells = nn.ModuleList()
+        for index in range(n_cells):
+            reduction = index in reductions
+            width = 2 * width if reduction else width
+            kind = "reduce" if reduction else "normal"
+            self.cells.append(make_cell(kind, c_prev_prev, c_prev, width, reduction_prev, ndim))
+            c_prev_prev, c_prev, reduction_prev = c_prev, len(NODES) * width, reduction
+        self.classifier = nn.Linear(c_prev, task.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s0 = s1 = self.stem(x)
+        for cell in self.cells:
+            s0, s1 = s1, cell(s0, s1)
+        logits: torch.Tensor = self.classifier(s1.flatten(2).mean(dim=2))
+        return logits
+
+
+class DartsNetwork(_CellNetwork):
     """The DARTS network: stem, ``n_cells`` cells, global average pooling, classifier.
 
     The space definition behind :class:`DartsSpace` (``definition(ch, task, **sizes)``).
@@ -207,35 +266,7 @@ class DartsNetwork(nn.Module):
         channels: int = 16,
         ops: Sequence[str] = DARTS_SPACE_OPS,
     ) -> None:
-        super().__init__()
-        ndim = task.ndim
-        if ndim not in (1, 2):
-            raise SpaceError(
-                f"darts: task input_shape={task.input_shape!r} has {ndim} spatial dimensions; "
-                "allowed: (channels, length) or (channels, height, width)"
-            )
-        stem = 3 * channels
-        self.stem = nn.Sequential(
-            conv(ndim, task.input_shape[0], stem, 3, 1, 1), batch_norm(ndim, stem)
-        )
-        c_prev_prev, c_prev, width = stem, stem, channels
-        reductions, reduction_prev = reduction_cells(n_cells), False
-        self.cells = nn.ModuleList()
-        for index in range(n_cells):
-            reduction = index in reductions
-            width = 2 * width if reduction else width
-            kind = "reduce" if reduction else "normal"
-            cell = DartsCell(ch, kind, c_prev_prev, c_prev, width, reduction_prev, ndim, ops)
-            self.cells.append(cell)
-            c_prev_prev, c_prev, reduction_prev = c_prev, len(NODES) * width, reduction
-        self.classifier = nn.Linear(c_prev, task.num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s0 = s1 = self.stem(x)
-        for cell in self.cells:
-            s0, s1 = s1, cell(s0, s1)
-        logits: torch.Tensor = self.classifier(s1.flatten(2).mean(dim=2))
-        return logits
+        super().__init__(task, n_cells, channels, partial(DartsCell, ch, ops=ops))
 
 
 class DartsSpace(DefinedSpace):
