@@ -50,7 +50,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from nasforge.errors import SpaceError
+from nasforge.errors import ConfigError, SpaceError
 from nasforge.ops import DARTS_OPS, create_op
 from nasforge.ops.nb201 import FactorizedReduce, ReLUConvBN, batch_norm, conv
 from nasforge.space import Arch, CellEdge, CellGraph, Dimension, Task
@@ -119,6 +119,12 @@ def dim_names(kind: str, node: int) -> tuple[str, str, str]:
     first and on the second input (``normal_node2_inputs``, ``normal_node2_op1``, ...)."""
     prefix = f"{kind}_node{node}"
     return f"{prefix}_inputs", f"{prefix}_op1", f"{prefix}_op2"
+
+
+def edge_label(kind: str, node: int, src: int) -> str:
+    """The label of the supernet's edge from node ``src`` to ``node`` in cells of ``kind``
+    (``normal_edge3_1``; see :mod:`nasforge.spaces.darts_supernet`)."""
+    return f"{kind}_edge{node}_{src}"
 
 
 def reduction_cells(n_cells: int) -> tuple[int, ...]:
@@ -316,6 +322,85 @@ class DartsSpace(DefinedSpace):
         """One group per node of each cell: its inputs and their two operations."""
         return [list(dim_names(kind, node)) for kind in CELL_KINDS for node in NODES]
 
+    def supernet_definition(self) -> tuple[Callable[..., nn.Module], dict[str, int]]:
+        """DARTS's search network (:class:`~nasforge.spaces.darts_supernet.DartsSupernet`: every
+        earlier node feeds every node through the space's operations and ``none``) and its
+        sizes: the space's, and ``partial_channels`` (PC-DARTS's ``K``; 1, off).
+
+        Example:
+            >>> from nasforge.oneshot.supernet import Supernet
+            >>> space = DartsSpace(n_cells=2, channels=4)
+            >>> net = Supernet(space, Task((1, 12), 3), sizes={"partial_channels": 2})
+            >>> len(net.labels), net.labels["normal_edge2_0"][:2]
+            (28, ['none', 'max_pool_3x3'])
+            >>> net(torch.zeros(2, 1, 12)).shape
+            torch.Size([2, 3])
+            >>> path = space.supernet_path(space.from_genotype(DARTS_V2))
+            >>> path["normal_edge2_0"], path["normal_edge5_1"]  # node 5 reads nodes 0 and 2
+            ('sep_conv_3x3', 'none')
+            >>> one_hot = {e: {op: float(op == path[e]) for op in net.labels[e]} for e in path}
+            >>> space.genotype(net.derive(one_hot)) == DARTS_V2
+            True
+        """
+        from nasforge.spaces.darts_supernet import DartsSupernet
+
+        definition = partial(DartsSupernet, ops=tuple(self.ops))
+        return definition, {**self.sizes, "partial_channels": 1}
+
+    def derive(
+        self, weights: Mapping[str, Mapping[str, float]], held: Mapping[str, Any] | None = None
+    ) -> Arch:
+        """The arch DARTS derives from the supernet's edge weights: each node keeps its two
+        edges of the strongest weight other than ``none``'s, each with that operation (ties:
+        the lower node, the earlier operation).
+
+        Args:
+            weights: each edge label's weight per candidate.
+            held: edges the supernet held fixed (label -> operation), taken as certain.
+
+        Raises:
+            ConfigError: an edge has no weights, or a node has fewer than two edges with an
+                operation other than ``none``.
+        """
+        weights = {**{label: {str(op): 1.0} for label, op in (held or {}).items()}, **weights}
+        values: dict[str, Any] = {}
+        for kind in CELL_KINDS:
+            for node in NODES:
+                best: dict[int, tuple[str, float]] = {}
+                for src in range(node):
+                    label = edge_label(kind, node, src)
+                    if label not in weights:
+                        raise ConfigError(f"darts derive: weights have no edge {label!r}")
+                    ops = {str(k): float(w) for k, w in weights[label].items() if k != "none"}
+                    if ops:
+                        op = max(ops, key=ops.__getitem__)
+                        best[src] = op, ops[op]
+                kept = sorted(best, key=lambda src: -best[src][1])[:2]
+                if len(kept) < 2:
+                    raise ConfigError(
+                        f"darts derive: {kind} node {node} has {len(kept)} edges with an "
+                        "operation other than 'none'; allowed: at least 2"
+                    )
+                first, second = sorted(kept)
+                inputs_label, op1, op2 = dim_names(kind, node)
+                values[inputs_label] = inputs_value((first, second))
+                values[op1], values[op2] = best[first][0], best[second][0]
+        return self.make(values)
+
+    def supernet_path(self, arch: Arch) -> dict[str, str]:
+        """The supernet path that computes ``arch``'s network: each node's two edges carry
+        their operations, every other edge ``none``."""
+        arch = self.validate(arch)
+        path: dict[str, str] = {}
+        for kind in CELL_KINDS:
+            for node in NODES:
+                inputs_label, *op_labels = dim_names(kind, node)
+                sources = (int(i) for i in str(arch[inputs_label]).split("+"))
+                chosen = {src: str(arch[op]) for src, op in zip(sources, op_labels, strict=True)}
+                for src in range(node):
+                    path[edge_label(kind, node, src)] = chosen.get(src, "none")
+        return path
+
     def genotype(self, arch: Arch) -> Genotype:
         """``arch`` in DARTS's genotype form (each node's pairs ordered by input node)."""
         arch = self.validate(arch)
@@ -377,5 +462,6 @@ __all__ = [
     "DartsSpace",
     "Genotype",
     "dim_names",
+    "edge_label",
     "reduction_cells",
 ]
