@@ -35,6 +35,14 @@ The genotype in DARTS's form: :meth:`DartsSpace.genotype` and :meth:`DartsSpace.
 convert an arch to and from a :class:`Genotype`; :data:`DARTS_V2` is the cell found by
 second-order DARTS on CIFAR-10 (the paper's Figures 4 and 5).
 
+**Its supernet** (:meth:`DartsSpace.supernet_definition`, for
+:class:`~nasforge.oneshot.supernet.Supernet`) is DARTS's search network
+(:mod:`nasforge.spaces.darts_supernet`): every intermediate node reads every earlier node
+through an edge among the operations and ``none``; :meth:`DartsSpace.derive` keeps each node's
+two edges of the strongest operation other than ``none`` (DARTS's rule), and
+:meth:`DartsSpace.supernet_path` gives the path that computes an arch's network. The size
+``partial_channels`` (PC-DARTS's ``K``) sends only ``1 / K`` of each edge's channels through it.
+
 The cells are not stated as :meth:`~nasforge.space.Space.cell_templates`: a template edge is
 decided by one dimension holding its operation, while here which edges exist is decided by the
 ``inputs`` dimensions and their operations by others. :meth:`Genotype.cell_graphs` gives an
@@ -51,20 +59,22 @@ import torch
 from torch import nn
 
 from nasforge.errors import ConfigError, SpaceError
-from nasforge.ops import DARTS_OPS, create_op
-from nasforge.ops.nb201 import FactorizedReduce, ReLUConvBN, batch_norm, conv
 from nasforge.space import Arch, CellEdge, CellGraph, Dimension, Task
+from nasforge.spaces._darts_base import (
+    DARTS_SPACE_OPS,
+    NODES,
+    CellBase,
+    NetworkBase,
+    edge_candidates,
+    edge_label,
+    reduction_cells,
+)
 from nasforge.spaces._options import check_operations, check_positive_ints
+from nasforge.spaces.darts_supernet import DartsSupernet
 from nasforge.spaces.define import Choices, DefinedSpace, inputs_value
-
-#: the operations a DARTS edge picks by default: DARTS's eight without ``none``
-DARTS_SPACE_OPS: tuple[str, ...] = tuple(op for op in DARTS_OPS if op != "none")
 
 #: the cell kinds, in the order their choices appear in an arch
 CELL_KINDS: tuple[str, ...] = ("normal", "reduce")
-
-#: the intermediate nodes of a cell (0 and 1 are its inputs)
-NODES: tuple[int, ...] = (2, 3, 4, 5)
 
 
 class Genotype(NamedTuple):
@@ -121,50 +131,7 @@ def dim_names(kind: str, node: int) -> tuple[str, str, str]:
     return f"{prefix}_inputs", f"{prefix}_op1", f"{prefix}_op2"
 
 
-def edge_label(kind: str, node: int, src: int) -> str:
-    """The label of the supernet's edge from node ``src`` to ``node`` in cells of ``kind``
-    (``normal_edge3_1``; see :mod:`nasforge.spaces.darts_supernet`)."""
-    return f"{kind}_edge{node}_{src}"
-
-
-def reduction_cells(n_cells: int) -> tuple[int, ...]:
-    """Where the reduction cells go among ``n_cells``: DARTS's ``n // 3`` and ``2n // 3``,
-    never the first cell.
-
-    Example:
-        >>> reduction_cells(8), reduction_cells(20), reduction_cells(2), reduction_cells(1)
-        ((2, 5), (6, 13), (1,), ())
-    """
-    return tuple(sorted({n_cells // 3, 2 * n_cells // 3} - {0}))
-
-
-class _Cell(nn.Module):
-    """What every DARTS cell shares (the discrete one and the supernet's): input nodes 0 and 1,
-    the two previous cells' outputs brought to ``channels``, and the output, the concatenation
-    of the intermediate nodes; :meth:`node` computes intermediate node ``NODES[index]``."""
-
-    def __init__(
-        self, c_prev_prev: int, c_prev: int, channels: int, reduction_prev: bool, ndim: int
-    ) -> None:
-        super().__init__()
-        self.preprocess0: nn.Module = (
-            FactorizedReduce(c_prev_prev, channels, 2, ndim)
-            if reduction_prev
-            else ReLUConvBN(c_prev_prev, channels, 1, 1, ndim)
-        )
-        self.preprocess1 = ReLUConvBN(c_prev, channels, 1, 1, ndim)
-
-    def node(self, index: int, states: list[torch.Tensor]) -> torch.Tensor:
-        raise NotImplementedError
-
-    def forward(self, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
-        states = [self.preprocess0(s0), self.preprocess1(s1)]
-        for index in range(len(NODES)):
-            states.append(self.node(index, states))
-        return torch.cat(states[2:], dim=1)
-
-
-class DartsCell(_Cell):
+class DartsCell(CellBase):
     """One DARTS cell of ``channels`` channels per node (output: ``4 * channels``).
 
     Args:
@@ -197,7 +164,7 @@ class DartsCell(_Cell):
             pair = ch.inputs(inputs_label, n=node, k=2)
             for src, label in zip(pair, op_labels, strict=True):
                 stride = 2 if kind == "reduce" and src < 2 else 1
-                self.edges.append(ch.op(label, _candidates(ops, channels, stride, ndim)))
+                self.edges.append(ch.op(label, edge_candidates(ops, channels, stride, ndim)))
             self.node_inputs.append(pair)
 
     def node(self, index: int, states: list[torch.Tensor]) -> torch.Tensor:
@@ -206,52 +173,7 @@ class DartsCell(_Cell):
         return out
 
 
-def _candidates(ops: Sequence[str], channels: int, stride: int, ndim: int) -> dict[str, Any]:
-    return {
-        name: (lambda name=name: create_op(name, channels, channels, stride, ndim)) for name in ops
-    }
-
-
-#: ``make_cell(kind, c_prev_prev, c_prev, channels, reduction_prev, ndim)``: one cell
-CellFactory = Callable[[str, int, int, int, bool, int], nn.Module]
-
-
-class _CellNetwork(nn.Module):
-    """The DARTS macro network around cells made by ``make_cell``: stem, ``n_cells`` cells
-    (reduction cells at a third and two thirds), global average pooling, classifier."""
-
-    def __init__(self, task: Task, n_cells: int, channels: int, make_cell: CellFactory) -> None:
-        super().__init__()
-        ndim = task.ndim
-        if ndim not in (1, 2):
-            raise SpaceError(
-                f"darts: task input_shape={task.input_shape!r} has {ndim} spatial dimensions; "
-                "allowed: (channels, length) or (channels, height, width)"
-            )
-        stem = 3 * channels
-        self.stem = nn.Sequential(
-            conv(ndim, task.input_shape[0], stem, 3, 1, 1), batch_norm(ndim, stem)
-        )
-        c_prev_prev, c_prev, width = stem, stem, channels
-        reductions, reduction_prev = reduction_cells(n_cells), False
-        self.cells = nn.ModuleList()
-        for index in range(n_cells):
-            reduction = index in reductions
-            width = 2 * width if reduction else width
-            kind = "reduce" if reduction else "normal"
-            self.cells.append(make_cell(kind, c_prev_prev, c_prev, width, reduction_prev, ndim))
-            c_prev_prev, c_prev, reduction_prev = c_prev, len(NODES) * width, reduction
-        self.classifier = nn.Linear(c_prev, task.num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s0 = s1 = self.stem(x)
-        for cell in self.cells:
-            s0, s1 = s1, cell(s0, s1)
-        logits: torch.Tensor = self.classifier(s1.flatten(2).mean(dim=2))
-        return logits
-
-
-class DartsNetwork(_CellNetwork):
+class DartsNetwork(NetworkBase):
     """The DARTS network: stem, ``n_cells`` cells, global average pooling, classifier.
 
     The space definition behind :class:`DartsSpace` (``definition(ch, task, **sizes)``).
@@ -342,17 +264,16 @@ class DartsSpace(DefinedSpace):
             >>> space.genotype(net.derive(one_hot)) == DARTS_V2
             True
         """
-        from nasforge.spaces.darts_supernet import DartsSupernet
-
         definition = partial(DartsSupernet, ops=tuple(self.ops))
         return definition, {**self.sizes, "partial_channels": 1}
 
     def derive(
         self, weights: Mapping[str, Mapping[str, float]], held: Mapping[str, Any] | None = None
     ) -> Arch:
-        """The arch DARTS derives from the supernet's edge weights: each node keeps its two
-        edges of the strongest weight other than ``none``'s, each with that operation (ties:
-        the lower node, the earlier operation).
+        """The arch DARTS derives from the supernet's edge weights: each node keeps the two
+        edges whose strongest operation other than ``none`` weighs most, each with that
+        operation (ties: the lower node, the earlier operation). The derived arch of an arch's
+        path (:meth:`supernet_path`) weighted one-hot is the arch, unless it uses ``none``.
 
         Args:
             weights: each edge label's weight per candidate.

@@ -34,12 +34,12 @@ from torch import nn
 
 from nasforge.errors import ConfigError, one_of
 from nasforge.space import Task
-from nasforge.spaces.darts import (
+from nasforge.spaces._darts_base import (
     DARTS_SPACE_OPS,
     NODES,
-    _candidates,
-    _Cell,
-    _CellNetwork,
+    CellBase,
+    NetworkBase,
+    edge_candidates,
     edge_label,
 )
 from nasforge.spaces.define import Choices
@@ -94,7 +94,7 @@ class PartialChannels(nn.Module):
         return f"k={self.k}"
 
 
-class DartsSupernetCell(_Cell):
+class DartsSupernetCell(CellBase):
     """A cell of DARTS's search network: node ``j`` sums an edge from every earlier node.
 
     Args:
@@ -128,7 +128,7 @@ class DartsSupernetCell(_Cell):
         for node in NODES:
             for src in range(node):
                 stride = 2 if kind == "reduce" and src < 2 else 1
-                candidates = _candidates(names, channels // k, stride, ndim)
+                candidates = edge_candidates(names, channels // k, stride, ndim)
                 op = ch.op(edge_label(kind, node, src), candidates)
                 self.edges[f"{node}_{src}"] = op if k == 1 else PartialChannels(op, k, stride, ndim)
 
@@ -140,7 +140,7 @@ class DartsSupernetCell(_Cell):
         return out
 
 
-class DartsSupernet(_CellNetwork):
+class DartsSupernet(NetworkBase):
     """DARTS's search network: the DARTS network with :class:`DartsSupernetCell` cells.
 
     The definition :meth:`DartsSpace.supernet_definition
