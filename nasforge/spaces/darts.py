@@ -35,6 +35,14 @@ The genotype in DARTS's form: :meth:`DartsSpace.genotype` and :meth:`DartsSpace.
 convert an arch to and from a :class:`Genotype`; :data:`DARTS_V2` is the cell found by
 second-order DARTS on CIFAR-10 (the paper's Figures 4 and 5).
 
+**Its supernet** (:meth:`DartsSpace.supernet_definition`, for
+:class:`~nasforge.oneshot.supernet.Supernet`) is DARTS's search network
+(:mod:`nasforge.spaces.darts_supernet`): every intermediate node reads every earlier node
+through an edge among the operations and ``none``; :meth:`DartsSpace.derive` keeps each node's
+two edges of the strongest operation other than ``none`` (DARTS's rule), and
+:meth:`DartsSpace.supernet_path` gives the path that computes an arch's network. The size
+``partial_channels`` (PC-DARTS's ``K``) sends only ``1 / K`` of each edge's channels through it.
+
 The cells are not stated as :meth:`~nasforge.space.Space.cell_templates`: a template edge is
 decided by one dimension holding its operation, while here which edges exist is decided by the
 ``inputs`` dimensions and their operations by others. :meth:`Genotype.cell_graphs` gives an
@@ -43,27 +51,30 @@ arch's realised cells as :class:`~nasforge.space.CellGraph` values for drawing t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 
-from nasforge.errors import SpaceError
-from nasforge.ops import DARTS_OPS, create_op
-from nasforge.ops.nb201 import FactorizedReduce, ReLUConvBN, batch_norm, conv
+from nasforge.errors import ConfigError, SpaceError
 from nasforge.space import Arch, CellEdge, CellGraph, Dimension, Task
+from nasforge.spaces._darts_base import (
+    DARTS_SPACE_OPS,
+    NODES,
+    CellBase,
+    NetworkBase,
+    edge_candidates,
+    edge_label,
+    reduction_cells,
+)
 from nasforge.spaces._options import check_operations, check_positive_ints
+from nasforge.spaces.darts_supernet import DartsSupernet
 from nasforge.spaces.define import Choices, DefinedSpace, inputs_value
-
-#: the operations a DARTS edge picks by default: DARTS's eight without ``none``
-DARTS_SPACE_OPS: tuple[str, ...] = tuple(op for op in DARTS_OPS if op != "none")
 
 #: the cell kinds, in the order their choices appear in an arch
 CELL_KINDS: tuple[str, ...] = ("normal", "reduce")
-
-#: the intermediate nodes of a cell (0 and 1 are its inputs)
-NODES: tuple[int, ...] = (2, 3, 4, 5)
 
 
 class Genotype(NamedTuple):
@@ -120,18 +131,7 @@ def dim_names(kind: str, node: int) -> tuple[str, str, str]:
     return f"{prefix}_inputs", f"{prefix}_op1", f"{prefix}_op2"
 
 
-def reduction_cells(n_cells: int) -> tuple[int, ...]:
-    """Where the reduction cells go among ``n_cells``: DARTS's ``n // 3`` and ``2n // 3``,
-    never the first cell.
-
-    Example:
-        >>> reduction_cells(8), reduction_cells(20), reduction_cells(2), reduction_cells(1)
-        ((2, 5), (6, 13), (1,), ())
-    """
-    return tuple(sorted({n_cells // 3, 2 * n_cells // 3} - {0}))
-
-
-class DartsCell(nn.Module):
+class DartsCell(CellBase):
     """One DARTS cell of ``channels`` channels per node (output: ``4 * channels``).
 
     Args:
@@ -156,13 +156,7 @@ class DartsCell(nn.Module):
         ndim: int,
         ops: Sequence[str],
     ) -> None:
-        super().__init__()
-        self.preprocess0: nn.Module = (
-            FactorizedReduce(c_prev_prev, channels, 2, ndim)
-            if reduction_prev
-            else ReLUConvBN(c_prev_prev, channels, 1, 1, ndim)
-        )
-        self.preprocess1 = ReLUConvBN(c_prev, channels, 1, 1, ndim)
+        super().__init__(c_prev_prev, c_prev, channels, reduction_prev, ndim)
         self.edges = nn.ModuleList()
         self.node_inputs: list[tuple[int, ...]] = []
         for node in NODES:
@@ -170,23 +164,16 @@ class DartsCell(nn.Module):
             pair = ch.inputs(inputs_label, n=node, k=2)
             for src, label in zip(pair, op_labels, strict=True):
                 stride = 2 if kind == "reduce" and src < 2 else 1
-                self.edges.append(ch.op(label, _candidates(ops, channels, stride, ndim)))
+                self.edges.append(ch.op(label, edge_candidates(ops, channels, stride, ndim)))
             self.node_inputs.append(pair)
 
-    def forward(self, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
-        states = [self.preprocess0(s0), self.preprocess1(s1)]
-        for i, (a, b) in enumerate(self.node_inputs):
-            states.append(self.edges[2 * i](states[a]) + self.edges[2 * i + 1](states[b]))
-        return torch.cat(states[2:], dim=1)
+    def node(self, index: int, states: list[torch.Tensor]) -> torch.Tensor:
+        a, b = self.node_inputs[index]
+        out: torch.Tensor = self.edges[2 * index](states[a]) + self.edges[2 * index + 1](states[b])
+        return out
 
 
-def _candidates(ops: Sequence[str], channels: int, stride: int, ndim: int) -> dict[str, Any]:
-    return {
-        name: (lambda name=name: create_op(name, channels, channels, stride, ndim)) for name in ops
-    }
-
-
-class DartsNetwork(nn.Module):
+class DartsNetwork(NetworkBase):
     """The DARTS network: stem, ``n_cells`` cells, global average pooling, classifier.
 
     The space definition behind :class:`DartsSpace` (``definition(ch, task, **sizes)``).
@@ -207,35 +194,7 @@ class DartsNetwork(nn.Module):
         channels: int = 16,
         ops: Sequence[str] = DARTS_SPACE_OPS,
     ) -> None:
-        super().__init__()
-        ndim = task.ndim
-        if ndim not in (1, 2):
-            raise SpaceError(
-                f"darts: task input_shape={task.input_shape!r} has {ndim} spatial dimensions; "
-                "allowed: (channels, length) or (channels, height, width)"
-            )
-        stem = 3 * channels
-        self.stem = nn.Sequential(
-            conv(ndim, task.input_shape[0], stem, 3, 1, 1), batch_norm(ndim, stem)
-        )
-        c_prev_prev, c_prev, width = stem, stem, channels
-        reductions, reduction_prev = reduction_cells(n_cells), False
-        self.cells = nn.ModuleList()
-        for index in range(n_cells):
-            reduction = index in reductions
-            width = 2 * width if reduction else width
-            kind = "reduce" if reduction else "normal"
-            cell = DartsCell(ch, kind, c_prev_prev, c_prev, width, reduction_prev, ndim, ops)
-            self.cells.append(cell)
-            c_prev_prev, c_prev, reduction_prev = c_prev, len(NODES) * width, reduction
-        self.classifier = nn.Linear(c_prev, task.num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s0 = s1 = self.stem(x)
-        for cell in self.cells:
-            s0, s1 = s1, cell(s0, s1)
-        logits: torch.Tensor = self.classifier(s1.flatten(2).mean(dim=2))
-        return logits
+        super().__init__(task, n_cells, channels, partial(DartsCell, ch, ops=ops))
 
 
 class DartsSpace(DefinedSpace):
@@ -284,6 +243,84 @@ class DartsSpace(DefinedSpace):
     def decision_groups(self) -> list[list[str]]:
         """One group per node of each cell: its inputs and their two operations."""
         return [list(dim_names(kind, node)) for kind in CELL_KINDS for node in NODES]
+
+    def supernet_definition(self) -> tuple[Callable[..., nn.Module], dict[str, int]]:
+        """DARTS's search network (:class:`~nasforge.spaces.darts_supernet.DartsSupernet`: every
+        earlier node feeds every node through the space's operations and ``none``) and its
+        sizes: the space's, and ``partial_channels`` (PC-DARTS's ``K``; 1, off).
+
+        Example:
+            >>> from nasforge.oneshot.supernet import Supernet
+            >>> space = DartsSpace(n_cells=2, channels=4)
+            >>> net = Supernet(space, Task((1, 12), 3), sizes={"partial_channels": 2})
+            >>> len(net.labels), net.labels["normal_edge2_0"][:2]
+            (28, ['none', 'max_pool_3x3'])
+            >>> net(torch.zeros(2, 1, 12)).shape
+            torch.Size([2, 3])
+            >>> path = space.supernet_path(space.from_genotype(DARTS_V2))
+            >>> path["normal_edge2_0"], path["normal_edge5_1"]  # node 5 reads nodes 0 and 2
+            ('sep_conv_3x3', 'none')
+            >>> one_hot = {e: {op: float(op == path[e]) for op in net.labels[e]} for e in path}
+            >>> space.genotype(net.derive(one_hot)) == DARTS_V2
+            True
+        """
+        definition = partial(DartsSupernet, ops=tuple(self.ops))
+        return definition, {**self.sizes, "partial_channels": 1}
+
+    def derive(
+        self, weights: Mapping[str, Mapping[str, float]], held: Mapping[str, Any] | None = None
+    ) -> Arch:
+        """The arch DARTS derives from the supernet's edge weights: each node keeps the two
+        edges whose strongest operation other than ``none`` weighs most, each with that
+        operation (ties: the lower node, the earlier operation). The derived arch of an arch's
+        path (:meth:`supernet_path`) weighted one-hot is the arch, unless it uses ``none``.
+
+        Args:
+            weights: each edge label's weight per candidate.
+            held: edges the supernet held fixed (label -> operation), taken as certain.
+
+        Raises:
+            ConfigError: an edge has no weights, or a node has fewer than two edges with an
+                operation other than ``none``.
+        """
+        weights = {**{label: {str(op): 1.0} for label, op in (held or {}).items()}, **weights}
+        values: dict[str, Any] = {}
+        for kind in CELL_KINDS:
+            for node in NODES:
+                best: dict[int, tuple[str, float]] = {}
+                for src in range(node):
+                    label = edge_label(kind, node, src)
+                    if label not in weights:
+                        raise ConfigError(f"darts derive: weights have no edge {label!r}")
+                    ops = {str(k): float(w) for k, w in weights[label].items() if k != "none"}
+                    if ops:
+                        op = max(ops, key=ops.__getitem__)
+                        best[src] = op, ops[op]
+                kept = sorted(best, key=lambda src: -best[src][1])[:2]
+                if len(kept) < 2:
+                    raise ConfigError(
+                        f"darts derive: {kind} node {node} has {len(kept)} edges with an "
+                        "operation other than 'none'; allowed: at least 2"
+                    )
+                first, second = sorted(kept)
+                inputs_label, op1, op2 = dim_names(kind, node)
+                values[inputs_label] = inputs_value((first, second))
+                values[op1], values[op2] = best[first][0], best[second][0]
+        return self.make(values)
+
+    def supernet_path(self, arch: Arch) -> dict[str, str]:
+        """The supernet path that computes ``arch``'s network: each node's two edges carry
+        their operations, every other edge ``none``."""
+        arch = self.validate(arch)
+        path: dict[str, str] = {}
+        for kind in CELL_KINDS:
+            for node in NODES:
+                inputs_label, *op_labels = dim_names(kind, node)
+                sources = (int(i) for i in str(arch[inputs_label]).split("+"))
+                chosen = {src: str(arch[op]) for src, op in zip(sources, op_labels, strict=True)}
+                for src in range(node):
+                    path[edge_label(kind, node, src)] = chosen.get(src, "none")
+        return path
 
     def genotype(self, arch: Arch) -> Genotype:
         """``arch`` in DARTS's genotype form (each node's pairs ordered by input node)."""
@@ -346,5 +383,6 @@ __all__ = [
     "DartsSpace",
     "Genotype",
     "dim_names",
+    "edge_label",
     "reduction_cells",
 ]
