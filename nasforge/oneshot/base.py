@@ -81,6 +81,8 @@ class OneShotMethod(ABC):
     name: ClassVar[str] = ""
     #: whether it optimises every objective, not only the primary one
     multi_objective: bool = False
+    #: what tells a one-shot method from a strategy without importing this module
+    one_shot: ClassVar[bool] = True
 
     def __init__(
         self, space: Space, seed: int = 0, *, objectives: Objectives | None = None

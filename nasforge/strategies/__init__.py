@@ -178,9 +178,8 @@ def _is_one_shot(name: str) -> bool:
     target = STRATEGIES.target(name)
     if isinstance(target, str):  # not imported: the built-in one-shot methods live in oneshot/
         return target.startswith("nasforge.oneshot.")
-    from nasforge.oneshot.base import OneShotMethod
-
-    return isinstance(target, type) and issubclass(target, OneShotMethod)
+    # OneShotMethod says so (strategies may not import oneshot, which sits above them)
+    return getattr(target, "one_shot", False) is True
 
 
 __all__ = [
