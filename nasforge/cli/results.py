@@ -1,4 +1,5 @@
-"""``nasforge trials`` and ``nasforge best``: read a stored experiment's results."""
+"""``nasforge trials``, ``nasforge best`` and ``nasforge report``: read a stored experiment's
+results."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from nasforge.cli._common import JsonOpt, StorageOpt, stdout_console
 from nasforge.cli._render import best_json, print_best, print_trials, trial_record_json
 from nasforge.errors import NasforgeError
 from nasforge.storage import DEFAULT_STORAGE
+
+#: the one-shot methods, which end their search with an honesty report (named in the message
+#: for an experiment without one; the registry cannot tell them apart without importing each)
+ONE_SHOT_METHODS = ("darts", "gdas", "drnas", "enas", "random-one-shot")
 
 
 def trials(
@@ -45,3 +50,25 @@ def best(
         typer.echo(json.dumps(best_json(trial, exp.name, exp.objectives)))
     else:
         print_best(stdout_console(), trial, exp.name, exp.objectives)
+
+
+def report(
+    name: Annotated[str, typer.Argument(help="Experiment name.")],
+    storage: StorageOpt = DEFAULT_STORAGE,
+    json_: JsonOpt = False,
+) -> None:
+    """The honesty report of a one-shot search: archs trained alone against the supernet."""
+    from nasforge.experiment import load_experiment
+    from nasforge.oneshot import format_report, load_report
+
+    exp = load_experiment(name, storage)
+    stored = load_report(exp.storage, exp.record.id)
+    if stored is None:
+        raise NasforgeError(
+            f"experiment {name!r} has no honesty report; only one-shot methods "
+            f"({', '.join(ONE_SHOT_METHODS)}) write one"
+        )
+    if json_:
+        typer.echo(json.dumps(stored.to_dict()))
+    else:
+        typer.echo(format_report(stored))

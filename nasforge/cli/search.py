@@ -52,6 +52,7 @@ def search(
     """Run (or resume) the search a YAML file describes; Ctrl-C stops it, rerun to resume."""
     from nasforge.experiment.components import check_budget, check_seed
     from nasforge.experiment.config import build_experiment, load_config
+    from nasforge.oneshot import load_report
 
     cfg = load_config(config)
     if seed is not None:
@@ -119,6 +120,10 @@ def search(
         f"experiment [bold]{exp.name}[/] stored in {exp.storage.url}\n"
         f"  see all trials: nasforge trials {exp.name} --storage {exp.storage.url}"
     )
+    if load_report(exp.storage, exp.record.id) is not None:
+        console.print(
+            f"  see its honesty report: nasforge report {exp.name} --storage {exp.storage.url}"
+        )
 
 
 def _execution(

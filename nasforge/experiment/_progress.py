@@ -91,6 +91,10 @@ class SearchProgress:
             description=self.name,
         )
 
+    def note(self, text: str) -> None:
+        """Print plain ``text`` above the bar (a one-shot search's honesty report)."""
+        self.progress.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
     def __enter__(self) -> SearchProgress:
         self.progress.start()
         return self

@@ -22,7 +22,7 @@ from nasforge.experiment.results import best_trial, pareto_trials
 from nasforge.experiment.session import RunSession
 from nasforge.experiment.spec import Component, ExperimentSpec
 from nasforge.objectives import Objectives
-from nasforge.oneshot import OneShotMethod
+from nasforge.oneshot import OneShotMethod, format_report, load_report
 from nasforge.schedulers import Scheduler
 from nasforge.space import Space
 from nasforge.storage import DEFAULT_STORAGE, ExperimentRecord, Storage, normalize_url
@@ -31,6 +31,7 @@ from nasforge.trial import Trial, TrialStatus
 
 if TYPE_CHECKING:
     from nasforge.execution import Executor
+    from nasforge.experiment._progress import SearchProgress
 
 #: called after every finished trial with the experiment and the stored trial
 Callback = Callable[["Experiment", Trial], None]
@@ -361,7 +362,7 @@ class Experiment:
             on_report = bar.on_report
         with bar if bar is not None else contextlib.nullcontext():
             if isinstance(method, OneShotMethod):
-                return self._run_one_shot(method, session, max_trials, max_time, on_trial)
+                return self._run_one_shot(method, session, max_trials, max_time, on_trial, bar)
             state = replay(method, stored, self.max_retries)
             scheduler = self.new_scheduler()
             if scheduler is not None:
@@ -412,12 +413,18 @@ class Experiment:
         max_trials: int | None,
         max_time: float | None,
         on_trial: Sequence[OnTrial],
+        bar: SearchProgress | None = None,
     ) -> list[Trial]:
         def tell(trial: Trial) -> None:
             for callback in on_trial:
                 callback(trial)
 
-        return method.search(session, max_trials, max_time, tell)
+        finished = method.search(session, max_trials, max_time, tell)
+        if bar is not None:  # the end of the run: what its result is worth, when it says
+            report = load_report(self.storage, self.record.id)
+            if report is not None:
+                bar.note(format_report(report))
+        return finished
 
     # ---- results -----------------------------------------------------------------------------
 

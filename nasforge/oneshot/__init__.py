@@ -4,11 +4,40 @@ They are not ask/tell strategies: a :class:`OneShotMethod` runs the whole search
 a session (:class:`SearchSession`), recording the archs it evaluates as trials and keeping a
 checkpoint so that a killed search resumes. It is registered beside the strategies and chosen by
 the same ``strategy:`` name in YAML, the CLI and ``Experiment``; the store, the plots, the
-dashboard, retrain and export see its trials as any others.
+dashboard, retrain and export see its trials as any others. Every run ends with an
+:class:`HonestyReport` (:func:`honesty_report`): archs trained alone against the supernet's
+estimates, and a warning when the result collapsed onto parameter-free operations.
 """
 
 from __future__ import annotations
 
 from nasforge.oneshot.base import OneShotMethod, SearchSession
+from nasforge.oneshot.report import (
+    REPORT_KIND,
+    HonestyReport,
+    ReportRow,
+    collapse_check,
+    format_report,
+    honesty_report,
+    load_report,
+    op_histogram,
+    pick_for_report,
+    rank_correlations,
+    train_alone,
+)
 
-__all__ = ["OneShotMethod", "SearchSession"]
+__all__ = [
+    "REPORT_KIND",
+    "HonestyReport",
+    "OneShotMethod",
+    "ReportRow",
+    "SearchSession",
+    "collapse_check",
+    "format_report",
+    "honesty_report",
+    "load_report",
+    "op_histogram",
+    "pick_for_report",
+    "rank_correlations",
+    "train_alone",
+]

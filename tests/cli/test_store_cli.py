@@ -85,7 +85,7 @@ def test_search_refuses_such_a_store_in_the_file_too(tmp_path: Path, storage: st
 
 
 def test_read_commands_refuse_an_empty_store_url() -> None:
-    for command in ("trials", "best"):
+    for command in ("trials", "best", "report"):
         code, _, err = run(command, "tab", "--storage", "")
         assert code == 2
         assert err.startswith("error: storage: an empty URL names no store")
@@ -108,6 +108,7 @@ def test_every_command_refuses_another_programs_database(tmp_path: Path) -> None
     commands = [
         ("trials", "tab", "--storage", str(db)),
         ("best", "tab", "--storage", str(db)),
+        ("report", "tab", "--storage", str(db)),
         ("plot", "tab", "--storage", str(db), "--out", str(tmp_path / "a.png")),
         ("export", "tab", "--storage", str(db), "--format", "code", "--out", str(tmp_path / "m")),
         ("search", str(config(tmp_path, str(db))), "--quiet"),
@@ -134,6 +135,8 @@ def test_read_commands_leave_the_store_byte_for_byte(searched: Path, tmp_path: P
     assert code == 0 and err == "" and len(out.strip().splitlines()) >= 5
     code, out, err = run("best", "tab", "--storage", str(searched), "--json")
     assert code == 0 and '"experiment": "tab"' in out
+    code, out, err = run("report", "tab", "--storage", str(searched))
+    assert code == 2 and err.startswith("error: experiment 'tab' has no honesty report")
     code, out, err = run(
         "plot", "tab", "--storage", str(searched), "--out", str(tmp_path / "h.png")
     )
@@ -185,6 +188,7 @@ def test_commands_on_a_damaged_store_print_one_line(
     for command in (
         ("trials", "tab", "--storage", str(searched)),
         ("best", "tab", "--storage", str(searched)),
+        ("report", "tab", "--storage", str(searched)),
         ("plot", "tab", "--storage", str(searched), "--out", str(tmp_path / "p.png")),
         ("search", str(config(tmp_path, f"sqlite:///{searched}")), "--quiet"),
     ):

@@ -124,6 +124,7 @@ def add_api(app: FastAPI, experiments: Experiments) -> None:
             experiments.best(record, snap),
             experiments.revision(record, snap),
             experiments.space(record),
+            report=payloads.report_id(record, store),
         )
 
     @app.get("/api/experiments/{name}/history")
@@ -244,6 +245,17 @@ def add_api(app: FastAPI, experiments: Experiments) -> None:
         record = experiments.get(name)
         top = experiments.top(record, top_k)
         return payloads.ops_json(top, experiments.space(record))
+
+    @app.get("/api/experiments/{name}/report")
+    def get_report(name: str) -> dict[str, Any]:
+        """The newest honesty report of a one-shot search (404 when none is stored): archs
+        trained alone beside the supernet's estimates, the rank agreement, the operation
+        histogram of the derived arch and the collapse warning."""
+        record = experiments.get(name)
+        report = payloads.report_json(record, store)
+        if report is None:
+            raise NotFoundError(payloads.no_report(record))
+        return report
 
     @app.get("/api/experiments/{name}/cell.svg", response_class=Response)
     def get_cell(name: str, trial: int | None = None) -> Response:

@@ -69,9 +69,12 @@ def experiment_summary(
     best: Trial | None,
     revision: str,
     space: Space | None = None,
+    report: int | None = None,
 ) -> dict[str, Any]:
     """What the experiment page polls: counts, the best trial (its cell drawn from ``space``
-    or, without one, from its key) and the ``revision`` that says whether to fetch the rest."""
+    or, without one, from its key), the ``revision`` that says whether to fetch the rest and
+    the id of the newest honesty report (``report``, ``None`` without one: fetch it when the id
+    changes; a one-shot search stores it after its last trial)."""
     metric = metric_of(record)
     svg = None
     if best is not None:
@@ -92,6 +95,7 @@ def experiment_summary(
             "best": best_json(best, metric),
             "best_cell_svg": svg,
             "revision": revision,
+            "report": report,
         }
     )
 
@@ -217,3 +221,29 @@ def ops_json(top: Sequence[Trial], space: Space | None = None) -> dict[str, Any]
         "labels": _data.dimension_labels(list(counts), space, keys),
         "counts": counts,
     }
+
+
+def report_id(record: ExperimentRecord, storage: Storage) -> int | None:
+    """The id of the experiment's newest honesty report, or ``None``."""
+    from nasforge.oneshot import REPORT_KIND
+
+    stored = storage.artifacts(record.id, kind=REPORT_KIND)
+    return stored[-1].id if stored else None
+
+
+def report_json(record: ExperimentRecord, storage: Storage) -> dict[str, Any] | None:
+    """The newest honesty report (:meth:`~nasforge.oneshot.HonestyReport.to_dict`), with
+    ``id`` and ``compared`` (:attr:`~nasforge.oneshot.HonestyReport.n_compared`); ``None``
+    without one."""
+    from nasforge.oneshot import REPORT_KIND, HonestyReport
+
+    stored = storage.artifacts(record.id, kind=REPORT_KIND)
+    if not stored:
+        return None
+    report = HonestyReport.from_dict(stored[-1].info)
+    return {"id": stored[-1].id, "compared": report.n_compared, **report.to_dict()}
+
+
+def no_report(record: ExperimentRecord) -> str:
+    """Why an experiment shows no honesty report."""
+    return f"experiment {record.name!r} has no honesty report; only one-shot methods write one"

@@ -102,7 +102,7 @@
     sortKey: "number", sortDir: 1, offset: 0,
     pageSize: Math.max(1, Number(params.get("page_size")) || 50),
     total: 0, rows: [], tableTicket: 0,
-    history: new Map(), cursor: null,
+    history: new Map(), cursor: null, reportId: null,
   };
 
   function experimentName() {
@@ -266,6 +266,40 @@
     setText("best-arch", s.best ? s.best.arch : "");
   }
 
+  // The honesty report of a one-shot search: archs trained alone beside the supernet's estimates.
+  function reportPanel(r) {
+    document.getElementById("report-panel").hidden = !r;
+    if (!r) return;
+    setText("report-method", `${r.method} · derived ${r.derived}`);
+    const warning = document.getElementById("report-warning");
+    warning.hidden = !r.warning;
+    warning.textContent = r.warning ? `warning: ${r.warning}` : "";
+    setText("report-agreement", r.kendall_tau === null || r.spearman_rho === null
+      ? `rank agreement: not measurable (${r.compared} architectures with both values; it needs 3 and values that differ)`
+      : `rank agreement over ${r.compared} architectures: Kendall's tau ${fmt(r.kendall_tau)}, `
+        + `Spearman's rho ${fmt(r.spearman_rho)}`);
+    const ops = Object.entries(r.histogram).map(([op, n]) => `${op} ${n}`).join(", ") || "none";
+    setText("report-ops", `operations of the derived architecture: ${ops} `
+      + `(${Math.round(100 * r.parameter_free_share)}% parameter-free)`);
+    const settings = Object.entries(r.settings)
+      .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ");
+    setText("report-settings", settings ? `settings: ${settings}` : "");
+    const cols = ["trial", "role", `supernet ${r.metric}`, `standalone ${r.metric}`, r.test_metric, "arch"];
+    document.querySelector("#report-table thead tr").replaceChildren(...cols.map((c, i) =>
+      el("th", { className: i === 1 || i === 5 ? "" : "num" }, c)));
+    document.querySelector("#report-table tbody").replaceChildren(...r.rows.map((row) => el("tr", {
+      className: `report-row trial-row${row.role === "derived" ? " derived" : ""}`,
+      title: row.error || "",
+      onclick: () => { if (row.trial !== null) showTrial(row.trial); },
+    },
+      el("td", { className: "num" }, row.trial === null ? "–" : row.trial),
+      el("td", {}, row.role),
+      el("td", { className: "num" }, fmt(row.supernet_val_acc)),
+      el("td", { className: "num" }, row.error ? "failed" : fmt(row.standalone_val_acc)),
+      el("td", { className: "num" }, fmt(row.standalone_test_acc)),
+      el("td", { className: "arch-cell" }, row.arch))));
+  }
+
   function columns() {
     const s = state.summary;
     const cols = [{ key: "number", label: "#", num: true }, { key: "status", label: "status" }];
@@ -392,6 +426,10 @@
     state.summary = s;
     updateCards(s);
     bestCell(s);
+    if (s.report !== state.reportId) { // stored after the last trial: not part of the revision
+      reportPanel(s.report === null ? null : await getJSON(api("/report")));
+      state.reportId = s.report;
+    }
     if (s.revision === state.revision) return;
     const twoObjectives = Object.keys(s.objectives).length >= 2;
     const [curves, ops, pareto] = await Promise.all([
