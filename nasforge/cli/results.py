@@ -15,7 +15,6 @@ from nasforge.storage import DEFAULT_STORAGE
 
 #: the one-shot methods, which end their search with an honesty report (named in the message
 #: for an experiment without one; the registry cannot tell them apart without importing each)
-ONE_SHOT_METHODS = ("darts", "gdas", "drnas", "enas", "random-one-shot")
 
 
 def trials(
@@ -60,13 +59,14 @@ def report(
     """The honesty report of a one-shot search: archs trained alone against the supernet."""
     from nasforge.experiment import load_experiment
     from nasforge.oneshot import format_report, load_report
+    from nasforge.strategies import list_strategies
 
     exp = load_experiment(name, storage)
     stored = load_report(exp.storage, exp.record.id)
     if stored is None:
         raise NasforgeError(
             f"experiment {name!r} has no honesty report; only one-shot methods "
-            f"({', '.join(ONE_SHOT_METHODS)}) write one"
+            f"({', '.join(list_strategies('one-shot'))}) write one"
         )
     if json_:
         typer.echo(json.dumps(stored.to_dict()))

@@ -221,6 +221,10 @@ class SupernetSearch(OneShotMethod):
         """The epoch's architecture: the supernet's strongest candidates."""
         return self.supernet_.derive()  # type: ignore[no-any-return]
 
+    def collapse_advice(self) -> str | None:
+        """What the collapse warning proposes."""
+        return None
+
     def extra_state(self) -> dict[str, Any]:
         """The method's own state for the checkpoint."""
         return {}
@@ -501,7 +505,7 @@ class SupernetSearch(OneShotMethod):
     ) -> None:
         if self.report_archs == 0:
             return
-        from nasforge.oneshot.report import format_report, honesty_report
+        from nasforge.oneshot.report import honesty_report
 
         supernet = self.supernet_
         names = {name for names in supernet.op_labels.values() for name in names}
@@ -525,8 +529,10 @@ class SupernetSearch(OneShotMethod):
             parameter_free=supernet.parameter_free(),
             settings=settings,
             on_trial=tell,
+            progress=False,
+            metric="val_acc",
+            advice=self.collapse_advice(),
         )
-        print(format_report(self.report_))
 
 
 def _plain(value: Any) -> Any:
@@ -583,6 +589,11 @@ class _GradientSearch(SupernetSearch):
 
     def settings(self) -> dict[str, Any]:
         return {**super().settings(), "remedy": self.remedy}
+
+    def collapse_advice(self) -> str | None:
+        if self.remedy is None:
+            return "try remedy: beta-decay"
+        return "try a larger remedy_weight, or random-one-shot"
 
     def arch_loss(self, loss: torch.Tensor, epoch: int) -> torch.Tensor:
         if self.remedy != "beta-decay":

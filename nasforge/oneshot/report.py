@@ -222,19 +222,26 @@ def honesty_report(
     picks = pick_for_report(ranked, derived, k)
     histogram = op_histogram(derived, op_dims)
     share, collapsed, warning = collapse_check(histogram, parameter_free, threshold, advice=advice)
-    number = max((t.number for t in session.trials(intermediate=False)), default=-1) + 1
+    stored = session.trials(intermediate=False)
+    number = max((t.number for t in stored), default=-1) + 1
+    # a report cut short by a kill goes on: picks trained alone before it are not trained again
+    before = {t.arch.key: t for t in stored if t.metrics.get("standalone") == 1.0}
     steps = session.evaluator.max_step(session.fidelity)
     rows = []
     with ReportProgress(method, len(picks), steps, progress, console) as bar:
         for arch, estimate, role in picks:
             bar.start(role)
-            row, trial = _train_and_record(
-                session, arch, estimate, role, number, metric, test_metric, bar
-            )
+            if arch.key in before:
+                trial = before[arch.key]
+                row = _row(arch, estimate, role, trial, trial.metrics, metric, test_metric)
+            else:
+                row, trial = _train_and_record(
+                    session, arch, estimate, role, number, metric, test_metric, bar
+                )
+                number = trial.number + 1
+                if on_trial is not None:
+                    on_trial(trial)
             rows.append(row)
-            number = trial.number + 1
-            if on_trial is not None:
-                on_trial(trial)
             bar.done()
     tau, rho = rank_correlations(
         [r.supernet_val_acc if r.supernet_val_acc is not None else math.nan for r in rows],
@@ -280,19 +287,30 @@ def _train_and_record(
         recorded["supernet_val_acc"] = estimate
     status = TrialStatus.FAILED if error else TrialStatus.COMPLETE
     trial = session.record(arch, recorded, curve, status=status, error=error)
-    if trial.status == TrialStatus.FAILED:  # the evaluator's error, or no objective returned
-        error = trial.error
+    return _row(arch, estimate, role, trial, metrics, metric, test_metric), trial
+
+
+def _row(
+    arch: Arch,
+    estimate: float,
+    role: str,
+    trial: Trial,
+    metrics: Mapping[str, float],
+    metric: str,
+    test_metric: str,
+) -> ReportRow:
+    # a failed trial: the evaluator's error, or no objective returned
+    error = trial.error if trial.status == TrialStatus.FAILED else None
     test = metrics.get(test_metric)
-    row = ReportRow(
+    return ReportRow(
         arch=arch.key,
         role=role,
         supernet_val_acc=estimate if math.isfinite(estimate) else None,
         standalone_val_acc=metrics.get(metric, math.nan) if error is None else math.nan,
         standalone_test_acc=test if test is not None and math.isfinite(test) else None,
         trial=trial.number,
-        error=error.strip().splitlines()[0] if error else None,
+        error=(error.strip().splitlines() or [""])[0] if error else None,
     )
-    return row, trial
 
 
 def _test_name(metric: str) -> str:

@@ -176,3 +176,34 @@ def test_one_shot_methods_are_listed_apart_from_ask_tell_strategies() -> None:
     assert sorted(list_strategies("all")) == sorted(list_strategies() + one_shot)
     with pytest.raises(ConfigError, match="kind='x'; allowed: 'multi-trial', 'one-shot', 'all'"):
         list_strategies("x")
+
+
+def test_the_honesty_report_ends_the_run_and_resumes_without_training_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nasforge.oneshot import report as report_module
+    from nasforge.oneshot.report import load_report
+
+    trained: list[str] = []
+    original = report_module._train_alone
+
+    def counted(session: Any, arch: nf.Arch, *args: Any, **kwargs: Any) -> Any:
+        trained.append(arch.key)
+        if len(trained) == 2:
+            raise KeyboardInterrupt  # killed while training the second pick
+        return original(session, arch, *args, **kwargs)
+
+    monkeypatch.setattr(report_module, "_train_alone", counted)
+    options = {"epochs": 1, "report_archs": 3, "report_pool": 6}
+    with pytest.raises(KeyboardInterrupt):
+        experiment(tmp_path, "darts", **options).run(progress=False)
+    exp = experiment(tmp_path, "darts", **options)
+    exp.run(progress=False)
+    report = load_report(exp.storage, exp.record.id)
+    assert report is not None and len(report.rows) == 3
+    assert report.rows[0].role == "derived" and report.derived == exp.trials()[0].arch.key
+    assert len(trained) == 4  # the first pick once, the second twice (killed), the third once
+    standalone = [t for t in exp.trials() if t.metrics.get("standalone") == 1.0]
+    assert [t.arch.key for t in standalone] == [r.arch for r in report.rows]
+    assert all(0 <= r.standalone_val_acc <= 100 for r in report.rows)
+    assert report.settings["bn_affine"] is False and report.settings["remedy"] is None

@@ -1,0 +1,278 @@
+"""One-shot methods on MNIST-1D: what they find, how long they take, and whether their supernet
+tells the truth.
+
+For each space (``nb201`` in 1-D and ``darts``, small sizes) and each one-shot method: the
+search (``--search-epochs`` supernet epochs) with its honesty report, whose architectures are
+trained alone with the evaluator's recipe (``--train-epochs`` epochs of SGD, CPU); for ``darts``
+and ``random-one-shot`` the report trains ``--tau-archs`` archs across the supernet's ranking
+(Kendall's tau over at least 30 by default), for the others ``--report-archs``. ``darts`` runs
+twice, without and with the beta-decay remedy, on the same seed, with both operation
+histograms. Beside them, on the same space and recipe: the mean test accuracy of
+``--random`` random archs, and regularized evolution given the longest method's search time
+(each method compared with the best-by-validation arch evolution had found within that
+method's own search time). Finally the supernet's peak memory as predicted before training
+against the measured one (CPU: the peak RSS of a child process running training steps).
+
+    python benchmarks/oneshot.py                        # both spaces, all methods (about an hour)
+    python benchmarks/oneshot.py --spaces nb201 --methods darts,random-one-shot
+    python benchmarks/oneshot.py --quick                # smoke run: nb201, 2 methods, 1 epoch
+
+The last line is one JSON object ``{"<space>": {"<method>": {"search_s": ..., "test_acc": ...,
+"kendall_tau": ..., "collapsed": ..., ...}, "random_mean_test_acc": ...,
+"rea_same_time_test_acc": {"<method>": ...}}, "memory": {...}}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import resource
+import sys
+import tempfile
+import time
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+METHODS = ("darts", "gdas", "drnas", "enas", "random-one-shot")
+SPACES = ("nb201", "darts")
+#: network sizes per space for the supernet and for training alone
+SIZES: dict[str, dict[str, int]] = {
+    "nb201": {"n_cells": 1, "channels": 16},
+    "darts": {"n_cells": 3, "channels": 8},
+}
+QUICK_SIZES: dict[str, dict[str, int]] = {
+    "nb201": {"n_cells": 1, "channels": 4},
+    "darts": {"n_cells": 2, "channels": 4},
+}
+#: methods whose supernet ranking is checked over ``--tau-archs`` archs
+TAU_METHODS = ("darts", "random-one-shot")
+
+
+def _evaluator(args: argparse.Namespace) -> Any:
+    from nasforge.estimation.train import TrainEvaluator
+
+    return TrainEvaluator(
+        args.dataset, epochs=args.train_epochs, device="cpu", batch_size=128, threads=args.threads
+    )
+
+
+def _best_by_val(trials: list[Any]) -> Any:
+    done = [t for t in trials if t.metrics.get("val_acc") is not None]
+    return max(done, key=lambda t: (t.metrics["val_acc"], -t.number)) if done else None
+
+
+def _seconds(trial: Any, start: datetime) -> float:
+    return (trial.finished_at.replace(tzinfo=timezone.utc) - start).total_seconds()
+
+
+def run_method(
+    space_name: str, method: str, options: dict[str, Any], args: argparse.Namespace, folder: Path
+) -> dict[str, Any]:
+    import nasforge as nf
+    from nasforge.oneshot.report import load_report
+    from nasforge.storage import Storage
+
+    sizes = args.sizes[space_name]
+    k = args.tau_archs if method in TAU_METHODS else args.report_archs
+    url = f"sqlite:///{folder / f'{space_name}-{method}.db'}"
+    exp = nf.Experiment(
+        nf.create_space(space_name, **sizes),
+        strategy=method.split("+")[0],
+        strategy_options={
+            "epochs": args.search_epochs,
+            "batch_size": 64,
+            "report_archs": k,
+            "report_pool": max(k, 30),
+            **options,
+        },
+        evaluator=_evaluator(args),
+        storage=url,
+        name=method,
+        seed=args.seed,
+    )
+    start = datetime.now(timezone.utc)
+    began = time.perf_counter()
+    exp.run(progress=False)
+    total_s = time.perf_counter() - began
+    trials = exp.trials("complete")
+    searched = [t for t in trials if t.metrics.get("standalone") == 0.0]
+    search_s = max(_seconds(t, start) for t in searched)
+    report = load_report(Storage(url), exp.record.id)
+    assert report is not None, f"{method}: no honesty report stored"
+    derived = next(r for r in report.rows if r.role == "derived")
+    row = {
+        "search_s": round(search_s, 1),
+        "report_s": round(total_s - search_s, 1),
+        "test_acc": derived.standalone_test_acc,
+        "val_acc": derived.standalone_val_acc,
+        "supernet_val_acc": derived.supernet_val_acc,
+        "kendall_tau": None if report.kendall_tau is None else round(report.kendall_tau, 3),
+        "spearman_rho": None if report.spearman_rho is None else round(report.spearman_rho, 3),
+        "n_compared": report.n_compared,
+        "collapsed": report.collapsed,
+        "parameter_free_share": round(report.parameter_free_share, 3),
+        "histogram": report.histogram,
+        "derived": report.derived,
+        "predicted_peak_mib": round(report.settings.get("predicted_peak_mib", float("nan")), 1),
+    }
+    print(f"{space_name:6s} {method:22s} {row}", file=sys.stderr, flush=True)
+    return row
+
+
+def run_baselines(
+    space_name: str, budget_s: float, args: argparse.Namespace, folder: Path
+) -> tuple[float, list[tuple[float, float, float]]]:
+    """Mean test accuracy of random archs, and regularized evolution's trials as
+    (seconds since start, val_acc, test_acc)."""
+    import nasforge as nf
+
+    sizes = args.sizes[space_name]
+    space = nf.create_space(space_name, **sizes)
+    random = nf.Experiment(
+        space,
+        strategy="random",
+        evaluator=_evaluator(args),
+        storage=folder / f"{space_name}-random.db",
+        name="random",
+        seed=args.seed,
+    )
+    random.run(max_trials=args.random, progress=False)
+    random_mean = float(np.mean([t.metrics["test_acc"] for t in random.trials("complete")]))
+    rea = nf.Experiment(
+        space,
+        strategy="regularized-evolution",
+        strategy_options={"population_size": 10, "sample_size": 3},
+        evaluator=_evaluator(args),
+        storage=folder / f"{space_name}-rea.db",
+        name="rea",
+        seed=args.seed,
+    )
+    start = datetime.now(timezone.utc)
+    rea.run(max_time=budget_s, progress=False)
+    timeline = [
+        (_seconds(t, start), t.metrics["val_acc"], t.metrics["test_acc"])
+        for t in rea.trials("complete")
+    ]
+    return random_mean, timeline
+
+
+def rea_within(timeline: list[tuple[float, float, float]], seconds: float) -> float | None:
+    """Test accuracy of the best-by-validation arch evolution had found after ``seconds``."""
+    done = [(val, test) for at, val, test in timeline if at <= seconds]
+    return max(done)[1] if done else None
+
+
+# ---- memory: predicted before training against measured ------------------------------------------
+
+
+def _measure(space_name: str, sizes: dict[str, int], mode: str, batch: int, queue: Any) -> None:
+    import torch
+
+    from nasforge.oneshot.supernet import Supernet, estimate_memory
+    from nasforge.space import Task
+    from nasforge.spaces import create_space
+
+    torch.set_num_threads(1)
+    task = Task((1, 40), 10)
+    x, y = torch.randn(batch, 1, 40), torch.randint(0, 10, (batch,))
+    with open("/proc/self/statm") as f:
+        before = int(f.read().split()[1]) * resource.getpagesize()
+    supernet = Supernet(create_space(space_name, **sizes), task)
+    supernet.set_mode(mode)
+    predicted = estimate_memory(supernet, task, batch)["peak_bytes"]
+    optimizer = torch.optim.SGD(supernet.parameters(), lr=0.01, momentum=0.9)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        if mode == "path":
+            supernet.sample_uniform(generator)
+        loss = torch.nn.functional.cross_entropy(supernet(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    queue.put({"predicted_mib": predicted / 2**20, "measured_mib": (peak - before) / 2**20})
+
+
+def measure_memory(space_name: str, sizes: dict[str, int], mode: str, batch: int) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_measure, args=(space_name, sizes, mode, batch, queue))
+    child.start()
+    found = queue.get(timeout=600)
+    child.join()
+    return {k: round(v, 1) for k, v in found.items()}
+
+
+# ---- the run ------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spaces", default=",".join(SPACES), help="nb201 and/or darts")
+    parser.add_argument("--methods", default=",".join(METHODS), help="one-shot methods")
+    parser.add_argument("--search-epochs", type=int, default=10, help="supernet epochs (10)")
+    parser.add_argument("--train-epochs", type=int, default=10, help="epochs alone (10)")
+    parser.add_argument("--tau-archs", type=int, default=30, help="report archs, darts/ROS (30)")
+    parser.add_argument("--report-archs", type=int, default=5, help="report archs, others (5)")
+    parser.add_argument("--random", type=int, default=20, help="random archs trained (20)")
+    parser.add_argument("--memory-batch", type=int, default=64, help="batch of the memory check")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads")
+    parser.add_argument("--dataset", default="mnist1d", help="built-in dataset (mnist1d)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every search")
+    parser.add_argument("--quick", action="store_true", help="smoke run")
+    args = parser.parse_args(argv)
+    args.sizes = SIZES
+    if args.quick:
+        args.search_epochs, args.train_epochs, args.tau_archs, args.report_archs = 1, 1, 3, 2
+        args.random, args.memory_batch, args.sizes = 2, 8, QUICK_SIZES
+    spaces = [s for s in args.spaces.split(",") if s]
+    methods = [m for m in args.methods.split(",") if m]
+    for given, allowed, flag in ((spaces, SPACES, "--spaces"), (methods, METHODS, "--methods")):
+        unknown = [g for g in given if g not in allowed]
+        if unknown:
+            parser.error(f"{flag}: unknown {unknown[0]!r}; allowed: {', '.join(allowed)}")
+    warnings.simplefilter("ignore")
+    result: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="nasforge-oneshot-") as folder:
+        for space_name in spaces:
+            rows: dict[str, Any] = {}
+            runs = [(m, {}) for m in methods]
+            if "darts" in methods:
+                runs.append(("darts+beta-decay", {"remedy": "beta-decay"}))
+            for method, options in runs:
+                rows[method] = run_method(space_name, method, options, args, Path(folder))
+            budget = max(row["search_s"] for row in rows.values())
+            random_mean, timeline = run_baselines(space_name, budget, args, Path(folder))
+            rows["random_mean_test_acc"] = round(random_mean, 2)
+            rows["rea_same_time_test_acc"] = {
+                method: rea_within(timeline, rows[method]["search_s"]) for method, _ in runs
+            }
+            rows["rea_trials"] = len(timeline)
+            print(f"{space_name:6s} baselines random {random_mean:.2f} rea "
+                  f"{rows['rea_same_time_test_acc']}", file=sys.stderr, flush=True)  # fmt: skip
+            result[space_name] = rows
+        result["memory"] = {
+            f"{space_name}/{mode}": measure_memory(
+                space_name, args.sizes[space_name], mode, args.memory_batch
+            )
+            for space_name in spaces
+            for mode in ("softmax", "path")
+        }
+    result["settings"] = {
+        "search_epochs": args.search_epochs,
+        "train_epochs": args.train_epochs,
+        "sizes": {s: args.sizes[s] for s in spaces},
+        "dataset": args.dataset,
+        "seed": args.seed,
+    }
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
