@@ -11,7 +11,8 @@ histograms. Beside them, on the same space and recipe: the mean test accuracy of
 ``--random`` random archs, and regularized evolution given the longest method's search time
 (each method compared with the best-by-validation arch evolution had found within that
 method's own search time). Finally the supernet's peak memory as predicted before training
-against the measured one (CPU: the peak RSS of a child process running training steps).
+against the measured one (CPU: the rise of a child process's peak RSS, VmHWM, over three
+training steps from the supernet's construction on).
 
     python benchmarks/oneshot.py                        # both spaces, all methods (about an hour)
     python benchmarks/oneshot.py --spaces nb201 --methods darts,random-one-shot
@@ -27,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import resource
 import sys
 import tempfile
 import time
@@ -170,6 +170,15 @@ def rea_within(timeline: list[tuple[float, float, float]], seconds: float) -> fl
 # ---- memory: predicted before training against measured ------------------------------------------
 
 
+def _status(field: str) -> float:
+    """A memory figure of this process from ``/proc/self/status``, in bytes."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return float(line.split()[1]) * 1024
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
 def _measure(space_name: str, sizes: dict[str, int], mode: str, batch: int, queue: Any) -> None:
     import torch
 
@@ -180,8 +189,12 @@ def _measure(space_name: str, sizes: dict[str, int], mode: str, batch: int, queu
     torch.set_num_threads(1)
     task = Task((1, 40), 10)
     x, y = torch.randn(batch, 1, 40), torch.randint(0, 10, (batch,))
-    with open("/proc/self/statm") as f:
-        before = int(f.read().split()[1]) * resource.getpagesize()
+    warm = torch.nn.Sequential(torch.nn.Conv1d(1, 4, 3), torch.nn.BatchNorm1d(4), torch.nn.ReLU())
+    warm(torch.randn(2, 1, 40)).sum().backward()  # load the kernels before measuring
+    del warm
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset the peak (VmHWM) to what is resident now
+    before = _status("VmRSS")
     supernet = Supernet(create_space(space_name, **sizes), task)
     supernet.set_mode(mode)
     predicted = estimate_memory(supernet, task, batch)["peak_bytes"]
@@ -194,7 +207,7 @@ def _measure(space_name: str, sizes: dict[str, int], mode: str, batch: int, queu
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _status("VmHWM")
     queue.put({"predicted_mib": predicted / 2**20, "measured_mib": (peak - before) / 2**20})
 
 
