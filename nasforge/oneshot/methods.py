@@ -29,6 +29,7 @@ search that would not fit the device stops there, proposing a batch that does.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import time
@@ -210,8 +211,11 @@ class SupernetSearch(OneShotMethod):
         order: the gradient of the validation loss at the current weights)."""
         supernet = self.supernet_
         self._arch_optimizer.zero_grad(set_to_none=True)
-        loss = nn.functional.cross_entropy(supernet(x_arch), y_arch)
-        self.arch_loss(loss, self._epoch).backward()
+        # bfloat16 needs no loss scaling; float16 (a scaler) would underflow these gradients
+        bf16 = self._precision.scaler is None
+        with self._precision.autocast() if bf16 else contextlib.nullcontext():
+            loss = nn.functional.cross_entropy(supernet(x_arch), y_arch)
+        self.arch_loss(loss.float(), self._epoch).backward()
         self._arch_optimizer.step()
 
     def end_epoch(self, data: Any, generator: torch.Generator) -> None:
@@ -256,7 +260,7 @@ class SupernetSearch(OneShotMethod):
             estimate_memory,
             memory_advice,
         )
-        from nasforge.training import cpu_threads, resolve_device, seeded
+        from nasforge.training import Precision, cpu_threads, resolve_device, seeded
 
         started = time.monotonic()
         evaluator = session.evaluator
@@ -298,6 +302,7 @@ class SupernetSearch(OneShotMethod):
                 if advice is not None:
                     raise ConfigError(f"strategy {self.name!r}: {advice}")
             self._predicted = predicted
+            self._precision = Precision(device, getattr(evaluator, "amp", "auto"))
             self._setup_optimizers(data)
             done_epochs = self._resume(session, tell)
             stored = session.trials(intermediate=False)
@@ -386,10 +391,9 @@ class SupernetSearch(OneShotMethod):
                 self.arch_step(x_a, y_a, x_w, y_w)
             self.before_weight_step(generator)
             self._optimizer.zero_grad(set_to_none=True)
-            loss = nn.functional.cross_entropy(supernet(x_w), y_w)
-            loss.backward()
-            nn.utils.clip_grad_norm_(supernet.weight_parameters(), self.grad_clip)
-            self._optimizer.step()
+            with self._precision.autocast():
+                loss = nn.functional.cross_entropy(supernet(x_w), y_w)
+            self._precision.step(loss, self._optimizer, clip_norm=self.grad_clip)
             self._schedule.step()
             if not torch.isfinite(loss):
                 raise FloatingPointError(
@@ -409,7 +413,7 @@ class SupernetSearch(OneShotMethod):
         supernet.set_mode("path")
         supernet.use(supernet.path_of(arch))
         try:
-            return score(supernet, data.x_val, data.y_val, data.device)
+            return score(supernet, data.x_val, data.y_val, data.device, self._precision)
         finally:
             supernet.set_mode(mode) if mode != "path" else None
 
@@ -909,7 +913,8 @@ class Enas(_PathSearch):
             )
             index = rows[pick].to(data.x_train.device)
             supernet.use(supernet.path_of(arch))
-            _, reward = score(supernet, data.x_train[index], data.y_train[index], data.device)
+            x, y = data.batch(data.x_train, index), data.batch(data.y_train, index)
+            _, reward = score(supernet, x, y, data.device, self._precision)
             self._rewards += 1
             self.controller.tell(_reward_trial(self._rewards, arch, reward))
         supernet.train()

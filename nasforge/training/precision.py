@@ -56,12 +56,25 @@ class Precision:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device_type, dtype=self.dtype)
 
-    def step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
-        """Backward pass and optimizer step (the scaler skips a step whose gradients overflow)."""
+    def step(
+        self,
+        loss: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        clip_norm: float | None = None,
+    ) -> None:
+        """Backward pass and optimizer step (the scaler skips a step whose gradients overflow);
+        ``clip_norm``: clip the gradients of the optimizer's parameters to this norm first (on
+        the unscaled gradients)."""
+        params = [p for group in optimizer.param_groups for p in group["params"]]
         if self.scaler is None:
             loss.backward()
+            if clip_norm is not None:
+                torch.nn.utils.clip_grad_norm_(params, clip_norm)
             optimizer.step()
             return
         self.scaler.scale(loss).backward()
+        if clip_norm is not None:
+            self.scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(params, clip_norm)
         self.scaler.step(optimizer)
         self.scaler.update()

@@ -207,3 +207,19 @@ def test_the_honesty_report_ends_the_run_and_resumes_without_training_twice(
     assert [t.arch.key for t in standalone] == [r.arch for r in report.rows]
     assert all(0 <= r.standalone_val_acc <= 100 for r in report.rows)
     assert report.settings["bn_affine"] is False and report.settings["remedy"] is None
+
+
+@pytest.mark.parametrize("method", ["darts", "enas"])
+def test_mixed_precision_trains_the_supernet(tmp_path: Path, method: str) -> None:
+    exp = nf.Experiment(  # bfloat16 autocast on the CPU: the code path CUDA takes with amp
+        space=nf.create_space("nb201", **SPACE),
+        evaluator=nf.create_evaluator("train", **EVALUATOR, amp=True),
+        strategy=method,
+        strategy_options={**TINY, "epochs": 1, "controller_steps": 2}
+        if method == "enas"
+        else {**TINY, "epochs": 1},
+        storage=f"sqlite:///{tmp_path / 'amp.db'}",
+        name="amp",
+    )
+    (trial,) = exp.run(progress=False)
+    assert 0 <= trial.metrics["val_acc"] <= 100 and trial.metrics["train_loss"] > 0
