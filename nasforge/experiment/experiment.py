@@ -357,7 +357,11 @@ class Experiment:
             from nasforge.experiment._progress import SearchProgress
 
             steps = self.evaluator.max_step(self.fidelity)
-            bar = SearchProgress(self.name, self.objectives, stored, max_trials, steps)
+            total = max_trials
+            if isinstance(method, OneShotMethod) and total is None:
+                planned = method.planned_trials()
+                total = None if planned is None else max(planned, len(stored))
+            bar = SearchProgress(self.name, self.objectives, stored, total, steps)
             on_trial.append(bar.on_trial)
             on_report = bar.on_report
         with bar if bar is not None else contextlib.nullcontext():

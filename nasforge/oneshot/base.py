@@ -94,6 +94,11 @@ class OneShotMethod(ABC):
     def check_space(self, space: Space) -> None:  # noqa: B027 - optional hook
         """Refuse a space this method cannot search, with a :class:`ConfigError`."""
 
+    def planned_trials(self) -> int | None:
+        """How many trials a whole search records, when the method knows (for a progress bar
+        of a run without ``max_trials``); ``None`` by default."""
+        return None
+
     @abstractmethod
     def search(
         self,

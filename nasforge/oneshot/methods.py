@@ -181,6 +181,10 @@ class SupernetSearch(OneShotMethod):
         self.supernet_: Any = None
         self.report_: Any = None
 
+    def planned_trials(self) -> int:
+        """One trial per epoch, then the report's archs (random one-shot: and its search)."""
+        return self.epochs + self.report_archs + getattr(self, "search_trials", 0)
+
     # ---- hooks the methods fill in ----------------------------------------------------------
 
     def settings(self) -> dict[str, Any]:

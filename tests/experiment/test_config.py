@@ -42,7 +42,7 @@ def test_a_good_config_parses_with_defaults_filled():
         (with_(space="nb999"), "space.name: unknown space 'nb999'; known: chain, darts, incep"),
         (
             with_(strategy="evolution"),
-            "strategy.name: unknown strategy 'evolution'; known: bananas, bohb, cmaes, genetic,",
+            "strategy.name: unknown strategy 'evolution'; known: bananas, bohb, cmaes, darts,",
         ),
         (
             with_(evaluator={"name": "train", "options": {"epoch": 3}}),

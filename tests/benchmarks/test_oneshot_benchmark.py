@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.benchmarks.conftest import RunBenchmark
+
+
+def test_oneshot_quick_prints_the_comparison_last(run_benchmark: RunBenchmark) -> None:
+    done = run_benchmark(
+        "oneshot.py", "--quick", "--spaces", "nb201", "--methods", "random-one-shot", timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    row = result["nb201"]["random-one-shot"]
+    assert row["search_s"] > 0 and 0 <= row["test_acc"] <= 100 and row["n_compared"] == 3
+    assert -1 <= row["kendall_tau"] <= 1 and isinstance(row["collapsed"], bool)
+    assert 0 <= result["nb201"]["random_mean_test_acc"] <= 100
+    assert set(result["nb201"]["rea_same_time_test_acc"]) == {"random-one-shot"}
+    memory = result["memory"]["nb201/softmax"]
+    assert memory["predicted_mib"] > 0 and memory["measured_mib"] > 0
+
+
+def test_oneshot_refuses_an_unknown_method(run_benchmark: RunBenchmark) -> None:
+    done = run_benchmark("oneshot.py", "--quick", "--methods", "magic", timeout=120)
+    assert done.returncode == 2 and "--methods: unknown 'magic'" in done.stderr
