@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 import nasforge as nf
 from nasforge.cli.main import app
 from nasforge.estimation import TrialContext
-from nasforge.experiment.session import RunSession
 from nasforge.oneshot import (
     HonestyReport,
     OneShotMethod,
@@ -23,9 +22,9 @@ from nasforge.oneshot import (
     honesty_report,
 )
 from nasforge.space import Categorical
-from nasforge.storage import Storage
 from nasforge.strategies import STRATEGIES, register_strategy
 from nasforge.trial import Trial
+from tests.oneshot.report_store import store_with_report
 
 SPACE = nf.CellSpace(3, ["skip_connect", "conv", "none"])
 
@@ -51,29 +50,7 @@ def op_dims(space: nf.Space) -> dict[str, tuple[str, ...]]:
 def stored(tmp_path: Path) -> tuple[Path, HonestyReport]:
     """A store with experiment ``oneshot`` (a report) and ``plain`` (none)."""
     db = tmp_path / "runs.db"
-    store = Storage(f"sqlite:///{db}")
-    store.create_experiment("plain", 0, {"val_acc": "max"}, {"strategy": "random"})
-    record = store.create_experiment("oneshot", 0, {"val_acc": "max"}, {"strategy": "darts"})
-    session = RunSession(
-        store,
-        record.id,
-        nf.Objectives.parse({"val_acc": "max"}),
-        SPACE,
-        nf.FunctionEvaluator(standalone),
-    )
-    estimates = [(a, 40.0 + 3 * a.key.count("conv")) for a in SPACE.enumerate()]
-    derived = SPACE.parse("|skip_connect~0|+|skip_connect~0|conv~1|")
-    report = honesty_report(
-        session,
-        "darts",
-        derived,
-        estimates,
-        4,
-        op_dims(SPACE),
-        {"skip_connect", "none"},
-        {"remedy": "none"},
-        progress=False,
-    )
+    store, _, report = store_with_report(db)
     store.close()
     return db, report
 
