@@ -29,6 +29,8 @@ from nasforge.errors import ConfigError
 from nasforge.space import CellGraph, Space
 from nasforge.trial import Trial, TrialStatus
 from nasforge.viz import _data
+from nasforge.viz._figure import figure as _figure
+from nasforge.viz._figure import finish as _finish
 from nasforge.viz.cell import cell_graphs, draw_cell
 
 if TYPE_CHECKING:
@@ -40,23 +42,6 @@ STATUS_STYLE: dict[str, dict[str, Any]] = {
     "failed": {"color": "#d62728", "marker": "v"},
 }
 PLOT_KINDS = ("history", "curves", "ops", "pareto", "cell")
-
-
-def _figure(width: float, height: float, ncols: int = 1, nrows: int = 1) -> Figure:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    fig.subplots(nrows, ncols)
-    return fig
-
-
-def _finish(fig: Figure, out: str | Path | None) -> Figure:
-    if out is not None:
-        path = Path(out)
-        if path.parent and not path.parent.exists():
-            raise ConfigError(f"out: folder {str(path.parent)!r} does not exist")
-        fig.savefig(path, dpi=120)
-    return fig
 
 
 def plot_history(
