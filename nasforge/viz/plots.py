@@ -6,6 +6,9 @@ returns a :class:`matplotlib.figure.Figure` and, with ``out=``, also writes it (
 by the file's suffix). Figures are made without ``pyplot``, so no global figure state is
 touched and nothing needs a display.
 
+The plot of kind ``arch-weights`` (how a one-shot search's architecture weights evolved) is
+:func:`~nasforge.viz.arch_weights.plot_arch_weights`; :func:`plot` picks it by name too.
+
 Example:
     >>> import nasforge as nf
     >>> from nasforge.viz import plot_history
@@ -31,6 +34,7 @@ from nasforge.trial import Trial, TrialStatus
 from nasforge.viz import _data
 from nasforge.viz._figure import figure as _figure
 from nasforge.viz._figure import finish as _finish
+from nasforge.viz.arch_weights import plot_arch_weights
 from nasforge.viz.cell import cell_graphs, draw_cell
 
 if TYPE_CHECKING:
@@ -41,7 +45,7 @@ STATUS_STYLE: dict[str, dict[str, Any]] = {
     "pruned": {"color": "#ff7f0e", "marker": "x"},
     "failed": {"color": "#d62728", "marker": "v"},
 }
-PLOT_KINDS = ("history", "curves", "ops", "pareto", "cell")
+PLOT_KINDS = ("history", "curves", "ops", "pareto", "cell", "arch-weights")
 
 
 def plot_history(
@@ -298,6 +302,7 @@ def plot(source: Any, kind: str, out: str | Path | None = None, **options: Any) 
         "ops": plot_ops,
         "pareto": plot_pareto,
         "cell": plot_cell,
+        "arch-weights": plot_arch_weights,
     }
     if kind not in functions:
         raise ConfigError(f"kind: unknown plot {kind!r}; allowed: {', '.join(PLOT_KINDS)}")
