@@ -15,7 +15,12 @@ from nasforge.storage import DEFAULT_STORAGE
 def plot(
     name: Annotated[str, typer.Argument(help="Experiment name.")],
     kind: Annotated[
-        str, typer.Option("--kind", help="history, curves, ops, pareto or cell.")
+        str,
+        typer.Option(
+            "--kind",
+            help="history, curves, ops, pareto, cell or arch-weights (a one-shot search's "
+            "architecture weights per epoch).",
+        ),
     ] = "history",
     out: Annotated[
         Path | None,

@@ -100,6 +100,21 @@ class ArtifactStore:
 
         return self._read(load)
 
+    def count_artifacts(self, experiment_id: int, kind: str | None = None) -> int:
+        """How many artifacts the experiment has (optionally of one kind), read without their
+        JSON or bytes: cheap enough for a page that polls."""
+        from sqlalchemy import func
+
+        def count(session: Session) -> int:
+            query = select(func.count(ArtifactRow.id)).where(
+                ArtifactRow.experiment_id == experiment_id
+            )
+            if kind is not None:
+                query = query.where(ArtifactRow.kind == kind)
+            return int(session.execute(query).scalar_one())
+
+        return self._read(count)
+
     def delete_artifacts(self, experiment_id: int, kind: str, keep: Sequence[int] = ()) -> int:
         """Delete the experiment's artifacts of ``kind`` except the ids in ``keep``; returns
         how many were deleted (e.g. the checkpoints older than the newest)."""

@@ -135,6 +135,8 @@ def check_artifacts(url: str) -> None:
     assert store.artifact_data(first) == b"ab" and retrained.metrics == {"acc": 1.0}
     checkpoints = store.artifacts(record.id, kind="checkpoint")
     assert [c.info["step"] for c in checkpoints] == [1, 2]
+    assert store.count_artifacts(record.id, "checkpoint") == 2
+    assert store.count_artifacts(record.id) == 3 and store.count_artifacts(record.id, "x") == 0
     assert store.delete_artifacts(record.id, "checkpoint", keep=[newest]) == 1
     assert [c.id for c in store.artifacts(record.id, kind="checkpoint")] == [newest]
     assert store.artifact_data(newest) == b"cd"

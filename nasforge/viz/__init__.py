@@ -1,4 +1,5 @@
-"""Look at a search: matplotlib plots, a cell drawn as a graph, and a live web dashboard.
+"""Look at a search: matplotlib plots, a cell drawn as a graph, the architecture weights of a
+one-shot search, and a live web dashboard.
 
 The plots take an :class:`~nasforge.Experiment`, a stored experiment or a list of trials; the
 dashboard (:func:`nasforge.viz.dashboard.create_app`, ``nasforge dashboard``) reads a store
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from nasforge.viz._data import op_counts as _op_counts
 from nasforge.viz._data import resolve
+from nasforge.viz.arch_weights import plot_arch_weights
 from nasforge.viz.cell import cell_graphs, cell_layout, cell_svg, draw_cell
 from nasforge.viz.plots import (
     PLOT_KINDS,
@@ -35,6 +37,7 @@ __all__ = [
     "draw_cell",
     "op_counts",
     "plot",
+    "plot_arch_weights",
     "plot_cell",
     "plot_curves",
     "plot_history",

@@ -6,6 +6,9 @@ returns a :class:`matplotlib.figure.Figure` and, with ``out=``, also writes it (
 by the file's suffix). Figures are made without ``pyplot``, so no global figure state is
 touched and nothing needs a display.
 
+The plot of kind ``arch-weights`` (how a one-shot search's architecture weights evolved) is
+:func:`~nasforge.viz.arch_weights.plot_arch_weights`; :func:`plot` picks it by name too.
+
 Example:
     >>> import nasforge as nf
     >>> from nasforge.viz import plot_history
@@ -29,6 +32,9 @@ from nasforge.errors import ConfigError
 from nasforge.space import CellGraph, Space
 from nasforge.trial import Trial, TrialStatus
 from nasforge.viz import _data
+from nasforge.viz._figure import figure as _figure
+from nasforge.viz._figure import finish as _finish
+from nasforge.viz.arch_weights import plot_arch_weights
 from nasforge.viz.cell import cell_graphs, draw_cell
 
 if TYPE_CHECKING:
@@ -39,24 +45,7 @@ STATUS_STYLE: dict[str, dict[str, Any]] = {
     "pruned": {"color": "#ff7f0e", "marker": "x"},
     "failed": {"color": "#d62728", "marker": "v"},
 }
-PLOT_KINDS = ("history", "curves", "ops", "pareto", "cell")
-
-
-def _figure(width: float, height: float, ncols: int = 1, nrows: int = 1) -> Figure:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    fig.subplots(nrows, ncols)
-    return fig
-
-
-def _finish(fig: Figure, out: str | Path | None) -> Figure:
-    if out is not None:
-        path = Path(out)
-        if path.parent and not path.parent.exists():
-            raise ConfigError(f"out: folder {str(path.parent)!r} does not exist")
-        fig.savefig(path, dpi=120)
-    return fig
+PLOT_KINDS = ("history", "curves", "ops", "pareto", "cell", "arch-weights")
 
 
 def plot_history(
@@ -313,6 +302,7 @@ def plot(source: Any, kind: str, out: str | Path | None = None, **options: Any) 
         "ops": plot_ops,
         "pareto": plot_pareto,
         "cell": plot_cell,
+        "arch-weights": plot_arch_weights,
     }
     if kind not in functions:
         raise ConfigError(f"kind: unknown plot {kind!r}; allowed: {', '.join(PLOT_KINDS)}")

@@ -44,7 +44,8 @@ def test_plot_writes_each_kind(store: str, tmp_path: Path, kind: str) -> None:
         ),
         (
             ["plot", "demo", "--kind", "bars"],
-            "error: --kind: unknown plot 'bars'; allowed: history, curves, ops, pareto, cell",
+            "error: --kind: unknown plot 'bars'; allowed: history, curves, ops, pareto, cell, "
+            "arch-weights",
         ),
         (
             ["plot", "demo", "--kind", "cell", "--trial", "99"],

@@ -125,6 +125,7 @@ def add_api(app: FastAPI, experiments: Experiments) -> None:
             experiments.revision(record, snap),
             experiments.space(record),
             report=payloads.report_id(record, store),
+            epochs=payloads.epoch_count(record, store),
         )
 
     @app.get("/api/experiments/{name}/history")
@@ -256,6 +257,17 @@ def add_api(app: FastAPI, experiments: Experiments) -> None:
         if report is None:
             raise NotFoundError(payloads.no_report(record))
         return report
+
+    @app.get("/api/experiments/{name}/arch-weights")
+    def get_arch_weights(name: str) -> dict[str, Any]:
+        """How a one-shot search's architecture weights evolved (404 when it stored no supernet
+        epochs): each choice's distribution over its candidates per epoch, and the arch derived
+        after each."""
+        record = experiments.get(name)
+        weights = payloads.arch_weights_json(record, store, experiments.space(record))
+        if weights is None:
+            raise NotFoundError(payloads.no_arch_weights(record))
+        return weights
 
     @app.get("/api/experiments/{name}/cell.svg", response_class=Response)
     def get_cell(name: str, trial: int | None = None) -> Response:

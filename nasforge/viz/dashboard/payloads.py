@@ -13,7 +13,7 @@ from nasforge.space import Space
 from nasforge.storage import ExperimentRecord, Storage
 from nasforge.storage._queries import TrialColumns
 from nasforge.trial import Trial, TrialStatus
-from nasforge.viz import _data
+from nasforge.viz import _data, _epochs
 from nasforge.viz.cell import cell_svg
 
 _EPOCH = datetime(1970, 1, 1)
@@ -70,11 +70,13 @@ def experiment_summary(
     revision: str,
     space: Space | None = None,
     report: int | None = None,
+    epochs: int = 0,
 ) -> dict[str, Any]:
     """What the experiment page polls: counts, the best trial (its cell drawn from ``space``
-    or, without one, from its key), the ``revision`` that says whether to fetch the rest and
-    the id of the newest honesty report (``report``, ``None`` without one: fetch it when the id
-    changes; a one-shot search stores it after its last trial)."""
+    or, without one, from its key), the ``revision`` that says whether to fetch the rest, the
+    id of the newest honesty report (``report``, ``None`` without one: fetch it when the id
+    changes; a one-shot search stores it after its last trial) and how many supernet epochs
+    stored their architecture weights (``epochs``: fetch them when it changes)."""
     metric = metric_of(record)
     svg = None
     if best is not None:
@@ -96,6 +98,7 @@ def experiment_summary(
             "best_cell_svg": svg,
             "revision": revision,
             "report": report,
+            "epochs": epochs,
         }
     )
 
@@ -247,3 +250,44 @@ def report_json(record: ExperimentRecord, storage: Storage) -> dict[str, Any] | 
 def no_report(record: ExperimentRecord) -> str:
     """Why an experiment shows no honesty report."""
     return f"experiment {record.name!r} has no honesty report; only one-shot methods write one"
+
+
+def epoch_count(record: ExperimentRecord, storage: Storage) -> int:
+    """How many supernet epochs of a one-shot search stored their architecture weights."""
+    return storage.count_artifacts(record.id, _epochs.epoch_kind())
+
+
+def arch_weights_json(
+    record: ExperimentRecord, storage: Storage, space: Space | None = None
+) -> dict[str, Any] | None:
+    """The architecture weights of every stored epoch (:class:`~nasforge.viz._epochs.ArchWeights`:
+    ``weights[label][candidate]`` a probability per epoch) with what the page draws from
+    them: the choices' names (``0→2`` for cell edges, from ``space`` or a NAS-Bench-201 key),
+    the ``layout`` (a panel per choice, or a heatmap above 16), the last epoch's distributions
+    and each choice's strongest probability per epoch; ``None`` without epochs."""
+    stored = storage.artifacts(record.id, kind=_epochs.epoch_kind())
+    if not stored:
+        return None
+    method = str(record.spec.get("strategy") or "")
+    data = _epochs.arch_weights([a.info for a in stored], record.name, method)
+    return _data.jsonable(  # type: ignore[no-any-return]
+        {
+            "method": data.method,
+            "caption": data.caption(),
+            "layout": data.layout,
+            "epochs": data.epochs,
+            "trials": data.trials,
+            "derived": data.derived,
+            "labels": data.labels,
+            "names": _data.dimension_labels(data.labels, space, data.derived[-1:]),
+            "candidates": data.candidates,
+            "weights": data.weights,
+            "final": data.final(),
+            "strongest": data.strongest(),
+        }
+    )
+
+
+def no_arch_weights(record: ExperimentRecord) -> str:
+    """Why an experiment shows no architecture weights."""
+    return _epochs.no_epochs(record.name)

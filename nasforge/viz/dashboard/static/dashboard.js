@@ -102,7 +102,7 @@
     sortKey: "number", sortDir: 1, offset: 0,
     pageSize: Math.max(1, Number(params.get("page_size")) || 50),
     total: 0, rows: [], tableTicket: 0,
-    history: new Map(), cursor: null, reportId: null,
+    history: new Map(), cursor: null, reportId: null, epochs: 0,
   };
 
   function experimentName() {
@@ -300,6 +300,90 @@
       el("td", { className: "arch-cell" }, row.arch))));
   }
 
+  // How a one-shot search's architecture weights evolved: a panel per choice with a line per
+  // candidate, or (many choices) the last epoch as a heatmap beside each choice's strongest weight.
+  const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+    "#7f7f7f", "#bcbd22", "#17becf"];
+
+  function weightsPanel(w) {
+    document.getElementById("weights-panel").hidden = !w;
+    if (!w) return;
+    setText("weights-caption", w.caption);
+    setText("weights-derived", w.derived[w.derived.length - 1]);
+    const node = document.getElementById("plot-weights");
+    if (w.layout === "panels") weightPanels(w, node); else weightHeatmap(w, node);
+  }
+
+  function present(epochs, values) {
+    const idx = values.map((v, i) => (v === null ? -1 : i)).filter((i) => i >= 0);
+    return { x: idx.map((i) => epochs[i]), y: idx.map((i) => values[i]) };
+  }
+
+  function weightPanels(w, node) {
+    const columns = Math.min(4, w.labels.length);
+    const rows = Math.ceil(w.labels.length / columns);
+    node.style.height = `${170 * rows + 90}px`;
+    const color = new Map(w.candidates.map((c, i) => [c, PALETTE[i % PALETTE.length]]));
+    const traces = [];
+    const layout = {
+      grid: { rows, columns, pattern: "independent", ygap: 0.35 }, annotations: [],
+      margin: { l: 50, r: 15, t: 25, b: 40 }, showlegend: true,
+    };
+    w.labels.forEach((label, k) => {
+      const axis = k === 0 ? "" : String(k + 1);
+      for (const candidate of Object.keys(w.weights[label])) {
+        traces.push(Object.assign(present(w.epochs, w.weights[label][candidate]), {
+          type: "scatter", mode: "lines+markers", name: candidate, legendgroup: candidate,
+          showlegend: !traces.some((t) => t.name === candidate),
+          xaxis: `x${axis}`, yaxis: `y${axis}`, text: `${w.names[k]}: ${candidate}`,
+          line: { color: color.get(candidate), width: 1.5 }, marker: { size: 4 },
+        }));
+      }
+      layout[`xaxis${axis}`] = {
+        dtick: w.epochs.length <= 12 ? 1 : undefined,
+        title: { text: k >= w.labels.length - columns ? "epoch" : "" },
+      };
+      layout[`yaxis${axis}`] = {
+        matches: k === 0 ? undefined : "y", title: { text: k % columns === 0 ? "probability" : "" },
+      };
+      layout.annotations.push({
+        text: w.names[k], showarrow: false, font: { size: 11 },
+        xref: `x${axis} domain`, yref: `y${axis} domain`, x: 0.5, y: 1, yanchor: "bottom",
+      });
+    });
+    plot("plot-weights", traces, layout);
+  }
+
+  function weightHeatmap(w, node) {
+    node.style.height = `${Math.max(320, 16 * w.labels.length + 110)}px`;
+    const heat = {
+      type: "heatmap", x: w.candidates, y: w.names, zmin: 0, colorscale: "Viridis",
+      z: w.labels.map((label) => w.candidates.map((c) => (w.final[label][c] ?? null))),
+      colorbar: { x: 0.46, len: 0.9, title: { text: "probability" } }, xaxis: "x", yaxis: "y",
+    };
+    const lines = w.labels.map((label, k) => Object.assign(present(w.epochs, w.strongest[label]), {
+      type: "scatter", mode: "lines", name: w.names[k], showlegend: false, opacity: 0.35,
+      line: { color: "#1f77b4", width: 1 }, xaxis: "x2", yaxis: "y2",
+    }));
+    const mean = { x: [], y: [] };
+    w.epochs.forEach((epoch, i) => {
+      const values = w.labels.map((label) => w.strongest[label][i]).filter((v) => v !== null);
+      if (values.length) { mean.x.push(epoch); mean.y.push(values.reduce((a, b) => a + b) / values.length); }
+    });
+    lines.push(Object.assign(mean, {
+      type: "scatter", mode: "lines", name: "mean over choices", line: { color: "black", width: 2.5 },
+      xaxis: "x2", yaxis: "y2",
+    }));
+    plot("plot-weights", [heat, ...lines], {
+      grid: { rows: 1, columns: 2, pattern: "independent", xgap: 0.2 },
+      yaxis: { autorange: "reversed", automargin: true },
+      xaxis: { title: { text: `candidates at epoch ${w.epochs[w.epochs.length - 1]}` } },
+      xaxis2: { title: { text: "epoch" } },
+      yaxis2: { title: { text: "probability of the strongest candidate" } },
+      legend: { orientation: "h", y: -0.12 },
+    });
+  }
+
   function columns() {
     const s = state.summary;
     const cols = [{ key: "number", label: "#", num: true }, { key: "status", label: "status" }];
@@ -429,6 +513,10 @@
     if (s.report !== state.reportId) { // stored after the last trial: not part of the revision
       reportPanel(s.report === null ? null : await getJSON(api("/report")));
       state.reportId = s.report;
+    }
+    if (s.epochs !== state.epochs) { // a one-shot search's architecture weights, an epoch at a time
+      weightsPanel(s.epochs ? await getJSON(api("/arch-weights")) : null);
+      state.epochs = s.epochs;
     }
     if (s.revision === state.revision) return;
     const twoObjectives = Object.keys(s.objectives).length >= 2;
