@@ -11,7 +11,7 @@ estimates, and a warning when the result collapsed onto parameter-free operation
 
 from __future__ import annotations
 
-from nasforge.oneshot.base import OneShotMethod, SearchSession
+from nasforge.oneshot.base import EPOCH_KIND, OneShotMethod, SearchSession
 from nasforge.oneshot.report import (
     REPORT_KIND,
     HonestyReport,
@@ -27,6 +27,7 @@ from nasforge.oneshot.report import (
 )
 
 __all__ = [
+    "EPOCH_KIND",
     "REPORT_KIND",
     "HonestyReport",
     "OneShotMethod",

@@ -65,6 +65,11 @@ class SearchSession(Protocol):
         ...
 
 
+#: the artifact kind of a one-shot method's record of each epoch (its architecture weights,
+#: losses and derived arch; see :mod:`nasforge.oneshot.methods`)
+EPOCH_KIND = "oneshot_epoch"
+
+
 class OneShotMethod(ABC):
     """Base of every one-shot search method.
 
@@ -115,4 +120,4 @@ class OneShotMethod(ABC):
         return f"{type(self).__name__}(seed={self.seed})"
 
 
-__all__ = ["OneShotMethod", "SearchSession"]
+__all__ = ["EPOCH_KIND", "OneShotMethod", "SearchSession"]

@@ -42,7 +42,7 @@ from torch import nn
 
 from nasforge.errors import ConfigError, SpaceError, one_of
 from nasforge.objectives import Objectives
-from nasforge.oneshot.base import OneShotMethod, SearchSession
+from nasforge.oneshot.base import EPOCH_KIND, OneShotMethod, SearchSession
 from nasforge.space import Arch, Categorical, Space
 from nasforge.strategies.base import positive_int
 from nasforge.strategies.metaqnn import check_fraction
@@ -54,9 +54,6 @@ ONE_SHOT_METRICS: tuple[str, ...] = ("val_acc", "val_loss")
 
 #: the collapse remedies a gradient-based method can use
 REMEDIES: tuple[str, ...] = ("beta-decay",)
-
-#: the artifact kind of each epoch's record (architecture weights, losses, derived arch)
-EPOCH_KIND = "oneshot_epoch"
 
 
 def _number(method: str, name: str, value: Any, low: float, high: float = math.inf) -> float:
@@ -949,7 +946,6 @@ def _reward_trial(number: int, arch: Arch, reward: float) -> Trial:
 
 
 __all__ = [
-    "EPOCH_KIND",
     "REMEDIES",
     "Darts",
     "DrNas",

@@ -1,7 +1,7 @@
 """The architecture weights a one-shot search stored after each supernet epoch (no drawing).
 
 A one-shot method stores, beside the trial of each epoch, an artifact of kind ``oneshot_epoch``
-(:data:`nasforge.oneshot.methods.EPOCH_KIND`) whose JSON holds the epoch, the arch derived from
+(:data:`nasforge.oneshot.EPOCH_KIND`) whose JSON holds the epoch, the arch derived from
 the supernet then and each choice's distribution over its candidates. The plot
 (:func:`nasforge.viz.plot_arch_weights`) and the dashboard both read them through
 :class:`ArchWeights`, so the image and the web page show the same numbers.
@@ -15,16 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from nasforge.errors import ConfigError
+from nasforge.oneshot.base import EPOCH_KIND
 
 #: up to this many choices the plot draws a panel per choice; above, a heatmap
 MAX_PANELS = 16
 
 
 def epoch_kind() -> str:
-    """The artifact kind of an epoch's record. The constant lives with the methods, whose
-    module loads torch: imported only when a store is read."""
-    from nasforge.oneshot.methods import EPOCH_KIND
-
+    """The artifact kind of an epoch's record."""
     return EPOCH_KIND
 
 

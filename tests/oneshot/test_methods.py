@@ -13,7 +13,8 @@ import torch
 import nasforge as nf
 from nasforge.errors import ConfigError
 from nasforge.export import export_model, load_model, retrain
-from nasforge.oneshot.methods import EPOCH_KIND, SupernetSearch
+from nasforge.oneshot import EPOCH_KIND
+from nasforge.oneshot.methods import SupernetSearch
 from nasforge.storage import Storage
 
 SPACE = {"n_cells": 1, "channels": 4}

@@ -16,7 +16,7 @@ from oneshot_epochs import (
     store_with_epochs,
 )
 
-from nasforge.oneshot.methods import EPOCH_KIND
+from nasforge.oneshot import EPOCH_KIND
 from nasforge.strategies import list_strategies
 from nasforge.viz.dashboard import create_app
 
