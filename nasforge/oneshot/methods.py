@@ -43,6 +43,7 @@ from torch import nn
 from nasforge.errors import ConfigError, SpaceError, one_of
 from nasforge.objectives import Objectives
 from nasforge.oneshot.base import EPOCH_KIND, OneShotMethod, SearchSession
+from nasforge.oneshot.report import REPORT_KIND
 from nasforge.space import Arch, Categorical, Space
 from nasforge.strategies.base import positive_int
 from nasforge.strategies.metaqnn import check_fraction
@@ -305,8 +306,10 @@ class SupernetSearch(OneShotMethod):
             self._predicted = predicted
             self._precision = Precision(device, getattr(evaluator, "amp", "auto"))
             self._setup_optimizers(data)
-            done_epochs = self._resume(session, tell)
             stored = session.trials(intermediate=False)
+            done_epochs = self._resume(session, tell)
+            if done_epochs >= self.epochs and session.attached(REPORT_KIND):
+                return recorded  # the search ended before: nothing to do again
             for epoch in range(done_epochs + 1, self.epochs + 1):
                 if _out_of_budget(stored, recorded, max_trials, started, max_time):
                     return recorded

@@ -208,6 +208,9 @@ def test_the_honesty_report_ends_the_run_and_resumes_without_training_twice(
     assert [t.arch.key for t in standalone] == [r.arch for r in report.rows]
     assert all(0 <= r.standalone_val_acc <= 100 for r in report.rows)
     assert report.settings["bn_affine"] is False and report.settings["remedy"] is None
+    # a search that has ended runs no more when it is run again
+    again = experiment(tmp_path, "darts", **options)
+    assert again.run(progress=False) == [] and len(again.trials()) == len(exp.trials())
 
 
 @pytest.mark.parametrize("method", ["darts", "enas"])
