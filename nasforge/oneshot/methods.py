@@ -91,6 +91,9 @@ class SupernetSearch(OneShotMethod):
         n_cells: its ``n_cells`` likewise.
         partial_channels: PC-DARTS's partial channel connections (1 in K channels through the
             mixed operations), for spaces that take it (``darts``).
+        warmup_epochs: epochs that train only the weights before the architecture starts to
+            learn (a common guard against early preference for parameter-free operations,
+            which learn faster while the weights of the others are still random).
         report_archs: archs the honesty report trains alone (0: no report).
         report_pool: archs sampled from the space and ranked by the supernet, among which the
             report picks.
@@ -124,6 +127,7 @@ class SupernetSearch(OneShotMethod):
         channels: int | None = None,
         n_cells: int | None = None,
         partial_channels: int | None = None,
+        warmup_epochs: int = 0,
         report_archs: int = 5,
         report_pool: int = 30,
         memory_check: bool = True,
@@ -168,6 +172,12 @@ class SupernetSearch(OneShotMethod):
         ):
             if value is not None:
                 self.sizes[option] = positive_int(name, option, value)
+        self.warmup_epochs = positive_int(name, "warmup_epochs", warmup_epochs, 0)
+        if self.warmup_epochs >= self.epochs and self.learns_alphas:
+            raise ConfigError(
+                f"strategy {name!r}: warmup_epochs={warmup_epochs} leaves no epoch to learn the "
+                f"architecture; allowed: fewer than epochs ({self.epochs})"
+            )
         self.report_archs = positive_int(name, "report_archs", report_archs, 0)
         self.report_pool = positive_int(name, "report_pool", report_pool, 1)
         missing = [n for n in self.objectives.names if n not in ONE_SHOT_METRICS]
@@ -193,6 +203,7 @@ class SupernetSearch(OneShotMethod):
             "bn_affine": self.bn_affine,
             "bn_track_stats": self.bn_track_stats,
             "epochs": self.epochs,
+            "warmup_epochs": self.warmup_epochs,
             "batch_size": self.batch_size,
         }
 
@@ -388,7 +399,7 @@ class SupernetSearch(OneShotMethod):
         for step, (start, stop) in enumerate(self._batches):
             index = order_w[start:stop].to(data.x_train.device)
             x_w, y_w = data.batch(data.x_train, index), data.batch(data.y_train, index)
-            if self.learns_alphas:
+            if self.learns_alphas and self._epoch > self.warmup_epochs:
                 a_start = (step * self.batch_size) % max(1, len(order_a))
                 a_index = order_a[a_start : a_start + self.batch_size].to(data.x_train.device)
                 x_a, y_a = data.batch(data.x_train, a_index), data.batch(data.y_train, a_index)
