@@ -113,6 +113,7 @@ def test_a_search_stopped_by_its_budget_goes_on_from_its_checkpoint(tmp_path: Pa
         ({"bn_affine": "yes"}, "bn_affine must be true or false"),
         ({"fixed": {"nope": 1}}, "fixed names 'nope', not a choice of space 'nb201'"),
         ({"train_portion": 1.0}, "train_portion must be a number in [0.05, 0.95]"),
+        ({"warmup_epochs": 10}, "warmup_epochs=10 leaves no epoch to learn the architecture"),
     ],
 )
 def test_bad_options_are_one_line_errors(options: dict[str, Any], message: str) -> None:
