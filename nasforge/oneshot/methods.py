@@ -272,6 +272,7 @@ class SupernetSearch(OneShotMethod):
             available_memory,
             estimate_memory,
             memory_advice,
+            supernet_definition,
         )
         from nasforge.training import Precision, cpu_threads, resolve_device, seeded
 
@@ -310,7 +311,11 @@ class SupernetSearch(OneShotMethod):
             predicted = estimate_memory(supernet, data.task, self.batch_size)
             if self.memory_check:
                 advice = memory_advice(
-                    predicted["peak_bytes"], available_memory(device), self.batch_size, str(device)
+                    predicted["peak_bytes"],
+                    available_memory(device),
+                    self.batch_size,
+                    str(device),
+                    partial_channels="partial_channels" in supernet_definition(self.space)[1],
                 )
                 if advice is not None:
                     raise ConfigError(f"strategy {self.name!r}: {advice}")

@@ -544,16 +544,23 @@ def _activation_bytes(model: Supernet, task: Task, batch: int) -> float:
     return float(total[0])
 
 
-def memory_advice(predicted: float, available: float, batch_size: int, where: str) -> str | None:
+def memory_advice(
+    predicted: float,
+    available: float,
+    batch_size: int,
+    where: str,
+    partial_channels: bool = False,
+) -> str | None:
     """A one-line refusal when ``predicted`` bytes exceed ``available``, proposing a batch that
-    fits, or ``None``."""
+    fits (and PC-DARTS's partial channel connections when the space takes them), or ``None``."""
     if predicted <= available:
         return None
     fits = max(1, int(batch_size * available / predicted * 0.9))
+    partial = ", partial_channels: 4 (PC-DARTS)" if partial_channels else ""
     return (
         f"the supernet needs about {predicted / 2**20:.0f} MiB at batch_size={batch_size} but "
-        f"{where} has {available / 2**20:.0f} MiB free; allowed: batch_size <= {fits}, or a "
-        "smaller network (channels, n_cells)"
+        f"{where} has {available / 2**20:.0f} MiB free; allowed: batch_size <= {fits}{partial}, "
+        "or a smaller network (channels, n_cells)"
     )
 
 

@@ -135,3 +135,5 @@ def test_memory_estimate_scales_with_the_batch_and_refuses_in_one_line() -> None
     advice = memory_advice(large, large / 4, 64, "cpu")
     assert advice is not None and "batch_size <= 14" in advice and "\n" not in advice
     assert memory_advice(small, large, 8, "cpu") is None
+    darts = memory_advice(large, large / 4, 64, "cuda:0", partial_channels=True)
+    assert darts is not None and "batch_size <= 14, partial_channels: 4 (PC-DARTS)" in darts
