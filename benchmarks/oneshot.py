@@ -16,7 +16,7 @@ training steps from the supernet's construction on).
 
     python benchmarks/oneshot.py                        # both spaces, all methods (about an hour)
     python benchmarks/oneshot.py --spaces nb201 --methods darts,random-one-shot
-    python benchmarks/oneshot.py --quick                # smoke run: nb201, 2 methods, 1 epoch
+    python benchmarks/oneshot.py --quick    # smoke run: 1 epoch, 8x8 digits, tiny networks
 
 The last line is one JSON object ``{"<space>": {"<method>": {"search_s": ..., "test_acc": ...,
 "kendall_tau": ..., "collapsed": ..., ...}, "random_mean_test_acc": ...,
@@ -237,12 +237,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--threads", type=int, default=2, help="CPU threads")
     parser.add_argument("--dataset", default="mnist1d", help="built-in dataset (mnist1d)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every search")
-    parser.add_argument("--quick", action="store_true", help="smoke run")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 1 epoch, digits, tiny networks"
+    )
     args = parser.parse_args(argv)
     args.sizes = SIZES
-    if args.quick:
+    modes = ("softmax", "path")
+    if args.quick:  # digits: 8x8 images, loaded at once (MNIST-1D is generated on each load)
         args.search_epochs, args.train_epochs, args.tau_archs, args.report_archs = 1, 1, 3, 2
         args.random, args.memory_batch, args.sizes = 2, 8, QUICK_SIZES
+        args.dataset, modes = "digits", ("softmax",)
     spaces = [s for s in args.spaces.split(",") if s]
     methods = [m for m in args.methods.split(",") if m]
     for given, allowed, flag in ((spaces, SPACES, "--spaces"), (methods, METHODS, "--methods")):
@@ -274,7 +278,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 space_name, args.sizes[space_name], mode, args.memory_batch
             )
             for space_name in spaces
-            for mode in ("softmax", "path")
+            for mode in modes
         }
     result["settings"] = {
         "search_epochs": args.search_epochs,
