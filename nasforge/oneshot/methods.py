@@ -435,7 +435,7 @@ class SupernetSearch(OneShotMethod):
         try:
             return score(supernet, data.x_val, data.y_val, data.device, self._precision)
         finally:
-            supernet.set_mode(mode) if mode != "path" else None
+            supernet.set_mode(mode)
 
     def _estimate(self, data: Any, archs: list[Arch]) -> list[tuple[Arch, float]]:
         return [(arch, self._score(data, arch)[1]) for arch in archs]

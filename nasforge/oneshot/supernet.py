@@ -47,6 +47,7 @@ Example:
 from __future__ import annotations
 
 import builtins
+import contextlib
 import itertools
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -122,21 +123,14 @@ def _dirichlet(concentration: torch.Tensor, generator: torch.Generator | None) -
         return torch.distributions.Dirichlet(concentration).rsample()
 
 
-def _seeded_from(generator: torch.Generator) -> Any:
+@contextlib.contextmanager
+def _seeded_from(generator: torch.Generator) -> Iterator[None]:
     """Run with the global CPU generator seeded from ``generator`` (Dirichlet's sampler takes
     no generator), the global state restored after."""
     seed = int(torch.randint(0, 2**62, (), generator=generator))
-    fork = torch.random.fork_rng(devices=[])
-
-    class _Ctx:
-        def __enter__(self) -> None:
-            fork.__enter__()
-            torch.manual_seed(seed)
-
-        def __exit__(self, *exc: Any) -> None:
-            fork.__exit__(*exc)
-
-    return _Ctx()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 def _hard_gumbel(
