@@ -3,7 +3,9 @@
 Evaluators are chosen by name (``create_evaluator("train", dataset="mnist1d")``) or constructed
 directly. Torch-based evaluators are imported only when first used. A training evaluator adds
 measures of the trained network (``TrainEvaluator(measures=["params"])``), chosen by name from
-:data:`MEASURES`. The training loop itself is the public toolkit :mod:`nasforge.training`.
+:data:`MEASURES` (parameters, FLOPs, peak memory, latency); the cost evaluator
+(``create_evaluator("cost", measures=["flops", "latency"])``) measures the untrained network
+and trains nothing. The training loop itself is the public toolkit :mod:`nasforge.training`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ EVALUATORS.register(
     "tabular",
     "nasforge.estimation.tabular:TabularEvaluator",
     "Look accuracies up in a NAS-Bench-201-form table (no training).",
+)
+EVALUATORS.register(
+    "cost",
+    "nasforge.estimation.cost:CostEvaluator",
+    "Hardware cost of the untrained network (params, FLOPs, peak memory, latency); no training.",
 )
 EVALUATORS.register(
     "zero-cost",

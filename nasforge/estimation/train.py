@@ -31,7 +31,13 @@ from nasforge.estimation._trial_settings import (
     whole,
 )
 from nasforge.estimation.base import Evaluator, Reporter, TrialContext, check_device_form
-from nasforge.estimation.measures import Measure, resolve_measures, run_measures
+from nasforge.estimation.measures import (
+    Measure,
+    MeasureCache,
+    check_measures,
+    resolve_measures,
+    run_measures,
+)
 from nasforge.space import Arch, Space, training_values
 from nasforge.space.training import INITS, OPTIMIZERS, SCHEDULES
 from nasforge.training import (
@@ -144,7 +150,10 @@ class TrainEvaluator(Evaluator):
             ``None``: at most a quarter of a CUDA device's free memory; always on the CPU.
         measures: measurements of the trained network added to the metrics: names of
             :func:`~nasforge.estimation.measures.list_measures` (``"params"``: the parameter
-            count) or :class:`~nasforge.estimation.measures.Measure` objects; ``()`` for none.
+            count; ``"flops"``, ``"peak_memory"``, ``"latency"``: hardware cost),
+            ``{"name": ..., "options": {...}}`` mappings or
+            :class:`~nasforge.estimation.measures.Measure` objects; ``()`` for none. Those that
+            depend on the network alone are measured once per network.
 
     Example:
         >>> import numpy as np
@@ -183,7 +192,7 @@ class TrainEvaluator(Evaluator):
         threads: int | None = None,
         amp: bool | str = "auto",
         max_device_data_mb: float | None = None,
-        measures: Sequence[str | Measure] = ("params",),
+        measures: Sequence[str | Measure | Mapping[str, Any]] = ("params",),
     ) -> None:
         if isinstance(dataset, str) and dataset not in DATASETS:
             raise UnknownNameError("dataset", dataset, DATASETS.names())
@@ -240,7 +249,7 @@ class TrainEvaluator(Evaluator):
             "epochs",
         )
         self._measures = measured
-        self._measured: dict[tuple[int, str, str], dict[str, float]] = {}
+        self._measured: MeasureCache = {}
         self._data: ArrayDataset | None = None
         self._on_device: dict[str, TrainData] = {}
 
@@ -272,8 +281,10 @@ class TrainEvaluator(Evaluator):
 
     def check_device(self, device: str) -> None:
         """Refuse a device that is not on this machine: this evaluator's ``device`` option, or
-        when that is ``"auto"`` the trial context's ``device``."""
+        when that is ``"auto"`` the trial context's ``device``, and a measure's own device (a
+        latency's)."""
         resolve_device(self.device if self.device != "auto" else device)
+        check_measures(self._measures)
 
     def fingerprint(self) -> dict[str, str]:
         """The dataset's name and a SHA-256 of its arrays (loads the data)."""
