@@ -270,10 +270,19 @@ class TabularEvaluator(Evaluator):
     The table is read when the evaluator is made, so a bad table is reported before a search
     starts rather than as a failed first trial.
 
+    With ``curve=True`` a lookup also reports, as a learning curve, each training length of
+    the table up to the trial's epochs: at 200 epochs step 12 with the 12-epoch
+    ``val_acc`` and ``params_m``, then step 200 with the 200-epoch ones. An early-stopping
+    scheduler can then stop a trial after 12 epochs (``max_step`` is the epochs), and the epochs
+    a search spent are the last step of each trial's curve. NAS-Bench-201 trained its 12-epoch
+    column as a run of its own (its own cosine schedule), so step 12 stands for the first
+    part of the 200-epoch run as a low-fidelity proxy, not as a point measured on it.
+
     Args:
         table: path of the CSV table; ``None`` for the shipped NAS-Bench-201 CIFAR-10 table.
         epochs: 12 or 200, which columns ``val_acc``/``test_acc`` report. A trial's
             ``ctx.fidelity["epochs"]`` overrides it.
+        curve: report the table's training lengths up to the epochs as intermediate steps.
 
     Example:
         >>> ev = TabularEvaluator(epochs=200)
@@ -284,21 +293,30 @@ class TabularEvaluator(Evaluator):
 
     metric_names = ("val_acc", "test_acc", *VALUE_COLUMNS)
 
-    def __init__(self, table: str | None = None, epochs: int = 12) -> None:
+    def __init__(self, table: str | None = None, epochs: int = 12, curve: bool = False) -> None:
+        if not isinstance(curve, bool):
+            raise ConfigError(f"tabular evaluator: curve must be true or false, got {curve!r}")
         self.table = table
         self.epochs = _check_epochs(epochs, "epochs")
+        self.curve = curve
         self.table_ = load_table(table)
 
     def __repr__(self) -> str:
-        return f"TabularEvaluator(table={str(self.table_.path)!r}, epochs={self.epochs})"
+        return (
+            f"TabularEvaluator(table={str(self.table_.path)!r}, epochs={self.epochs}, "
+            f"curve={self.curve})"
+        )
 
     def space(self, name: str = "nb201-table") -> CellSpace:
         """The cell space of the table's archs (see :meth:`BenchmarkTable.space`)."""
         return self.table_.space(name)
 
     def max_step(self, fidelity: Mapping[str, Any]) -> int | None:
-        """``None``: a lookup reports no intermediate steps (nothing for a scheduler to stop)."""
-        return None
+        """The epochs with ``curve=True``; else ``None``: a lookup reports no intermediate
+        steps (nothing for a scheduler to stop)."""
+        if not self.curve:
+            return None
+        return self._epochs(fidelity)
 
     def check_fidelity(self, fidelity: Mapping[str, Any], space: Space) -> None:
         """Refuse a fidelity key other than ``epochs`` and epochs the table has no columns for
@@ -317,15 +335,25 @@ class TabularEvaluator(Evaluator):
         return {"data": str(path), "data_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
     def evaluate(self, arch: Arch, ctx: TrialContext) -> dict[str, float]:
-        epochs = self.epochs
-        if ctx.fidelity.get("epochs") is not None:
-            epochs = _check_epochs(ctx.fidelity["epochs"], "fidelity 'epochs'")
+        epochs = self._epochs(ctx.fidelity)
         metrics = self.table_.lookup(arch)
+        if self.curve:
+            for step in EPOCHS:
+                if step <= epochs:  # a scheduler may stop the trial here (TrialPruned)
+                    ctx.report(
+                        step,
+                        {"val_acc": metrics[f"val_acc_{step}"], "params_m": metrics["params_m"]},
+                    )
         return {
             "val_acc": metrics[f"val_acc_{epochs}"],
             "test_acc": metrics[f"test_acc_{epochs}"],
             **metrics,
         }
+
+    def _epochs(self, fidelity: Mapping[str, Any]) -> int:
+        if fidelity.get("epochs") is not None:
+            return _check_epochs(fidelity["epochs"], "fidelity 'epochs'")
+        return self.epochs
 
 
 def _check_epochs(value: Any, field: str) -> int:

@@ -330,9 +330,12 @@ def check_trial_timeout(method: SearchMethod, name: str, trial_timeout: float | 
 
 
 def warn_single_objective(
-    objectives: Objectives, method: SearchMethod, name: str, scheduler: str | None
+    objectives: Objectives, method: SearchMethod, name: str, scheduler: Scheduler | str | None
 ) -> None:
-    """Say so when a part of the search optimises only the primary of several objectives."""
+    """Say so when a part of the search optimises only the primary of several objectives.
+
+    ``scheduler`` is the search's scheduler (or its name): one that is ``multi_objective``
+    (``moasha``) judges every objective and is not warned about."""
     if not objectives.multi:
         return
     others = ", ".join(repr(n) for n in objectives.names[1:])
@@ -344,10 +347,13 @@ def warn_single_objective(
             NasforgeWarning,
             stacklevel=3,
         )
-    if scheduler is not None:
+    if scheduler is not None and not getattr(scheduler, "multi_objective", False):
+        label = scheduler
+        if not isinstance(scheduler, str):
+            label = scheduler.name or type(scheduler).__name__
         warnings.warn(
-            f"scheduler {scheduler!r} stops trials by the primary objective "
-            f"{objectives.primary!r} alone",
+            f"scheduler {label!r} stops trials by the primary objective "
+            f"{objectives.primary!r} alone; 'moasha' judges every objective",
             NasforgeWarning,
             stacklevel=3,
         )

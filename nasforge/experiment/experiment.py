@@ -75,11 +75,12 @@ class Experiment:
         max_retries: how often a trial interrupted by a crash is evaluated again.
         config: the configuration this experiment came from, stored with it for the record.
         scheduler: an early-stopping scheduler: the name of a registered one (``"asha"``,
-            ``"median"``, ``"hyperband"``, ``"learning-curve"``) or a factory
+            ``"moasha"``, ``"median"``, ``"hyperband"``, ``"learning-curve"``) or a factory
             ``(**options) -> Scheduler``; ``None`` trains every trial to the end. It judges the
-            primary objective after each ``ctx.report`` and stops (prunes) the trial when its
-            rule says so. Its full step is its ``max_step`` option, else the evaluator's
-            ``max_step(fidelity)`` (the epochs it trains).
+            primary objective (``"moasha"``: every objective, by Pareto rank) after each
+            ``ctx.report`` and stops (prunes) the trial when its rule says so. Its full step
+            is its ``max_step`` option, else the evaluator's ``max_step(fidelity)`` (the
+            epochs it trains).
         scheduler_options: keyword options of the scheduler.
         prefilter: a zero-cost pre-filter in front of the strategy, e.g.
             ``{"proxy": "synflow", "candidates": 10}``: each ask scores ``candidates`` proposals
@@ -154,7 +155,7 @@ class Experiment:
             self.strategy_, self.strategy_name, self.scheduler_name, self.prefilter
         )
         components.warn_single_objective(
-            self.objectives, self.strategy_, self.strategy_name, self.scheduler_name
+            self.objectives, self.strategy_, self.strategy_name, self.scheduler_
         )
         components.check_record(self.spec())  # what the store will keep: JSON, and not too much
         self._storage = storage if isinstance(storage, Storage) else None

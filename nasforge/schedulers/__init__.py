@@ -17,6 +17,7 @@ from nasforge.schedulers.asha import SuccessiveHalving
 from nasforge.schedulers.base import Scheduler
 from nasforge.schedulers.hyperband import Hyperband
 from nasforge.schedulers.median import MedianStopping
+from nasforge.schedulers.moasha import MOSuccessiveHalving, promotion_order
 
 SCHEDULERS: Registry[Scheduler] = Registry("scheduler")
 SCHEDULERS.register(
@@ -28,6 +29,11 @@ SCHEDULERS.register(
     "asha",
     SuccessiveHalving,
     "Asynchronous successive halving (Li et al. 2020): top 1/eta go on at each rung.",
+)
+SCHEDULERS.register(
+    "moasha",
+    MOSuccessiveHalving,
+    "Multi-objective ASHA (Schmucker et al. 2021): top 1/eta by Pareto rank, then crowding.",
 )
 SCHEDULERS.register(
     "hyperband",
@@ -59,10 +65,12 @@ def list_schedulers() -> list[str]:
 __all__ = [
     "SCHEDULERS",
     "Hyperband",
+    "MOSuccessiveHalving",
     "MedianStopping",
     "Scheduler",
     "SuccessiveHalving",
     "create_scheduler",
     "list_schedulers",
+    "promotion_order",
     "register_scheduler",
 ]

@@ -6,18 +6,23 @@ loop stores each intermediate report, then asks :meth:`Scheduler.report`, and ra
 ``BasePruner`` it is one decision method; unlike it, the state a decision needs (the curves seen
 so far) is kept in the scheduler and rebuilt on resume by :meth:`Scheduler.replay` from the
 stored trials, so no pickled state is needed.
+
+A scheduler judges the primary objective alone, unless it declares
+:attr:`Scheduler.multi_objective`: the base class then also records, at each report, the point
+of every objective (``points_``), which such a scheduler (MOASHA) ranks by Pareto dominance.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from nasforge.errors import ConfigError
+from nasforge.errors import ConfigError, NasforgeWarning
 from nasforge.objectives import Objectives
 from nasforge.space import Arch, Space
 from nasforge.trial import Trial, TrialStatus
@@ -34,7 +39,9 @@ class Scheduler(ABC):
       larger is better (a minimised objective is negated before any scheduler sees it);
     - ``archs_``: the arch of each trial that reported one;
     - ``finals_``: the final value of each trial that finished ``complete``;
-    - ``status_``: how each finished trial ended.
+    - ``status_``: how each finished trial ended;
+    - ``points_`` (only when :attr:`multi_objective`): per trial number, ``{step: point}``, the
+      point holding every objective in order, each larger-is-better (see :meth:`point_of`).
 
     Decisions depend only on these records, so feeding the same reports and completions again
     (:meth:`replay`) rebuilds the same scheduler.
@@ -46,6 +53,9 @@ class Scheduler(ABC):
 
     #: the name the scheduler is registered under (``"asha"``)
     name: ClassVar[str] = ""
+    #: ``True`` for a scheduler that judges every objective, not the primary alone: the base
+    #: class then records each report's point of all objectives in ``points_``
+    multi_objective: ClassVar[bool] = False
 
     def __init__(self, max_step: int | None = None) -> None:
         if max_step is not None:
@@ -67,8 +77,9 @@ class Scheduler(ABC):
         """Attach the scheduler to a search: its space, full step and objectives; clears state.
 
         The scheduler judges the primary objective (default: maximise ``val_acc``); a search
-        with several objectives is stopped early by the first one alone. The ``max_step``
-        given to the constructor wins over the one given here.
+        with several objectives is stopped early by the first one alone unless the scheduler
+        is :attr:`multi_objective`. The ``max_step`` given to the constructor wins over the
+        one given here.
         """
         full = self.max_step if self.max_step is not None else max_step
         if full is None:
@@ -105,6 +116,10 @@ class Scheduler(ABC):
         self.archs_: dict[int, Arch | None] = {}
         self.finals_: dict[int, float] = {}
         self.status_: dict[int, TrialStatus] = {}
+        self.points_: dict[int, dict[int, tuple[float, ...]]] = {}
+        #: per trial, the last reported value of each objective (larger-is-better)
+        self._known: dict[int, dict[str, float]] = {}
+        self._warned_missing = False
 
     # ---- the protocol ------------------------------------------------------------------------
 
@@ -118,12 +133,52 @@ class Scheduler(ABC):
     ) -> bool:
         """Record a report of raw metrics; ``True`` means stop the trial now.
 
-        A report without the objective metric (or with NaN) is ignored and never stops a trial.
+        A report without the primary objective (or with NaN) is ignored and never stops a
+        trial. A :attr:`multi_objective` scheduler also records the report's point of every
+        objective (:meth:`point_of`); while one of them is still unknown the report is
+        ignored too.
         """
-        value = self.value_of(metrics)
-        if value is None:
+        if not self.multi_objective:
+            value = self.value_of(metrics)
+            if value is None:
+                return False
+            return self.should_stop(trial, step, value, arch)
+        point = self.point_of(trial, metrics)
+        if point is None:
             return False
-        return self.should_stop(trial, step, value, arch)
+        self.points_.setdefault(trial, {})[int(step)] = point
+        return self.should_stop(trial, step, point[0], arch)
+
+    def point_of(self, trial: int, metrics: Mapping[str, float]) -> tuple[float, ...] | None:
+        """Every objective of ``trial``'s report ``metrics``, in order, larger-is-better.
+
+        The primary objective must be in the report (it is what training changes). Another
+        objective the report lacks (or holds as NaN) takes the last value ``trial`` reported
+        for it: parameters, FLOPs or latency are constant over training, and an evaluator may
+        report them once. ``None`` (the report is not judged) when the primary is missing or
+        another objective has not been reported by ``trial`` yet; the first such report warns
+        once, since a scheduler that never sees an objective never stops anything.
+        """
+        known = self._known.setdefault(trial, {})
+        for name in self.objectives_.names:
+            value = self.objectives_.value(metrics, name)
+            if value is not None:
+                known[name] = value
+        if self.value_of(metrics) is None:
+            return None
+        missing = [name for name in self.objectives_.names if name not in known]
+        if missing:
+            if not self._warned_missing:
+                self._warned_missing = True
+                warnings.warn(
+                    f"scheduler {self.name!r}: trial {trial} reported without objective "
+                    f"{missing[0]!r}; a trial is judged only once its reports have carried "
+                    "every objective (report it with the first step, e.g. the parameter count)",
+                    NasforgeWarning,
+                    stacklevel=3,
+                )
+            return None
+        return tuple(known[name] for name in self.objectives_.names)
 
     def should_stop(self, trial: int, step: int, value: float, arch: Arch | None = None) -> bool:
         """Record ``value`` (larger is better) of ``trial`` at ``step`` and decide.
@@ -148,6 +203,10 @@ class Scheduler(ABC):
             value = self.value_of(metrics)
             if value is not None:
                 self.curves_.setdefault(trial.number, {}).setdefault(int(step), value)
+            if self.multi_objective and int(step) not in self.points_.get(trial.number, {}):
+                point = self.point_of(trial.number, metrics)
+                if point is not None:
+                    self.points_.setdefault(trial.number, {})[int(step)] = point
         self.archs_[trial.number] = trial.arch
         self.status_[trial.number] = trial.status
         if trial.status == TrialStatus.COMPLETE:

@@ -219,6 +219,59 @@ def hyperband_oracle(
     return _rung_oracle(rungs, eta, history, step, value, same)
 
 
+def _dominates(a: Sequence[float], b: Sequence[float]) -> bool:
+    return all(x >= y for x, y in zip(a, b, strict=True)) and any(
+        x > y for x, y in zip(a, b, strict=True)
+    )
+
+
+def nsga2_order(points: Sequence[Sequence[float]]) -> list[int]:
+    """NSGA-II's order of ``points`` (larger-is-better), restated by brute force: peel off the
+    non-dominated fronts, order each by crowding distance (extremes of every objective first),
+    then by the objectives in order and by index."""
+    remaining = list(range(len(points)))
+    order: list[int] = []
+    while remaining:
+        front = [
+            i for i in remaining if not any(_dominates(points[j], points[i]) for j in remaining)
+        ]
+        crowding = {i: 0.0 for i in front}
+        for m in range(len(points[0]) if points else 0):
+            ranked = sorted(front, key=lambda i: (-points[i][m], front.index(i)))
+            low, high = points[ranked[-1]][m], points[ranked[0]][m]
+            crowding[ranked[0]] = crowding[ranked[-1]] = math.inf
+            for k in range(1, len(ranked) - 1):
+                if high > low:
+                    gap = points[ranked[k - 1]][m] - points[ranked[k + 1]][m]
+                    crowding[ranked[k]] += gap / (high - low)
+        if len(front) <= 2:
+            crowding = {i: math.inf for i in front}
+        order += sorted(front, key=lambda i: (-crowding[i], *(-v for v in points[i]), i))
+        remaining = [i for i in remaining if i not in front]
+    return order
+
+
+def moasha_oracle(
+    options: Mapping[str, Any],
+    max_step: int,
+    history: Sequence[Event],
+    number: int,
+    step: int,
+    value: float,
+    finals: Mapping[int, float],
+) -> bool:
+    """MOASHA's rule on one objective (the simulation's): the rung's values in arrival order
+    ordered as NSGA-II does; the reporting trial goes on if among the first ``n // eta``."""
+    eta, first = options.get("reduction_factor", 3), options.get("min_step", 1)
+    rungs = [first * eta**k for k in range(20) if first * eta**k < max_step]
+    if step not in rungs:
+        return False
+    at_rung = [(e.value,) for e in history if e.kind == "report" and e.step == step]
+    at_rung.append((value,))
+    keep = max(1, len(at_rung) // eta)
+    return len(at_rung) - 1 not in nsga2_order(at_rung)[:keep]
+
+
 def learning_curve_oracle(
     options: Mapping[str, Any],
     max_step: int,
@@ -294,6 +347,7 @@ ORACLES: dict[str, Oracle] = {
     "median": median_oracle,
     "asha": asha_oracle,
     "hyperband": hyperband_oracle,
+    "moasha": moasha_oracle,
     "learning-curve": learning_curve_oracle,
 }
 #: the synthetic curves each scheduler's oracle is stated for (default: random curves)
@@ -304,6 +358,7 @@ CURVES: dict[str, Callable[[int, int, int], list[list[float]]]] = {
 OPTIONS: dict[str, dict[str, Any]] = {
     "median": {"warmup_steps": 1, "min_trials": 3},
     "asha": {"min_step": 1, "reduction_factor": 3},
+    "moasha": {"min_step": 1, "reduction_factor": 3},
     "hyperband": {"min_step": 1, "reduction_factor": 2},
     "learning-curve": {"min_trials": 6, "min_step": 2},
 }

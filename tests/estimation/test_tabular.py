@@ -106,6 +106,25 @@ def test_evaluator_by_name_and_bad_epochs(evaluator: TabularEvaluator) -> None:
         evaluator.evaluate(arch, TrialContext(fidelity={"epochs": 3}))
 
 
+def test_curve_reports_the_shorter_training_lengths_as_steps(tmp_path: Path) -> None:
+    evaluator = TabularEvaluator(str(tiny_table(tmp_path)), epochs=200, curve=True)
+    arch = evaluator.space().parse(evaluator.table_.keys[2])
+    seen: list[tuple[int, dict[str, float]]] = []
+    ctx = TrialContext(reporter=lambda step, metrics: seen.append((step, metrics)))
+    assert evaluator.evaluate(arch, ctx)["val_acc"] == 62.0
+    assert seen == [
+        (12, {"val_acc": 52.0, "params_m": 0.3}),
+        (200, {"val_acc": 62.0, "params_m": 0.3}),
+    ]
+    assert evaluator.max_step({}) == 200 and evaluator.max_step({"epochs": 12}) == 12
+    seen.clear()
+    evaluator.evaluate(arch, TrialContext(fidelity={"epochs": 12}, reporter=ctx.reporter))
+    assert seen == [(12, {"val_acc": 52.0, "params_m": 0.3})]
+    assert TabularEvaluator(str(tiny_table(tmp_path)), epochs=200).max_step({}) is None
+    with pytest.raises(ConfigError, match="curve must be true or false, got 'yes'"):
+        TabularEvaluator(curve="yes")  # type: ignore[arg-type]
+
+
 def test_evaluate_an_arch_the_table_lacks(tmp_path: Path) -> None:
     path = write(tmp_path, f"{HEADER}\n{ARCH_A},1,2,3,4,5\n")
     evaluator = TabularEvaluator(str(path))

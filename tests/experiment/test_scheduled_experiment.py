@@ -33,6 +33,7 @@ def curve_evaluator(arch: nf.Arch, ctx: nf.TrialContext) -> dict[str, float]:
 OPTIONS: dict[str, dict[str, object]] = {
     "median": {"min_trials": 3},
     "asha": {"reduction_factor": 3},
+    "moasha": {"reduction_factor": 3},
     "hyperband": {"reduction_factor": 3},
     "learning-curve": {"min_trials": 5},
 }
