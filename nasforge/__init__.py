@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nasforge.constraints import Constraints
 from nasforge.errors import (
     ConfigError,
     NasforgeError,
@@ -74,6 +75,7 @@ __all__ = [
     "CellSpace",
     "Choices",
     "ConfigError",
+    "Constraints",
     "DefinedSpace",
     "Evaluator",
     "Experiment",

@@ -38,6 +38,16 @@ class Trial:
     ``tell`` that reported it on one counter per experiment, so that a resumed experiment can
     replay them in their original order. A retry of an interrupted trial has no ``ask_seq`` of its
     own; ``retry_of`` names the trial it repeats.
+
+    ``constraint_values`` holds, for each hard constraint of the experiment on a metric the
+    trial measured, how far it is from its bound in Optuna's convention: at or below 0 kept,
+    above 0 broken by that much (``{"params_m": 0.3}`` for 0.8 against ``params_m <= 0.5``);
+    ``violations`` are the broken ones and ``feasible`` says there are none. An infeasible
+    trial has no ``scores`` (nothing ranks it) but keeps its metrics; one that broke a
+    constraint before training was not trained and is stored ``pruned`` with the metrics
+    measured without training (see :mod:`nasforge.constraints`). The store keeps the metrics
+    and the experiment its constraints, so the values are worked out again when trials are
+    read back through the experiment (a bare ``Storage`` read leaves them ``{}``).
     """
 
     number: int
@@ -56,8 +66,19 @@ class Trial:
     ask_seq: int | None = None
     tell_seq: int | None = None
     user_attrs: Mapping[str, Any] = field(default_factory=dict)
+    constraint_values: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def score(self) -> float | None:
         """The first objective, larger is better; ``None`` if the trial has none."""
         return self.scores[0] if self.scores else None
+
+    @property
+    def violations(self) -> dict[str, float]:
+        """``{metric: by how much}`` of each hard constraint the trial breaks (``{}``: none)."""
+        return {name: value for name, value in self.constraint_values.items() if value > 0}
+
+    @property
+    def feasible(self) -> bool:
+        """Whether the trial keeps every hard constraint of its experiment it was checked on."""
+        return all(value <= 0 for value in self.constraint_values.values())

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from nasforge.constraints import Constraints
 from nasforge.registry import Registry
 from nasforge.trial import Trial, TrialStatus
 
@@ -23,6 +24,8 @@ _STATUS_STYLE = {
 }
 #: the most characters of an error's first line that a table shows
 ERROR_WIDTH = 60
+#: the style of the status of a trial that breaks a hard constraint
+INFEASIBLE_STYLE = "red"
 
 
 def _num(value: float | None) -> Any:
@@ -42,6 +45,8 @@ def trial_record_json(trial: Trial) -> dict[str, Any]:
         "duration_s": trial.duration_s,
         "retry_of": trial.retry_of,
         "error": trial.error or None,  # whole: the message, then the traceback
+        "feasible": trial.feasible,
+        "violations": dict(trial.violations),
     }
 
 
@@ -88,7 +93,24 @@ def _fmt(value: float | None) -> str:
     return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.3e}"
 
 
-def print_trials(console: Console, trials: Sequence[Trial], objectives: Mapping[str, str]) -> None:
+def _broken(trial: Trial, constraints: Constraints) -> str:
+    """The constraints column of a trial: ``ok``, ``breaks params_m <= 0.3`` or ``-``
+    (not checked: it measured none of the constrained metrics)."""
+    if not trial.constraint_values:
+        return "-"
+    broken = [str(c) for c in constraints if c.metric in trial.violations]
+    return "breaks " + ", ".join(broken) if broken else "ok"
+
+
+def print_trials(
+    console: Console,
+    trials: Sequence[Trial],
+    objectives: Mapping[str, str],
+    constraints: Constraints | None = None,
+) -> None:
+    """One row per trial; with ``constraints``, a column saying which each trial breaks (an
+    infeasible one's status is shown as ``infeasible``: not trained when ``pruned``)."""
+    constraints = constraints or Constraints()
     columns = _metric_columns(trials, objectives)
     errors = any(t.status == TrialStatus.FAILED and t.error for t in trials)
     table = Table(title=f"{len(trials)} trials")
@@ -97,30 +119,53 @@ def print_trials(console: Console, trials: Sequence[Trial], objectives: Mapping[
     for name in columns:
         table.add_column(name, justify="right")
     table.add_column("seconds", justify="right")
+    if constraints:
+        table.add_column("constraints", overflow="fold")
     if errors:  # the first line of a failed trial's error; `--json` has all of it
         table.add_column("error", overflow="ellipsis", no_wrap=True)
     for t in trials:
-        style = _STATUS_STYLE.get(t.status, "")
+        status, style = t.status.value, _STATUS_STYLE.get(t.status, "")
+        if not t.feasible and t.status in (TrialStatus.COMPLETE, TrialStatus.PRUNED):
+            status, style = f"{status}, infeasible", INFEASIBLE_STYLE
         error = first_line(t.error, ERROR_WIDTH) if t.status == TrialStatus.FAILED else ""
         table.add_row(
             str(t.number),
-            f"[{style}]{t.status.value}[/]",
+            f"[{style}]{status}[/]",
             t.arch.key,
             *(_fmt(t.metrics.get(c)) for c in columns),
             _fmt(t.duration_s),
+            *([_broken(t, constraints)] if constraints else []),
             *([Text(error)] if errors else []),
         )
     console.print(table)
 
 
 def print_top(
-    console: Console, trials: Sequence[Trial], objectives: Mapping[str, str], top: int = 5
+    console: Console,
+    trials: Sequence[Trial],
+    objectives: Mapping[str, str],
+    top: int = 5,
+    constraints: Constraints | None = None,
 ) -> None:
-    done = [t for t in trials if t.score is not None and t.status == TrialStatus.COMPLETE]
+    """How the trials ended, the most common error, and the ``top`` best feasible trials;
+    with ``constraints``, what they are and how many trials broke them."""
+    done = [
+        t for t in trials if t.score is not None and t.status == TrialStatus.COMPLETE and t.feasible
+    ]
     done.sort(key=lambda t: (-t.score, t.number))  # type: ignore[operator]
     counts = {s: sum(1 for t in trials if t.status == s) for s in TrialStatus}
     summary = ", ".join(f"{n} {s.value}" for s, n in counts.items() if n)
     console.print(f"{len(trials)} trials ({summary or 'none'})")
+    if constraints:
+        infeasible = [t for t in trials if not t.feasible]
+        untrained = sum(1 for t in infeasible if t.status == TrialStatus.PRUNED)
+        console.print(
+            Text(
+                f"constraints {constraints}: {len(infeasible)} trials infeasible "
+                f"({untrained} of them not trained)"
+            ),
+            soft_wrap=True,
+        )
     common = most_common_error(trials)
     if common is not None:
         line, count, failed = common

@@ -30,7 +30,7 @@ def trials(
     if json_:
         typer.echo(json.dumps([trial_record_json(t) for t in rows], indent=None))
     else:
-        print_trials(stdout_console(), rows, exp.objectives)
+        print_trials(stdout_console(), rows, exp.objectives, exp.constraints)
 
 
 def best(
@@ -38,13 +38,14 @@ def best(
     storage: StorageOpt = DEFAULT_STORAGE,
     json_: JsonOpt = False,
 ) -> None:
-    """The best complete trial of an experiment."""
+    """The best complete trial of an experiment (a feasible one, under hard constraints)."""
     from nasforge.experiment import load_experiment
 
     exp = load_experiment(name, storage)
     trial = exp.best()
     if trial is None:
-        raise NasforgeError(f"experiment {name!r} has no complete trial yet")
+        feasible = f" that keeps its constraints ({exp.constraints})" if exp.constraints else ""
+        raise NasforgeError(f"experiment {name!r} has no complete trial{feasible} yet")
     if json_:
         typer.echo(json.dumps(best_json(trial, exp.name, exp.objectives)))
     else:

@@ -104,7 +104,7 @@ def search(
             **run_options,
         )
     except SearchFailedError:  # what was tried, then the error in one line (exit status 2)
-        print_top(console, exp.trials(), exp.objectives)
+        print_top(console, exp.trials(), exp.objectives, constraints=exp.constraints)
         raise
     except KeyboardInterrupt:
         done = sum(1 for t in exp.trials() if t.status.finished)
@@ -115,7 +115,7 @@ def search(
         raise typer.Exit(130) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
-    print_top(console, exp.trials(), exp.objectives)
+    print_top(console, exp.trials(), exp.objectives, constraints=exp.constraints)
     console.print(
         f"experiment [bold]{exp.name}[/] stored in {exp.storage.url}\n"
         f"  see all trials: nasforge trials {exp.name} --storage {exp.storage.url}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,7 +85,10 @@ class Evaluator(ABC):
     - :meth:`check_fidelity` and :meth:`check_device`: refuse a fidelity or a device it cannot
       run a trial at, before anything is stored (rather than failing every trial);
     - :attr:`runtime_options`: the options that say where or how fast it runs rather than what
-      a trial computes, which a resumed search may change.
+      a trial computes, which a resumed search may change;
+    - :attr:`cheap_metric_names` and :meth:`cheap_metrics`: the metrics it can measure without
+      training (a parameter count, a latency), which a search checks its hard constraints on
+      before it trains an arch.
     """
 
     #: the metrics this evaluator returns, for checking objectives before a search starts
@@ -96,9 +99,26 @@ class Evaluator(ABC):
     #: ``device``, ``threads``); a resumed search may change them, every other option must match
     runtime_options: tuple[str, ...] = ()
 
+    #: the metrics :meth:`cheap_metrics` can give without training (``()``: none)
+    cheap_metric_names: tuple[str, ...] = ()
+
     @abstractmethod
     def evaluate(self, arch: Arch, ctx: TrialContext) -> dict[str, float]:
         """Evaluate ``arch`` and return its metrics."""
+
+    def cheap_metrics(
+        self, arch: Arch, ctx: TrialContext, names: Sequence[str]
+    ) -> dict[str, float]:
+        """Those of the metrics ``names`` that this evaluator can measure for ``arch`` without
+        training it, with the values :meth:`evaluate` would return for them (same fidelity,
+        same network, same device).
+
+        A search with hard constraints calls it in the trial's worker before
+        :meth:`evaluate`: an arch that breaks a constraint on these values is stored
+        infeasible and not trained. Names it cannot measure cheaply are left out (checked on
+        the trained metrics instead). By default nothing is measured cheaply: ``{}``.
+        """
+        return {}
 
     def max_step(self, fidelity: Mapping[str, Any]) -> int | None:
         """The last step ``ctx.report`` is called with at ``fidelity``: by default its

@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ VALUE_COLUMNS: tuple[str, ...] = (
     "test_acc_200",
     "params_m",
 )
+#: the value columns that need no training (what a search checks its constraints on first)
+COST_COLUMNS: tuple[str, ...] = ("params_m",)
 #: every column a table must have
 REQUIRED_COLUMNS: tuple[str, ...] = ("arch", *VALUE_COLUMNS)
 #: the training lengths a table has columns for
@@ -278,6 +280,10 @@ class TabularEvaluator(Evaluator):
     column as a run of its own (its own cosine schedule), so step 12 stands for the first
     part of the 200-epoch run as a low-fidelity proxy, not as a point measured on it.
 
+    The columns that need no training (:data:`COST_COLUMNS`: ``params_m``) are its
+    :attr:`cheap_metric_names`: a search with a hard constraint on one reads it alone first
+    (:meth:`cheap_metrics`) and looks up the accuracies only of an arch that keeps it.
+
     Args:
         table: path of the CSV table; ``None`` for the shipped NAS-Bench-201 CIFAR-10 table.
         epochs: 12 or 200, which columns ``val_acc``/``test_acc`` report. A trial's
@@ -292,6 +298,7 @@ class TabularEvaluator(Evaluator):
     """
 
     metric_names = ("val_acc", "test_acc", *VALUE_COLUMNS)
+    cheap_metric_names = COST_COLUMNS
 
     def __init__(self, table: str | None = None, epochs: int = 12, curve: bool = False) -> None:
         if not isinstance(curve, bool):
@@ -334,6 +341,16 @@ class TabularEvaluator(Evaluator):
         path = Path(self.table_.path)
         return {"data": str(path), "data_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
+    def cheap_metrics(
+        self, arch: Arch, ctx: TrialContext, names: Sequence[str]
+    ) -> dict[str, float]:
+        """The columns among ``names`` that need no training (``params_m``) of ``arch``'s row."""
+        wanted = [name for name in self.cheap_metric_names if name in names]
+        if not wanted:
+            return {}
+        row = self.table_.index(arch)
+        return {name: float(self.table_.columns[name][row]) for name in wanted}
+
     def evaluate(self, arch: Arch, ctx: TrialContext) -> dict[str, float]:
         epochs = self._epochs(ctx.fidelity)
         metrics = self.table_.lookup(arch)
@@ -368,6 +385,7 @@ def _check_epochs(value: Any, field: str) -> int:
 
 
 __all__ = [
+    "COST_COLUMNS",
     "REQUIRED_COLUMNS",
     "VALUE_COLUMNS",
     "BenchmarkTable",

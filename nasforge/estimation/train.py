@@ -34,6 +34,7 @@ from nasforge.estimation.base import Evaluator, Reporter, TrialContext, check_de
 from nasforge.estimation.measures import (
     Measure,
     MeasureCache,
+    cached_metrics,
     check_measures,
     resolve_measures,
     run_measures,
@@ -79,7 +80,10 @@ class TrainEvaluator(Evaluator):
     **Measures** of the trained network are added to its metrics (:mod:`~nasforge.estimation.
     measures`): by default its parameter count ``params``; a search may optimise or constrain
     them as objectives. :attr:`metric_names` is ``val_acc``, ``test_acc``, ``train_loss``,
-    ``val_loss``, the measures' metrics, then ``epochs``.
+    ``val_loss``, the measures' metrics, then ``epochs``. The metrics of ``per_arch``
+    measures (:attr:`cheap_metric_names`) come from the network alone: a search with a hard
+    constraint on one measures it on the untrained network first (:meth:`cheap_metrics`) and
+    trains only an arch that keeps it.
 
     **Lower fidelity** (the cheaper estimates surveyed by Elsken et al. 2019, section 5: shorter
     training, a subset of the data, fewer cells and filters, as Zoph et al. 2018 and Real et al.
@@ -249,6 +253,10 @@ class TrainEvaluator(Evaluator):
             "epochs",
         )
         self._measures = measured
+        # a per_arch measure depends on the network alone, not on its trained weights
+        self.cheap_metric_names = tuple(
+            name for measure in measured if measure.per_arch for name in measure.metric_names
+        )
         self._measured: MeasureCache = {}
         self._data: ArrayDataset | None = None
         self._on_device: dict[str, TrainData] = {}
@@ -325,6 +333,28 @@ class TrainEvaluator(Evaluator):
     def _evaluate(
         self, arch: Arch, ctx: TrialContext, device_spec: str | None
     ) -> tuple[nn.Module, dict[str, float]]:
+        space, device, recipe, sizes = self._plan(arch, ctx, device_spec)
+        # The failure is raised only after the ``except`` block: the caught exception's traceback
+        # holds the frames of ``_train`` and with them the model, optimizer and activations.
+        failure: Exception
+        try:
+            return self._train(arch, ctx, space, device, recipe, sizes)
+        except NonFiniteLossError as exc:
+            failure = exc.with_traceback(None)
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+            failure = TrialOutOfMemoryError(
+                self._out_of_memory(exc, device, sizes, recipe.batch_size)
+            )
+            exc.with_traceback(None)  # in case someone else keeps the exception object
+        free_memory(device)
+        raise failure
+
+    def _plan(
+        self, arch: Arch, ctx: TrialContext, device_spec: str | None
+    ) -> tuple[Space, torch.device, TrainRecipe, Sizes]:
+        """The space, device, recipe and network sizes of a trial of ``arch``."""
         if ctx.space is None:
             raise ConfigError("TrainEvaluator needs the trial's space (ctx.space) to build a model")
         if device_spec is None:
@@ -343,22 +373,33 @@ class TrainEvaluator(Evaluator):
         recipe, sizes = trial_settings(
             arch, ctx.fidelity, ctx.space, options, self.size_overrides()
         )
-        # The failure is raised only after the ``except`` block: the caught exception's traceback
-        # holds the frames of ``_train`` and with them the model, optimizer and activations.
-        failure: Exception
-        try:
-            return self._train(arch, ctx, ctx.space, device, recipe, sizes)
-        except NonFiniteLossError as exc:
-            failure = exc.with_traceback(None)
-        except Exception as exc:
-            if not is_out_of_memory(exc):
-                raise
-            failure = TrialOutOfMemoryError(
-                self._out_of_memory(exc, device, sizes, recipe.batch_size)
-            )
-            exc.with_traceback(None)  # in case someone else keeps the exception object
-        free_memory(device)
-        raise failure
+        return ctx.space, device, recipe, sizes
+
+    def cheap_metrics(
+        self, arch: Arch, ctx: TrialContext, names: Sequence[str]
+    ) -> dict[str, float]:
+        """The metrics among ``names`` of its ``per_arch`` measures (:attr:`cheap_metric_names`),
+        measured on the untrained network of the trial (same sizes, same device, eval mode),
+        without putting the data on the device or training.
+
+        The values are kept where training looks for them, so the trained network is not
+        measured again.
+        """
+        wanted = set(names) & set(self.cheap_metric_names)
+        if not wanted:
+            return {}
+        with cpu_threads(self.threads):
+            space, device, _, sizes = self._plan(arch, ctx, None)
+            task = self.load_data().task
+            chosen = [m for m in self._measures if m.per_arch and wanted & set(m.metric_names)]
+            network = network_key(space, arch, sizes)
+            measured = cached_metrics(chosen, task, device, network, self._measured)
+            if measured is None:  # kept in the cache, where training looks for them
+                with seeded(ctx.seed, device):
+                    model = build_model(space, arch, task, sizes).to(device).eval()
+                    measured = run_measures(chosen, model, task, device, network, self._measured)
+                del model
+        return {name: value for name, value in measured.items() if name in wanted}
 
     def _train(
         self,

@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nasforge.constraints import Constraints
 from nasforge.errors import ConfigError, TrialPruned
 from nasforge.estimation.base import Evaluator, TrialContext, as_metrics
 from nasforge.space import Arch, Space
@@ -49,6 +50,8 @@ class Job:
     fidelity: Mapping[str, Any] = field(default_factory=dict)
     wait_decision: bool = True  # False without a scheduler: reports need no answer
     timeout_s: float | None = None  # the trial's time limit (``trial_timeout``), if any
+    # the experiment's hard constraints (``Constraints.to_json()``), checked before training
+    constraints: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,11 +67,14 @@ class Report:
 
 @dataclass(frozen=True)
 class Done:
-    """The end of a job: its metrics, or ``pruned``, or the error text with its traceback."""
+    """The end of a job: its metrics, or ``pruned``, or the error text with its traceback;
+    ``infeasible`` when it was not trained because the metrics measured first (its
+    ``metrics``) break a hard constraint."""
 
     number: int
     metrics: dict[str, float]
     pruned: bool = False
+    infeasible: bool = False
     error: str | None = None
     worker: str = ""
     duration_s: float = 0.0
@@ -168,6 +174,12 @@ def run_job(
 ) -> Done:
     """Evaluate one job; ``report(step, metrics)`` returns True to stop the trial.
 
+    A job with hard constraints first asks the evaluator for the constrained metrics it can
+    measure without training (:meth:`~nasforge.estimation.Evaluator.cheap_metrics`); when they
+    break one, the job ends ``infeasible`` with them as its metrics, untrained. Checking in
+    the worker measures on the trial's own device (a latency), and the evaluator keeps the
+    values for its training.
+
     The evaluator's metrics on success, ``pruned`` when the driver stopped it, the exception and
     its traceback when it raised (``KeyboardInterrupt`` and ``SystemExit`` propagate), and
     :func:`timeout_error` when it ran past ``job.timeout_s``: checked at each report and at the
@@ -202,7 +214,14 @@ def run_job(
         return Done(job.number, worker=worker, duration_s=time.monotonic() - started, **kwargs)
 
     try:
+        cheap: dict[str, float] = {}
+        if job.constraints:  # measured without training: an arch that breaks one is not trained
+            constraints = Constraints.from_json(job.constraints)
+            cheap = as_metrics(evaluator.cheap_metrics(arch, ctx, constraints.names))
+            if not constraints.feasible(cheap):
+                return ended(metrics=cheap, infeasible=True)
         metrics = as_metrics(evaluator.evaluate(arch, ctx))
+        metrics.update({k: v for k, v in cheap.items() if k not in metrics})
         if past_limit():
             raise TrialTimedOut
         return ended(metrics=metrics)

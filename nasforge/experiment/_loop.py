@@ -175,6 +175,7 @@ class SearchLoop:
             fidelity=dict(session.fidelity),
             wait_decision=self.scheduler is not None,
             timeout_s=self._trial_timeout,
+            constraints=session.constraints.to_json(),
         )
 
     # ---- reports ------------------------------------------------------------------------------
@@ -197,11 +198,13 @@ class SearchLoop:
 
     def _finish_done(self, run: _Running, done: Done, on_trial: Sequence[OnTrial]) -> Trial:
         status = TrialStatus.COMPLETE
-        if done.pruned:
+        if done.pruned or done.infeasible:  # infeasible: not trained (a hard constraint broke)
             status = TrialStatus.PRUNED
         elif done.error is not None:
             status = TrialStatus.FAILED
-        return self._finish(run, status, done.metrics, done.error, on_trial, done.worker)
+        return self._finish(
+            run, status, done.metrics, done.error, on_trial, done.worker, done.infeasible
+        )
 
     def _finish(
         self,
@@ -211,8 +214,10 @@ class SearchLoop:
         error: str | None,
         on_trial: Sequence[OnTrial],
         worker: str | None = None,
+        untrained: bool = False,
     ) -> Trial:
-        """Store the end of a trial, then tell the scheduler, the strategy and the callbacks."""
+        """Store the end of a trial, then tell the scheduler, the strategy and the callbacks
+        (an infeasible trial too: its ``violations`` say which constraints it broke)."""
         trial = self.session.finish(
             run.number,
             run.work.arch,
@@ -225,6 +230,7 @@ class SearchLoop:
             retry_of=run.work.retry_of,
             ask_seq=run.work.ask_seq,
             duration_s=time.monotonic() - run.started,
+            untrained=untrained,
         )
         if self.scheduler is not None:
             self.scheduler.complete(trial)

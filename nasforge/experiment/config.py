@@ -12,10 +12,15 @@ Example file::
     scheduler: {name: asha, options: {reduction_factor: 3}}   # optional early stopping
     prefilter: {proxy: synflow, candidates: 10}              # optional zero-cost pre-filter
     objectives: {val_acc: max}
+    constraints: [params <= 60000]                           # optional hard limits
     budget: {max_trials: 20, max_time: 600}
     execution: {executor: processes, workers: 4}             # optional; default: in-process
     # execution may also set heartbeat_s (2) and stale_after (30): how often running trials
     # write a heartbeat, and how old one may be before a rerun takes the trial back
+
+``constraints`` is a list of ``"metric <operator> bound"`` strings or a mapping such as
+``{params_m: "<= 0.5"}`` (quote a condition that starts with ``>``: YAML reads a bare ``>`` as
+the start of a folded block); it is stored in the canonical mapping form.
 
 ``space``, ``strategy``, ``evaluator`` and ``scheduler`` may also be a bare name. Every key is
 checked: an unknown key, an unknown name, a value of the wrong type (``true`` where a number is
@@ -46,6 +51,7 @@ from pydantic import (
     field_validator,
 )
 
+from nasforge.constraints import Constraints
 from nasforge.errors import ConfigError, UnknownNameError
 from nasforge.estimation.base import DEVICE_FORMS, check_device_form
 from nasforge.experiment._yaml import YamlRefused, load_yaml
@@ -162,6 +168,8 @@ class SearchConfig(_Strict):
     scheduler: Component | None = None
     prefilter: Prefilter | None = None
     objectives: dict[str, Literal["max", "min"]] = Field(default_factory=_default_objectives)
+    # checked by ``Constraints.parse`` (in ``parse_config``), which names the bad entry
+    constraints: Any = None
     budget: Budget = Field(default_factory=Budget)
     execution: Execution = Field(default_factory=Execution)
     fidelity: dict[str, Any] = Field(default_factory=dict)
@@ -215,6 +223,11 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> SearchConfi
     from nasforge.strategies import STRATEGIES
     from nasforge.strategies.base import check_replaced_options
 
+    try:
+        constraints = Constraints.parse(config.constraints)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    config = config.model_copy(update={"constraints": constraints.to_json() or None})
     for section, value in _free_form(config).items():
         try:
             check_stored(section, value, MAX_SECTION_BYTES)
@@ -271,6 +284,7 @@ def build_experiment(config: SearchConfig, storage: Any = None) -> Any:
         evaluator=config.evaluator.name,
         evaluator_options=config.evaluator.options,
         objectives=config.objectives,
+        constraints=config.constraints,
         storage=config.storage if storage is None else storage,
         name=config.name,
         seed=config.seed,

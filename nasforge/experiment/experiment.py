@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nasforge.constraints import Constraints
 from nasforge.errors import ConfigError
 from nasforge.estimation import Evaluator
 from nasforge.estimation.base import check_device_form
@@ -60,6 +61,18 @@ class Experiment:
         objectives: metric name to ``"max"`` or ``"min"`` (an
             :class:`~nasforge.objectives.Objectives`); the first one ranks trials. A list of
             names means maximise each. One the evaluator declares it never returns is refused.
+        constraints: hard limits on metrics, ``{"params_m": "<= 0.5"}`` or
+            ``["params_m <= 0.5", "latency_ms <= 2"]`` (a
+            :class:`~nasforge.constraints.Constraints`; operators ``<=``, ``<``, ``>=``,
+            ``>``). A metric the evaluator can measure without training
+            (:meth:`~nasforge.estimation.Evaluator.cheap_metrics`: ``params_m`` of a table, a
+            ``per_arch`` measure of the train evaluator) is checked before the arch is
+            trained: an arch that breaks a constraint is stored ``pruned`` and infeasible,
+            untrained. Other constraints are checked on the trained metrics: a trial that
+            breaks one is stored complete and infeasible. An infeasible trial has no scores,
+            so :meth:`best` and :meth:`pareto_front` never return it; the strategy is told it
+            (``trial.feasible``, ``trial.violations``). A constraint on a metric the
+            evaluator declares it never returns is refused.
         storage: a SQLAlchemy URL, a file path (SQLite) or a :class:`~nasforge.storage.Storage`;
             default ``sqlite:///nasforge.db``.
         name: the experiment's name in the store.
@@ -106,6 +119,7 @@ class Experiment:
         strategy: str | Callable[..., SearchMethod] = "regularized-evolution",
         evaluator: Evaluator | Callable[..., Any] | str = "train",
         objectives: Objectives | Mapping[str, str] | Sequence[str] | str | None = None,
+        constraints: Constraints | Mapping[str, str] | Sequence[str] | str | None = None,
         storage: str | Path | Storage = DEFAULT_STORAGE,
         name: str = "nasforge",
         seed: int = 0,
@@ -137,11 +151,14 @@ class Experiment:
         self.max_retries = max_retries
         self.config = dict(config or {})
         self.objectives = Objectives.parse(objectives)
+        self.constraints = Constraints.parse(constraints)
         self.strategy_options = dict(strategy_options or {})
         self.space = components.make_space(space, space_options or {})
         self.strategy_name, self._strategy_factory = components.strategy_factory(strategy)
         self.evaluator = components.make_evaluator(evaluator, evaluator_options or {})
-        self.objectives.check_metrics(self.evaluator.metric_names, type(self.evaluator).__name__)
+        evaluator_name = type(self.evaluator).__name__
+        self.objectives.check_metrics(self.evaluator.metric_names, evaluator_name)
+        self.constraints.check_metrics(self.evaluator.metric_names, evaluator_name)
         self.evaluator.check_fidelity(self.fidelity, self.space)
         self.prefilter = components.check_prefilter(prefilter, self.evaluator)
         self._prefilter_score: Callable[[Any], float] | None = None
@@ -252,6 +269,7 @@ class Experiment:
             evaluator=evaluator_part.name if evaluator_part else type(self.evaluator).__name__,
             evaluator_options=components.defining_options(self.evaluator, evaluator_part),
             fidelity=dict(self.fidelity),
+            constraints=self.constraints,
         )
 
     def _open_record(self) -> ExperimentRecord:
@@ -277,6 +295,7 @@ class Experiment:
             fidelity=dict(self.fidelity),
             device=self.device,
             worker=process_name(),
+            constraints=self.constraints,
         )
         session.resume(session.trials(intermediate=False))
         return session
@@ -434,20 +453,26 @@ class Experiment:
     # ---- results -----------------------------------------------------------------------------
 
     def trials(self, status: TrialStatus | str | None = None) -> list[Trial]:
-        """Every stored trial by number, optionally only those with ``status``."""
-        trials = self.storage.trials(self.record.id)
+        """Every stored trial by number, optionally only those with ``status``, each with the
+        constraints it breaks (``trial.violations``; ``trial.feasible``)."""
+        trials = self._judged(intermediate=True)
         if status is None:
             return trials
         wanted = TrialStatus(status)
         return [t for t in trials if t.status == wanted]
 
     def best(self) -> Trial | None:
-        """The complete trial with the best primary objective (the earliest among equals)."""
-        return best_trial(self.storage.trials(self.record.id, intermediate=False))
+        """The complete, feasible trial with the best primary objective (the earliest among
+        equals)."""
+        return best_trial(self._judged(intermediate=False))
 
     def pareto_front(self) -> list[Trial]:
-        """Complete trials no other complete trial beats on every objective."""
-        return pareto_trials(self.storage.trials(self.record.id, intermediate=False))
+        """Complete, feasible trials no other such trial beats on every objective."""
+        return pareto_trials(self._judged(intermediate=False))
+
+    def _judged(self, intermediate: bool) -> list[Trial]:
+        stored = self.storage.trials(self.record.id, intermediate=intermediate)
+        return self.constraints.judge(stored)
 
 
 __all__ = ["Callback", "Experiment", "best_trial", "pareto_trials"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nasforge.constraints import Constraints
 from nasforge.experiment.results import best_trial, pareto_trials
 from nasforge.experiment.spec import ExperimentSpec
 from nasforge.objectives import Objectives
@@ -20,6 +21,7 @@ class StoredExperiment:
         self.storage = storage
         self.name = record.name
         self.objectives = Objectives.parse(record.objectives)
+        self.constraints = Constraints.from_json(record.spec.get("constraints"))
 
     def __repr__(self) -> str:
         return f"StoredExperiment({self.name!r}, storage={self.storage.url!r})"
@@ -35,14 +37,17 @@ class StoredExperiment:
         return spec.build_space(self.name) if spec.space_component is not None else None
 
     def trials(self) -> list[Trial]:
-        return self.storage.trials(self.record.id)
+        """Every stored trial by number, with the hard constraints it breaks."""
+        return self.constraints.judge(self.storage.trials(self.record.id))
 
     def best(self) -> Trial | None:
-        return best_trial(self.storage.trials(self.record.id, intermediate=False))
+        stored = self.storage.trials(self.record.id, intermediate=False)
+        return best_trial(self.constraints.judge(stored))
 
     def pareto_front(self) -> list[Trial]:
-        """Trials no other finished trial beats on every objective."""
-        return pareto_trials(self.storage.trials(self.record.id, intermediate=False))
+        """Feasible trials no other finished, feasible trial beats on every objective."""
+        stored = self.storage.trials(self.record.id, intermediate=False)
+        return pareto_trials(self.constraints.judge(stored))
 
 
 def load_experiment(name: str, storage: str | Path | Storage = DEFAULT_STORAGE) -> StoredExperiment:

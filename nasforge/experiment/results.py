@@ -8,17 +8,21 @@ from nasforge.trial import Trial, TrialStatus
 
 
 def best_trial(trials: Sequence[Trial]) -> Trial | None:
-    """The complete trial with the largest ``score`` (the primary objective, larger is better);
-    ties go to the lower number."""
-    done = [t for t in trials if t.status == TrialStatus.COMPLETE and t.score is not None]
+    """The complete, feasible trial with the largest ``score`` (the primary objective, larger
+    is better); ties go to the lower number. (An infeasible trial is stored without scores;
+    ``feasible`` is checked too for trials made by hand.)"""
+    done = [
+        t for t in trials if t.status == TrialStatus.COMPLETE and t.score is not None and t.feasible
+    ]
     if not done:
         return None
     return min(done, key=lambda t: (-t.score, t.number))  # type: ignore[operator]
 
 
 def pareto_trials(trials: Sequence[Trial]) -> list[Trial]:
-    """The trials with scores that no other such trial beats on every objective, by number."""
-    done = [t for t in trials if t.scores is not None]
+    """The feasible trials with scores that no other such trial beats on every objective, by
+    number."""
+    done = [t for t in trials if t.scores is not None and t.feasible]
     front = []
     for t in done:
         dominated = any(

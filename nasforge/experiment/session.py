@@ -2,10 +2,11 @@
 
 The search loop of the ask/tell strategies and the one-shot methods (which train one supernet
 and then record the archs they evaluated) both run against a session: the store and the
-experiment's id, the objectives, the space, the evaluator, the seed, retries, fidelity and
-device. Nothing else of the :class:`~nasforge.Experiment` reaches them. The session writes every
-trial the same way (numbers, the ask/tell order a resume replays, scores from the objectives)
-and keeps a method's checkpoint in the store, so a killed one-shot search resumes too.
+experiment's id, the objectives and hard constraints, the space, the evaluator, the seed,
+retries, fidelity and device. Nothing else of the :class:`~nasforge.Experiment` reaches them.
+The session writes every trial the same way (numbers, the ask/tell order a resume replays,
+scores from the objectives, the constraints it breaks) and keeps a method's checkpoint in the
+store, so a killed one-shot search resumes too.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nasforge.constraints import Constraints
 from nasforge.estimation.base import Evaluator
 from nasforge.objectives import Objectives
 from nasforge.space import Arch, Space
@@ -54,6 +56,7 @@ class RunSession:
     fidelity: Mapping[str, Any] = field(default_factory=dict)
     device: str = "auto"
     worker: str = ""
+    constraints: Constraints = field(default_factory=Constraints)
     _next_number: int = field(default=0, repr=False)
     _next_seq: int = field(default=0, repr=False)
 
@@ -77,8 +80,11 @@ class RunSession:
     # ---- trials -------------------------------------------------------------------------------
 
     def trials(self, intermediate: bool = True) -> list[Trial]:
-        """Every stored trial of the experiment, by number."""
-        return self.storage.trials(self.experiment_id, intermediate=intermediate)
+        """Every stored trial of the experiment, by number, with the constraints they break
+        (:attr:`~nasforge.trial.Trial.violations`)."""
+        return self.constraints.judge(
+            self.storage.trials(self.experiment_id, intermediate=intermediate)
+        )
 
     def start(
         self,
@@ -118,23 +124,39 @@ class RunSession:
         retry_of: int | None = None,
         ask_seq: int | None = None,
         duration_s: float | None = None,
+        untrained: bool = False,
     ) -> Trial:
         """Store how trial ``number`` ended and return the finished :class:`Trial`.
 
         A complete trial gets one score per objective; one that lacks an objective, or returns
-        it NaN or infinite, is stored ``failed`` with a message naming it. A pruned trial keeps
-        its last reported metrics.
+        it NaN or infinite, is stored ``failed`` with a message naming it, and so is one that
+        lacks a constrained metric. A pruned trial keeps its last reported metrics.
+
+        Hard constraints: a complete trial whose metrics break one is stored complete but
+        infeasible, and ``untrained`` (with status ``pruned``) is an arch not trained because
+        the metrics measured first (``metrics``) broke one. Either has no scores, so nothing
+        ranks it, and its error names each broken constraint and the value that broke it; the
+        returned trial's :attr:`~nasforge.trial.Trial.violations` says by how much.
         """
         curve = {int(k): dict(v) for k, v in (curve or {}).items()}
         scores: tuple[float, ...] | None = None
         metrics = dict(metrics)
-        if status == TrialStatus.PRUNED:
+        if status == TrialStatus.PRUNED and not untrained:
             metrics = curve[max(curve)] if curve else {}
         elif status == TrialStatus.COMPLETE:
             scores = self.objectives.scores(metrics)
+            unchecked = self.constraints.missing(metrics)
             if scores is None:
                 status = TrialStatus.FAILED
                 error = self._no_score(metrics)
+            elif unchecked is not None:
+                status, scores = TrialStatus.FAILED, None
+                error = self._unchecked(unchecked, metrics)
+        violations = self.constraints.violations(metrics)
+        if violations and (status == TrialStatus.COMPLETE or untrained):
+            scores = None
+            said = self.constraints.explain(violations, metrics)
+            error = f"infeasible, not trained: {said}" if untrained else f"infeasible: {said}"
         tell_seq = self.take_seq()
         self.storage.finish_trial(
             self.experiment_id, number, status, metrics, scores, error, tell_seq, worker=worker
@@ -153,6 +175,21 @@ class RunSession:
             retry_of=retry_of,
             ask_seq=ask_seq,
             tell_seq=tell_seq,
+            constraint_values=self.constraints.margins(metrics),
+        )
+
+    def _unchecked(self, name: str, metrics: Mapping[str, float]) -> str:
+        """Why a complete trial cannot be checked against constraint ``name``."""
+        constraint = next(c for c in self.constraints if c.metric == name)
+        if name in metrics:
+            return (
+                f"the evaluator returned {name!r} as {metrics[name]!r}; constraint {constraint} "
+                "needs a finite number, not NaN or infinite"
+            )
+        returned = sorted(metrics) or "nothing"
+        return (
+            f"the evaluator returned no {name!r} for constraint {constraint}; it returned "
+            f"{returned}"
         )
 
     def _no_score(self, metrics: Mapping[str, float]) -> str:

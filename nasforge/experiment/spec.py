@@ -3,13 +3,13 @@
 The store holds it as JSON (the ``spec`` of :class:`~nasforge.storage.ExperimentRecord`). Two
 parts: the *identity* of the search (every setting that changes what a trial means or which
 trials are run: the space and its options, the strategy and its options, the evaluator and its
-options, the fidelity, the objectives, the seed, the scheduler, the pre-filter), which a
-resumed run must match, and what rebuilds its space and evaluator later (the YAML config of
-``nasforge search``, or for an experiment made from Python the ``rebuild`` record of its
-built-in space and evaluator), which retrain, export and the plots read back. Older records
-load too: a key they lack reads as absent, and a resume compares only the identity keys
-they hold (:data:`LATER_KEYS`). Where trials run (executor, workers, devices, heartbeats) is
-not part of the identity: a resume may change it.
+options, the fidelity, the objectives and hard constraints, the seed, the scheduler, the
+pre-filter), which a resumed run must match, and what rebuilds its space and evaluator later
+(the YAML config of ``nasforge search``, or for an experiment made from Python the
+``rebuild`` record of its built-in space and evaluator), which retrain, export and the plots
+read back. Older records load too: a key they lack reads as absent, and a resume compares
+only the identity keys they hold (:data:`LATER_KEYS`). Where trials run (executor, workers,
+devices, heartbeats) is not part of the identity: a resume may change it.
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nasforge.constraints import Constraints
 from nasforge.errors import ConfigError
 from nasforge.objectives import Objectives
 
-#: keys present in a record only when a scheduler (or a pre-filter) is set; a resume must agree
-#: on them either way
-OPTIONAL_KEYS: tuple[str, ...] = ("scheduler", "scheduler_options", "prefilter")
+#: keys present in a record only when a scheduler (or a pre-filter, or hard constraints) is
+#: set; a resume must agree on them either way
+OPTIONAL_KEYS: tuple[str, ...] = ("scheduler", "scheduler_options", "prefilter", "constraints")
 #: identity keys that records written before them lack; a resume of such a record compares
 #: what it holds (every record written since holds all of them)
 LATER_KEYS: tuple[str, ...] = ("space_options", "evaluator", "evaluator_options", "fidelity")
@@ -103,6 +104,7 @@ class ExperimentSpec:
     evaluator: str = ""
     evaluator_options: dict[str, Any] | None = None
     fidelity: dict[str, Any] = field(default_factory=dict)
+    constraints: Constraints = field(default_factory=Constraints)
 
     # ---- identity -----------------------------------------------------------------------------
 
@@ -126,6 +128,8 @@ class ExperimentSpec:
             out["scheduler_options"] = dict(self.scheduler_options or {})
         if self.prefilter:
             out["prefilter"] = dict(self.prefilter)
+        if self.constraints:
+            out["constraints"] = self.constraints.to_json()
         return out
 
     def first_difference(
@@ -209,6 +213,7 @@ class ExperimentSpec:
                 dict(evaluator_options) if isinstance(evaluator_options, Mapping) else None
             ),
             fidelity=dict(data.get("fidelity") or {}),
+            constraints=Constraints.from_json(data.get("constraints")),
         )
 
     # ---- rebuilding ---------------------------------------------------------------------------

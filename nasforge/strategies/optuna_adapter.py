@@ -84,6 +84,19 @@ class OptunaStrategy(Strategy):
     failed trials, and complete ones without a finite score for every objective, are told as
     ``FAIL``; pruned ones as ``PRUNED`` (without their intermediate curve).
 
+    Hard constraints: a trial of an experiment with constraints carries, per constrained
+    metric it measured, the value Optuna's constrained samplers take (at or below 0:
+    feasible; above: by how much it is broken), set on the Optuna trial with
+    ``Trial.set_constraint`` before it is told (``create_trial(constraints=...)`` for one the
+    study did not propose). That is the API of the Optuna nasforge needs (5.0 and later); the
+    samplers' ``constraints_func`` it replaces is deprecated there. TPE, the GP and NSGA-II
+    then prefer feasible trials (NSGA-II by constrained domination, TPE by placing
+    infeasible trials among the bad ones by their violation, the GP by modelling each
+    constraint). An infeasible trial that was trained is told ``COMPLETE`` with its objective
+    values and constraints, though nasforge stores it without scores; one not trained because
+    a constraint broke before training is told ``PRUNED`` with the constraints it was checked
+    on (TPE learns from it; NSGA-II and the GP use complete trials only).
+
     Subclasses choose the sampler (:meth:`make_sampler`) and take its main options.
 
     Args:
@@ -103,7 +116,7 @@ class OptunaStrategy(Strategy):
     ) -> None:
         super().__init__(space, seed, objectives=objectives)
         self.study_: optuna.Study | None = None
-        self._open: dict[Arch, deque[int]] = {}
+        self._open: dict[Arch, deque[optuna.Trial]] = {}
 
     def check_space(self, space: Space) -> None:
         for dim in space.dims:
@@ -140,7 +153,7 @@ class OptunaStrategy(Strategy):
             with _quiet_optuna():
                 study.tell(trial, state=TrialState.FAIL)
             raise
-        self._open.setdefault(arch, deque()).append(trial.number)
+        self._open.setdefault(arch, deque()).append(trial)
         return arch
 
     def _suggest(self, trial: optuna.Trial, dim: Dimension) -> Any:
@@ -156,21 +169,28 @@ class OptunaStrategy(Strategy):
 
     def observe(self, trial: Trial) -> None:
         state, values = self._outcome(trial)
+        constraints = _constraint_values(trial, state)
         study = self._study()
         queue = self._open.get(trial.arch)
         with _quiet_optuna():
             if queue:
-                number = queue.popleft()
+                asked = queue.popleft()
                 if not queue:
                     del self._open[trial.arch]
-                study.tell(number, values, state=state)
+                for name, value in constraints.items():
+                    asked.set_constraint(name, value)
+                study.tell(asked, values, state=state)
             else:
-                study.add_trial(self._frozen(trial.arch, state, values))
+                study.add_trial(self._frozen(trial.arch, state, values, constraints))
 
     def _outcome(self, trial: Trial) -> tuple[TrialState, list[float] | None]:
         if trial.status is TrialStatus.PRUNED:
             return TrialState.PRUNED, None
         scores = trial.scores or ()
+        if trial.status is TrialStatus.COMPLETE and not trial.feasible:
+            # stored without scores (nothing ranks it), but the sampler weighs its objective
+            # values against its violations
+            scores = self.objectives.scores(trial.metrics) or ()
         values = [float(s) for s in scores[: len(self.objectives)]]
         if (
             trial.status is not TrialStatus.COMPLETE
@@ -181,7 +201,11 @@ class OptunaStrategy(Strategy):
         return TrialState.COMPLETE, values
 
     def _frozen(
-        self, arch: Arch, state: TrialState, values: list[float] | None
+        self,
+        arch: Arch,
+        state: TrialState,
+        values: list[float] | None,
+        constraints: dict[str, float] | None = None,
     ) -> optuna.trial.FrozenTrial:
         """A finished Optuna trial for an arch the study did not propose."""
         params: dict[str, Any] = {}
@@ -195,8 +219,21 @@ class OptunaStrategy(Strategy):
             params[dim.name] = value
             distributions[dim.name] = _distribution(dim)
         return optuna.trial.create_trial(
-            state=state, values=values, params=params, distributions=distributions
+            state=state,
+            values=values,
+            params=params,
+            distributions=distributions,
+            constraints=constraints or None,
         )
+
+
+def _constraint_values(trial: Trial, state: TrialState) -> dict[str, float]:
+    """The constraint values of a told trial as Optuna's samplers take them (at or below 0:
+    feasible), for the constrained metrics it measured (``trial.constraint_values``, in the
+    same convention); ``{}`` for a failed trial, and in an experiment without constraints."""
+    if state not in (TrialState.COMPLETE, TrialState.PRUNED):
+        return {}
+    return dict(trial.constraint_values)
 
 
 def _forward(**options: Any) -> dict[str, Any]:

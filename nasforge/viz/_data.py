@@ -281,8 +281,9 @@ class ParetoData:
 
 
 def pareto(source: RankedTrials, x: str | None = None, y: str | None = None) -> ParetoData:
-    """Complete trials on objectives ``x`` and ``y`` (default: the first two) and the trials no
-    other beats on both, in the objectives' directions."""
+    """Complete, feasible trials on objectives ``x`` and ``y`` (default: the first two) and the
+    trials no other beats on both, in the objectives' directions (a trial that breaks a hard
+    constraint is stored without scores and left out)."""
     names = list(source.objectives)
     if len(names) < 2:
         label = f"experiment {source.name!r}" if source.name else "these trials"
@@ -295,7 +296,7 @@ def pareto(source: RankedTrials, x: str | None = None, y: str | None = None) -> 
             raise ConfigError(f"objective {chosen!r} is not one of: {', '.join(names)}")
     rows = []
     for t in source.trials:
-        if t.status != TrialStatus.COMPLETE:
+        if t.status != TrialStatus.COMPLETE or t.scores is None or not t.feasible:
             continue
         vx, vy = metric_value(t, x), metric_value(t, y)
         if vx is not None and vy is not None:

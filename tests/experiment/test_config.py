@@ -38,7 +38,7 @@ def test_a_good_config_parses_with_defaults_filled():
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (with_(sed=1), "sed: unknown key; allowed: budget, device, evaluator"),
+        (with_(sed=1), "sed: unknown key; allowed: budget, constraints, device, evaluator"),
         (with_(space="nb999"), "space.name: unknown space 'nb999'; known: chain, darts, incep"),
         (
             with_(strategy="evolution"),
