@@ -142,7 +142,7 @@ def test_the_record_holds_the_new_identity_keys(tmp_path: Path) -> None:
             "hyperparameters": [],
         },
         "evaluator": "tabular",
-        "evaluator_options": {"table": None, "epochs": 200},
+        "evaluator_options": {"table": None, "epochs": 200, "curve": False},
         "fidelity": {"epochs": 200},
     }
     read = ExperimentSpec.from_json(spec)
