@@ -151,6 +151,15 @@ class Strategy(ABC):
         """Told trials that have a score, in the order they were told."""
         return [t for t in self.history_ if t.score is not None]
 
+    def scores_of(self, trial: Trial) -> tuple[float, ...] | None:
+        """``trial.scores``, one per objective, or ``None`` if it lacks one (a failed or pruned
+        trial, or one told with fewer scores than the experiment has objectives): what a
+        strategy that weighs every objective learns from."""
+        scores = trial.scores
+        if scores is None or len(scores) < len(self.objectives):
+            return None
+        return tuple(float(s) for s in scores[: len(self.objectives)])
+
     def best_(self) -> Trial | None:
         done = self.completed_
         return max(done, key=lambda t: t.score) if done else None  # type: ignore[arg-type,return-value]
