@@ -35,8 +35,9 @@ class Strategy(ABC):
     ``objectives`` are the experiment's (:class:`~nasforge.objectives.Objectives`; default:
     maximise ``val_acc``). A told trial carries one score per objective, larger is better, in
     their order (``trial.scores``); ``trial.score`` is the primary one. A strategy that
-    optimises several at once says so with ``multi_objective = True``; the others optimise the
-    primary objective, and an experiment with several objectives warns that they do.
+    optimises several at once says so with ``multi_objective = True`` (an instance may set it
+    from its options, as ``reinforce`` does from its ``reward``); the others optimise the
+    primary objective, and an experiment with several objectives refuses them.
 
     Example:
         >>> from nasforge.space import CellSpace

