@@ -18,7 +18,7 @@ from nasforge.objectives import Objectives
 from nasforge.oneshot import OneShotMethod
 from nasforge.schedulers import SCHEDULERS, Scheduler
 from nasforge.space import Space
-from nasforge.strategies import STRATEGIES, Strategy
+from nasforge.strategies import MULTI_OBJECTIVE_STRATEGIES, STRATEGIES, Strategy
 
 if TYPE_CHECKING:
     from nasforge.execution import Executor
@@ -329,25 +329,33 @@ def check_trial_timeout(method: SearchMethod, name: str, trial_timeout: float | 
         )
 
 
-def warn_single_objective(
-    objectives: Objectives, method: SearchMethod, name: str, scheduler: Scheduler | str | None
-) -> None:
-    """Say so when a part of the search optimises only the primary of several objectives.
+def check_multi_objective(objectives: Objectives, method: SearchMethod, name: str) -> None:
+    """Refuse several objectives for a search method that optimises one only.
+
+    Such a method would optimise the primary objective and leave the others to chance: a
+    search that looks like a Pareto search and is not one. The message names the methods that
+    search several.
+    """
+    if not objectives.multi or method.multi_objective:
+        return
+    listed = ", ".join(f"{n!r} ({d})" for n, d in objectives.items())
+    raise ConfigError(
+        f"strategy {name!r} optimises one objective and cannot search several ({listed}); "
+        f"use {', '.join(MULTI_OBJECTIVE_STRATEGIES)} or reinforce with a reward option, or "
+        "keep one objective"
+    )
+
+
+def warn_single_objective(objectives: Objectives, scheduler: Scheduler | str | None) -> None:
+    """Say so when the scheduler stops trials by the primary of several objectives alone.
 
     ``scheduler`` is the search's scheduler (or its name): one that is ``multi_objective``
     (``moasha``) judges every objective and is not warned about."""
-    if not objectives.multi:
-        return
-    others = ", ".join(repr(n) for n in objectives.names[1:])
-    if not method.multi_objective:
-        warnings.warn(
-            f"strategy {name!r} optimises one objective, the primary {objectives.primary!r}; "
-            f"{others} are recorded and rank the Pareto front. To search the front use "
-            "optuna:nsga2, optuna:tpe or random",
-            NasforgeWarning,
-            stacklevel=3,
-        )
-    if scheduler is not None and not getattr(scheduler, "multi_objective", False):
+    if (
+        objectives.multi
+        and scheduler is not None
+        and not getattr(scheduler, "multi_objective", False)
+    ):
         label = scheduler
         if not isinstance(scheduler, str):
             label = scheduler.name or type(scheduler).__name__
@@ -381,6 +389,7 @@ __all__ = [
     "check_budget",
     "check_devices_here",
     "check_liveness",
+    "check_multi_objective",
     "check_one_shot",
     "check_one_shot_executor",
     "check_prefilter",

@@ -171,9 +171,8 @@ class Experiment:
         components.check_one_shot(
             self.strategy_, self.strategy_name, self.scheduler_name, self.prefilter
         )
-        components.warn_single_objective(
-            self.objectives, self.strategy_, self.strategy_name, self.scheduler_
-        )
+        components.check_multi_objective(self.objectives, self.strategy_, self.strategy_name)
+        components.warn_single_objective(self.objectives, self.scheduler_)
         components.check_record(self.spec())  # what the store will keep: JSON, and not too much
         self._storage = storage if isinstance(storage, Storage) else None
         self._storage_url = normalize_url(storage) if not isinstance(storage, Storage) else ""

@@ -32,8 +32,24 @@ STRATEGIES.register(
     RegularizedEvolution,
     "Aging evolution (Real et al. 2019): tournament, one mutation, oldest dies. A strong default.",
 )
+#: the registered strategies that search several objectives at once (their ``multi_objective``
+#: is true), besides ``reinforce`` with a ``reward`` option; the others refuse several
+MULTI_OBJECTIVE_STRATEGIES: tuple[str, ...] = (
+    "random",
+    "mo-regularized-evolution",
+    "dpp-net",
+    "optuna:tpe",
+    "optuna:gp",
+    "optuna:nsga2",
+    "optuna:nsga3",
+    "optuna:random",
+)
 # Strategies below are imported on first use (several need torch, optuna or cmaes).
 _LAZY = {
+    "mo-regularized-evolution": (
+        "nasforge.strategies.mo_evolution:MultiObjectiveEvolution",
+        "Multi-objective aging evolution: tournaments by Pareto rank, then crowding (NSGA-II).",
+    ),
     "large-scale-evolution": (
         "nasforge.strategies.large_scale_evolution:LargeScaleEvolution",
         "Large-Scale Evolution (Real et al. 2017): tournaments of two, no aging.",
@@ -66,6 +82,10 @@ _LAZY = {
         "nasforge.strategies.pnas:ProgressiveSearch",
         "PNAS (Liu et al. 2018): grow archs simple to complex, a surrogate ranks the beam.",
     ),
+    "dpp-net": (
+        "nasforge.strategies.dpp_net:DppNet",
+        "DPP-Net (Dong et al. 2018): PNAS that keeps the Pareto-optimal candidates.",
+    ),
     "cmaes": (
         "nasforge.strategies.cma_es:CMAES",
         "CMA-ES (Loshchilov & Hutter 2016) for numeric hyperparameters, via the cmaes package.",
@@ -85,6 +105,10 @@ _LAZY = {
     "optuna:nsga2": (
         "nasforge.strategies.optuna_adapter:OptunaNSGA2",
         "Optuna's NSGA-II sampler through its ask/tell API.",
+    ),
+    "optuna:nsga3": (
+        "nasforge.strategies.optuna_adapter:OptunaNSGA3",
+        "Optuna's NSGA-III sampler through its ask/tell API (reference points, many objectives).",
     ),
     "optuna:random": (
         "nasforge.strategies.optuna_adapter:OptunaRandom",
@@ -183,6 +207,7 @@ def _is_one_shot(name: str) -> bool:
 
 
 __all__ = [
+    "MULTI_OBJECTIVE_STRATEGIES",
     "STRATEGIES",
     "RandomSearch",
     "RegularizedEvolution",

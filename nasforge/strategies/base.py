@@ -35,8 +35,9 @@ class Strategy(ABC):
     ``objectives`` are the experiment's (:class:`~nasforge.objectives.Objectives`; default:
     maximise ``val_acc``). A told trial carries one score per objective, larger is better, in
     their order (``trial.scores``); ``trial.score`` is the primary one. A strategy that
-    optimises several at once says so with ``multi_objective = True``; the others optimise the
-    primary objective, and an experiment with several objectives warns that they do.
+    optimises several at once says so with ``multi_objective = True`` (an instance may set it
+    from its options, as ``reinforce`` does from its ``reward``); the others optimise the
+    primary objective, and an experiment with several objectives refuses them.
 
     Example:
         >>> from nasforge.space import CellSpace
@@ -150,6 +151,15 @@ class Strategy(ABC):
     def completed_(self) -> list[Trial]:
         """Told trials that have a score, in the order they were told."""
         return [t for t in self.history_ if t.score is not None]
+
+    def scores_of(self, trial: Trial) -> tuple[float, ...] | None:
+        """``trial.scores``, one per objective, or ``None`` if it lacks one (a failed or pruned
+        trial, or one told with fewer scores than the experiment has objectives): what a
+        strategy that weighs every objective learns from."""
+        scores = trial.scores
+        if scores is None or len(scores) < len(self.objectives):
+            return None
+        return tuple(float(s) for s in scores[: len(self.objectives)])
 
     def best_(self) -> Trial | None:
         done = self.completed_

@@ -177,15 +177,14 @@ class ProgressiveSearch(Strategy):
             self.fill_ = self._pick_fill(scores)
             scores = self._scores()  # now without the probe
         if self.level_ >= 0:
-            ranked = sorted(self.batch_, key=lambda a: -scores.get(a, -math.inf))
-            beam = [a for a in ranked if a in scores][: self.beam_size]
+            beam = self._best([a for a in self.batch_ if a in scores], scores)
             if beam:  # a level whose trials all failed keeps the previous beam
                 self.beam_ = [self._decided[a] for a in beam]
         self.level_ += 1
         if self.level_ < len(self.levels_):
             cands = self._expand(self.levels_[self.level_])
         else:
-            top = sorted(scores, key=lambda a: -scores[a])[: self.beam_size]
+            top = self._best(list(scores), scores)
             cands = [n for a in top for n in self.space.neighbors(a)]
             for arch in cands:
                 self._decided.setdefault(arch, dict(arch))
@@ -270,16 +269,26 @@ class ProgressiveSearch(Strategy):
 
     # ---- surrogate ---------------------------------------------------------------------------
 
-    def _scores(self) -> dict[Arch, float]:
-        """Mean score of each told arch, except the filler probe once the filler is chosen (the
-        uniform cells answer that one question; kept out of the beam and the surrogate, the
-        search then runs as it would have with that filler given)."""
-        told: dict[Arch, list[float]] = {}
+    def _told(self) -> dict[Arch, np.ndarray]:
+        """Mean scores (every objective) of each told arch, except the filler probe once the
+        filler is chosen (the uniform cells answer that one question; kept out of the beam and
+        the surrogate, the search then runs as it would have with that filler given)."""
+        told: dict[Arch, list[tuple[float, ...]]] = {}
         skip = self.probe_ if self.fill_ is not None else set()
         for trial in self.history_:
-            if trial.score is not None and trial.arch not in skip:
-                told.setdefault(trial.arch, []).append(trial.score)
-        return {a: float(np.mean(v)) for a, v in told.items()}
+            scores = self.scores_of(trial)
+            if scores is not None and trial.arch not in skip:
+                told.setdefault(trial.arch, []).append(scores)
+        return {a: np.mean(np.asarray(v, dtype=float), axis=0) for a, v in told.items()}
+
+    def _scores(self) -> dict[Arch, float]:
+        """Mean primary score of each told arch (see :meth:`_told`)."""
+        return {a: float(v[0]) for a, v in self._told().items()}
+
+    def _best(self, archs: list[Arch], scores: dict[Arch, float]) -> list[Arch]:
+        """The ``beam_size`` best of ``archs`` (all told): the beam, and the archs whose
+        neighbours a refinement round ranks. Here by the primary score."""
+        return sorted(archs, key=lambda a: -scores[a])[: self.beam_size]
 
     def _rank(self, cands: list[Arch], scores: dict[Arch, float]) -> list[Arch]:
         """``cands`` best first by the surrogate's mean prediction (random without data)."""

@@ -4,8 +4,9 @@ Learning" (ICLR 2017)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,6 +22,7 @@ from nasforge.strategies.metaqnn import (
     check_discrete,
     check_fraction,
 )
+from nasforge.strategies.monas import MonasReward
 from nasforge.trial import Trial
 
 
@@ -158,6 +160,13 @@ class ReinforceController(Strategy):
         baseline_decay: decay of the moving-average baseline, in [0, 1).
         entropy_weight: weight of the entropy bonus (>= 0).
         bins: values offered by a numeric dimension with more values than this.
+        reward: ``None`` (the reward is the primary objective: one objective is searched) or
+            a MONAS reward of several objectives (Hsu et al. 2018), see
+            :class:`~nasforge.strategies.monas.MonasReward`:
+            ``{"kind": "penalty", "weights": {"params_m": 10}}`` rewards the primary score less
+            10 points per unit of ``params_m``; ``{"kind": "constrained", "budgets":
+            {"params_m": 0.5}}`` rewards the primary score of archs within budget and the worst
+            score seen to the others. With a reward the strategy accepts several objectives.
     """
 
     name = "reinforce"
@@ -171,10 +180,19 @@ class ReinforceController(Strategy):
         baseline_decay: float = 0.9,
         entropy_weight: float = 0.05,
         bins: int = 10,
+        reward: Mapping[str, Any] | None = None,
         *,
         objectives: Objectives | None = None,
     ) -> None:
         super().__init__(space, seed, objectives=objectives)
+        self.reward = reward
+        #: MONAS's reward from several objectives; ``None``: the primary score is the reward
+        self.reward_ = (
+            None
+            if reward is None
+            else MonasReward.parse(reward, self.objectives, f"strategy {self.name!r}: reward")
+        )
+        self.multi_objective = self.reward_ is not None
         self.hidden_size = positive_int(self.name, "hidden_size", hidden_size, 1)
         self.learning_rate = check_fraction(self.name, "learning_rate", learning_rate, 1e-12, 10.0)
         self.baseline_decay = check_fraction(self.name, "baseline_decay", baseline_decay, 0, 0.999)
@@ -250,9 +268,10 @@ class ReinforceController(Strategy):
         return sampler.step(x, h, c, position)[0]
 
     def observe(self, trial: Trial) -> None:
-        if trial.score is None or not math.isfinite(trial.score):
+        scores = self.scores_of(trial)
+        if scores is None or not all(math.isfinite(s) for s in scores):
             return
-        reward = float(trial.score)
+        reward = scores[0] if self.reward_ is None else self.reward_(scores)
         self._scores.append(reward)
         baseline = reward if self.baseline_ is None else self.baseline_
         self.baseline_ = self.baseline_decay * baseline + (1 - self.baseline_decay) * reward

@@ -17,29 +17,44 @@ name: two
 seed: 0
 storage: sqlite:///{db}
 space: nb201
-strategy: regularized-evolution
+strategy: {strategy}
+scheduler: {{name: median, options: {{max_step: 12}}}}
 evaluator: tabular
 objectives: {{val_acc: max, params_m: min}}
 budget: {{max_trials: 10}}
 """
 
 
-def test_search_prints_a_single_objective_strategy_warning_in_one_line(tmp_path: Path) -> None:
+def _search(tmp_path: Path, strategy: str) -> subprocess.CompletedProcess[str]:
     config = tmp_path / "two.yaml"
-    config.write_text(TWO_OBJECTIVES.format(db=tmp_path / "runs.db"))
-    done = subprocess.run(
+    config.write_text(TWO_OBJECTIVES.format(db=tmp_path / "runs.db", strategy=strategy))
+    return subprocess.run(
         [sys.executable, "-m", "nasforge", "search", str(config), "--max-trials", "3", "--quiet"],
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_search_prints_a_single_objective_scheduler_warning_in_one_line(tmp_path: Path) -> None:
+    done = _search(tmp_path, "random")
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == [
-        "warning: strategy 'regularized-evolution' optimises one objective, the primary "
-        "'val_acc'; 'params_m' are recorded and rank the Pareto front. To search the front use "
-        "optuna:nsga2, optuna:tpe or random"
+        "warning: scheduler 'median' stops trials by the primary objective 'val_acc' alone"
     ]
     assert "3 trials (3 complete)" in done.stdout
+
+
+def test_search_refuses_a_single_objective_strategy_on_two_objectives(tmp_path: Path) -> None:
+    done = _search(tmp_path, "regularized-evolution")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: strategy 'regularized-evolution' optimises one objective and cannot search "
+        "several ('val_acc' (max), 'params_m' (min)); use random, mo-regularized-evolution, "
+        "dpp-net, optuna:tpe, optuna:gp, optuna:nsga2, optuna:nsga3, optuna:random or reinforce "
+        "with a reward option, or keep one objective"
+    ]
+    assert not (tmp_path / "runs.db").exists()  # refused before anything was stored
 
 
 def test_only_nasforge_warnings_change_format(capsys: pytest.CaptureFixture[str]) -> None:

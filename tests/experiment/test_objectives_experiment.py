@@ -12,6 +12,7 @@ import pytest
 
 import nasforge as nf
 from nasforge.errors import ConfigError, NasforgeWarning
+from nasforge.experiment.components import check_multi_objective
 from nasforge.trial import Trial
 
 TWO = {"val_acc": "max", "params_m": "min"}
@@ -100,22 +101,41 @@ def test_the_cli_refuses_a_typo_in_the_objectives_in_one_line(tmp_path: Path) ->
     )
 
 
-def test_a_single_objective_strategy_on_several_objectives_says_so() -> None:
+def test_a_single_objective_strategy_refuses_several_objectives_in_one_line() -> None:
     evaluator = nf.create_evaluator("tabular", epochs=12)
-    with pytest.warns(NasforgeWarning, match="optimises one objective, the primary 'val_acc'"):
-        nf.Experiment(
-            evaluator.space(),
-            strategy="regularized-evolution",
-            evaluator=evaluator,
-            objectives=TWO,
-            storage="sqlite:///:memory:",
+    for strategy in ("regularized-evolution", "reinforce", "pnas"):
+        with pytest.raises(ConfigError) as caught:
+            nf.Experiment(
+                evaluator.space(),
+                strategy=strategy,
+                evaluator=evaluator,
+                objectives=TWO,
+                storage="sqlite:///:memory:",
+            )
+        message = str(caught.value)
+        assert "\n" not in message
+        assert message.startswith(
+            f"strategy {strategy!r} optimises one objective and cannot search several "
+            "('val_acc' (max), 'params_m' (min)); use random, mo-regularized-evolution, dpp-net,"
         )
+        assert message.endswith("or reinforce with a reward option, or keep one objective")
+    # a one-shot method optimises one objective too (of those its supernet estimates)
+    objectives = nf.Objectives.parse({"val_acc": "max", "val_loss": "min"})
+    darts = nf.create_strategy("darts", evaluator.space(), objectives=objectives)
+    with pytest.raises(ConfigError, match=r"^strategy 'darts' optimises one objective and"):
+        check_multi_objective(objectives, darts, "darts")
     with warnings.catch_warnings():
         warnings.simplefilter("error", NasforgeWarning)  # a multi-objective strategy: silent
-        nf.Experiment(
-            evaluator.space(),
-            strategy="optuna:nsga2",
-            evaluator=evaluator,
-            objectives=TWO,
-            storage="sqlite:///:memory:",
-        )
+        for strategy, options in (
+            ("optuna:nsga2", {}),
+            ("mo-regularized-evolution", {}),
+            ("reinforce", {"reward": {"kind": "penalty", "weights": {"params_m": 10}}}),
+        ):
+            nf.Experiment(
+                evaluator.space(),
+                strategy=strategy,
+                evaluator=evaluator,
+                objectives=TWO,
+                storage="sqlite:///:memory:",
+                strategy_options=options,
+            )

@@ -22,6 +22,7 @@ SLOW_TO_ASK = frozenset({"optuna:gp"})
 FAST_OPTIONS: dict[str, dict[str, object]] = {
     "bananas": {"epochs": 60, "update_epochs": 5},
     "pnas": {"epochs": 60},
+    "dpp-net": {"epochs": 60},
 }
 
 
