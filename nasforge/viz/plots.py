@@ -28,7 +28,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from nasforge.errors import ConfigError
 from nasforge.space import CellGraph, Space
@@ -255,7 +255,7 @@ def plot_pareto(
     x_direction = src.objectives[data.x_metric]
     # the front is sorted by x: the staircase takes the y of the point that covers each step,
     # the one to its right when x is maximised, to its left when it is minimised
-    staircase = "pre" if x_direction == "max" else "post"
+    staircase: Literal["pre", "post"] = "pre" if x_direction == "max" else "post"
     ax.step(fx, fy, where=staircase, color="#d62728", lw=1.2, gid="front-line")
     ax.scatter(fx, fy, s=36, color="#d62728", label=f"Pareto front ({len(fx)})", gid="front")
     for n, px, py in zip(data.front, fx, fy, strict=True):

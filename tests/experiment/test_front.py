@@ -242,3 +242,24 @@ def test_experiments_live_and_stored_give_the_same_summary(tmp_path) -> None:
         )
     )
     assert exp.hypervolume() == exp.pareto_summary().hypervolume
+
+
+@pytest.mark.parametrize(
+    "objectives", [TWO, Objectives.parse({"a": "max", "b": "min", "c": "min"})]
+)
+def test_the_history_of_many_trials_screened_in_blocks_is_each_prefix(
+    objectives: Objectives,
+) -> None:
+    # few distinct values: ties, duplicates and rows dominated by rows of the same block
+    rng = np.random.default_rng(7)
+    points = rng.integers(0, 12, (700, len(objectives))).astype(float)
+    rows = [FrontRow(i, tuple(p), float(700 - i)) for i, p in enumerate(points)]
+    setting = hypervolume_setting(objectives, points)
+    assert setting is not None
+    history = hypervolume_history(rows, setting)
+    expected = [setting.measure(points[: i + 1]) for i in range(len(points))]
+    assert history.hypervolume == pytest.approx(expected)
+    # finishing in the reverse order: the prefixes of the reversed rows
+    backwards = [setting.measure(points[i:]) for i in range(len(points) - 1, -1, -1)]
+    assert history.number_by_time == tuple(range(699, -1, -1))
+    assert history.hypervolume_by_time == pytest.approx(backwards)

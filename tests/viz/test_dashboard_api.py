@@ -104,6 +104,38 @@ def test_pareto_is_the_front_of_the_first_two_objectives(
     assert single.status_code == 400 and "needs 2 objectives" in single.json()["detail"]
 
 
+def test_hypervolume_is_the_experiments_with_its_setting_and_history(
+    client: TestClient, make_experiment: MakeExperiment
+) -> None:
+    demo = make_experiment("demo", trials=12)
+    h = client.get("/api/experiments/demo/hypervolume").json()
+    summary = demo.pareto_summary()
+    assert sorted(h["front"]) == sorted(t.number for t in summary.front)
+    assert sorted(h["front"]) == sorted(t.number for t in pareto_trials(demo.trials()))
+    assert h["n_complete"] == summary.n_complete == len(demo.trials("complete"))
+    assert h["hypervolume"] == pytest.approx(summary.hypervolume) and h["hypervolume"] > 0
+    setting = summary.setting
+    assert setting is not None and h["setting"] == setting.to_json()
+    assert h["setting"]["statement"].endswith(
+        f"of this experiment's {summary.n_complete} complete trials; reference point 1.1 "
+        f"(acc {setting.reference[0]:.6g}, params {setting.reference[1]:.6g})"
+    )
+    history = h["history"]
+    assert history["number"] == list(summary.history.number)
+    assert history["hypervolume"] == pytest.approx(list(summary.history.hypervolume))
+    assert history["hypervolume_by_time"] == pytest.approx(
+        list(summary.history.hypervolume_by_time)
+    )
+    assert history["number_by_time"] == list(summary.history.number_by_time)
+    # seconds from the first start to each finish, to the millisecond
+    assert history["elapsed_s"] == pytest.approx(list(summary.history.elapsed_s), abs=1e-3)
+    single = client.get("/api/experiments/single/hypervolume")
+    assert single.status_code == 400
+    assert single.json()["detail"] == (
+        "a Pareto front needs 2 objectives; the objectives of experiment 'single': acc"
+    )
+
+
 def test_trials_filter_by_status_and_carry_curves(
     client: TestClient, make_experiment: MakeExperiment
 ) -> None:
@@ -168,7 +200,11 @@ def test_unknown_names_and_numbers_are_404s_listing_what_exists(client: TestClie
             "detail": "no experiment 'nope'; experiments: 'demo', 'single'",
             "experiments": ["demo", "single"],
         }
-    for url in ("/api/experiments/nope/history", "/api/experiments/nope/pareto"):
+    for url in (
+        "/api/experiments/nope/history",
+        "/api/experiments/nope/pareto",
+        "/api/experiments/nope/hypervolume",
+    ):
         assert client.get(url).status_code == 404
     trial = client.get("/api/experiments/demo/trials/40")
     assert trial.status_code == 404

@@ -9,6 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from nasforge.errors import NasforgeError
+from nasforge.experiment.front import FrontRow, hypervolume_history, hypervolume_setting
+from nasforge.objectives import Objectives
+from nasforge.pareto import nondominated
 from nasforge.space import Space
 from nasforge.storage import ExperimentRecord, Storage
 from nasforge.storage._queries import TrialColumns
@@ -172,6 +175,40 @@ def pareto_json(record: ExperimentRecord, cols: TrialColumns) -> dict[str, Any]:
         "y": data.y,
         "front": data.front,
     }
+
+
+def hypervolume_json(
+    record: ExperimentRecord, cols: TrialColumns, origin: datetime | None
+) -> dict[str, Any]:
+    """The front of the complete trials of ``cols`` on every objective, its hypervolume (as
+    :func:`~nasforge.experiment.front.pareto_summary` measures it by default: normalised by
+    these trials' own ideal and nadir, reference point 1.1; ``setting`` states it) and the
+    hypervolume after each complete trial, by number and by seconds from the first trial's
+    start (``origin``) to its finish."""
+    objectives = Objectives.parse(record.objectives)
+    start = None if origin is None else (origin - _EPOCH).total_seconds()
+    complete = TrialStatus.COMPLETE.value
+    rows = []
+    for number, status, finished, *values in zip(
+        cols.number, cols.status, cols.finished_s, *cols.values, strict=True
+    ):
+        if status != complete or any(v is None or not math.isfinite(v) for v in values):
+            continue
+        elapsed = None if start is None or finished is None else round(finished - start, 3)
+        rows.append(FrontRow(number, tuple(values), elapsed))
+    setting = hypervolume_setting(objectives, [r.values for r in rows])
+    history = hypervolume_history(rows, setting)
+    mask = nondominated([r.values for r in rows], objectives.directions)
+    return _data.jsonable(  # type: ignore[no-any-return]
+        {
+            "objectives": objectives.to_json(),
+            "n_complete": len(rows),
+            "front": [r.number for r, keep in zip(rows, mask, strict=True) if keep],
+            "hypervolume": history.hypervolume[-1] if history.hypervolume else 0.0,
+            "setting": setting.to_json() if setting is not None else None,
+            "history": history.to_json(),
+        }
+    )
 
 
 def trial_table_row(t: Trial, metric: str, curve: bool = False) -> dict[str, Any]:
