@@ -106,7 +106,7 @@ class HypervolumeSetting:
         whose = {
             "front": f"of this experiment's {self.n_basis} complete trials",
             "true front": f"of the true front ({self.n_basis} points)",
-        }.get(self.basis, "given")
+        }.get(self.basis, "as given")
         scaled = self.scaled_reference or ()
         level = _num(scaled[0]) if len(set(scaled)) == 1 else ", ".join(_num(v) for v in scaled)
         return (
@@ -257,7 +257,7 @@ class HypervolumeHistory:
 
 
 #: how many rows :func:`_running` screens at once (a block x block comparison)
-_BLOCK = 64
+_BLOCK = 128
 
 
 def _covered(points: np.ndarray, by: np.ndarray) -> np.ndarray:
@@ -269,27 +269,27 @@ def _covered(points: np.ndarray, by: np.ndarray) -> np.ndarray:
     return out
 
 
-def _running(rows: Sequence[FrontRow], setting: HypervolumeSetting) -> list[float]:
-    """The hypervolume of ``rows[: i + 1]`` for each ``i``.
+def _running(points: np.ndarray, setting: HypervolumeSetting) -> np.ndarray:
+    """The hypervolume of ``points[: i + 1]`` (raw values, one row per trial) for each ``i``.
 
-    Only a row that no earlier row weakly dominates changes it. Those are found a block of rows
-    at a time, by comparing the block with the front as the block starts and with the block's
-    earlier rows (a row dominated by a dominated row is dominated by what dominates that one);
-    the front is then updated, and measured again, at those rows alone. So 20,000 trials cost
-    tens of milliseconds, not a measurement each.
+    Only a point that no earlier point weakly dominates changes it. Those are found a block of
+    points at a time, by comparing the block with the front as the block starts and with the
+    block's earlier points (a point dominated by a dominated point is dominated by what
+    dominates that one); the front is then updated, and measured again, at those points alone.
+    So 20,000 trials cost tens of milliseconds, not a measurement each.
     """
     directions = setting.objectives.directions
-    points = np.array([r.values for r in rows], dtype=float).reshape(-1, len(directions))
     least = pareto.minimisation_form(points, directions)
     before = np.tri(_BLOCK, k=-1, dtype=bool)  # [i, j]: j comes before i
     out = np.empty(len(points))
-    front: list[int] = []  # rows of the front so far
+    front: list[int] = []  # points of the front so far
     volume = 0.0
     for start in range(0, len(points), _BLOCK):
         block = least[start : start + _BLOCK]
         size = len(block)
-        covered = _covered(block, least[front]).any(axis=1)
-        covered |= (_covered(block, block) & before[:size, :size]).any(axis=1)
+        covers = _covered(block, np.vstack([least[front], block]))
+        covers[:, len(front) :] &= before[:size, :size]
+        covered = covers.any(axis=1)
         out[start : start + size] = volume
         for offset in np.flatnonzero(~covered):
             front.append(start + int(offset))
@@ -297,31 +297,49 @@ def _running(rows: Sequence[FrontRow], setting: HypervolumeSetting) -> list[floa
             front = [i for i, kept in zip(front, keep, strict=True) if kept]
             volume = setting.measure(points[front])
             out[start + offset : start + size] = volume
-    return out.tolist()  # type: ignore[no-any-return]
+    return out
+
+
+def hypervolume_series(
+    numbers: ArrayLike,
+    values: ArrayLike,
+    elapsed_s: ArrayLike,
+    setting: HypervolumeSetting | None,
+) -> HypervolumeHistory:
+    """:func:`hypervolume_history` of complete trials given as arrays: their ``numbers``, raw
+    ``values`` (one row each) and ``elapsed_s`` (NaN where unknown); no object per trial."""
+    number = np.asarray(numbers, dtype=int).reshape(-1)
+    if setting is None or not len(number):
+        return HypervolumeHistory()
+    order = np.argsort(number, kind="stable")
+    number = number[order]
+    points = np.asarray(values, dtype=float).reshape(len(order), -1)[order]
+    elapsed = np.asarray(elapsed_s, dtype=float).reshape(-1)[order]
+    volumes = _running(points, setting)
+    known = np.flatnonzero(np.isfinite(elapsed))
+    timed = known[np.lexsort((number[known], elapsed[known]))]  # by time, then number
+    if np.array_equal(timed, np.arange(len(number))):  # finished in number order
+        by_time = volumes
+    else:
+        by_time = _running(points[timed], setting)
+    return HypervolumeHistory(
+        tuple(number.tolist()),
+        tuple(volumes.tolist()),
+        tuple(elapsed[timed].tolist()),
+        tuple(by_time.tolist()),
+        tuple(number[timed].tolist()),
+    )
 
 
 def hypervolume_history(
     rows: Sequence[FrontRow], setting: HypervolumeSetting | None
 ) -> HypervolumeHistory:
     """How the hypervolume of ``rows`` (complete trials) grew, by number and by finish time."""
-    if setting is None or not rows:
-        return HypervolumeHistory()
-    by_number = sorted(rows, key=lambda r: r.number)
-    volumes = _running(by_number, setting)
-    timed = sorted(
-        (r for r in by_number if r.elapsed_s is not None),
-        key=lambda r: (r.elapsed_s, r.number),
-    )
-    if [r.number for r in timed] == [r.number for r in by_number]:  # finished in number order
-        by_time = volumes
-    else:
-        by_time = _running(timed, setting)
-    return HypervolumeHistory(
-        tuple(r.number for r in by_number),
-        tuple(volumes),
-        tuple(float(r.elapsed_s) for r in timed if r.elapsed_s is not None),
-        tuple(by_time),
-        tuple(r.number for r in timed),
+    return hypervolume_series(
+        [r.number for r in rows],
+        [r.values for r in rows],
+        [np.nan if r.elapsed_s is None else r.elapsed_s for r in rows],
+        setting,
     )
 
 
@@ -457,6 +475,7 @@ __all__ = [
     "HypervolumeSetting",
     "ParetoSummary",
     "hypervolume_history",
+    "hypervolume_series",
     "hypervolume_setting",
     "needs_two_objectives",
     "pareto_summary",

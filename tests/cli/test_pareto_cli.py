@@ -126,7 +126,7 @@ def test_a_reference_point_gives_the_raw_hypervolume(store: str) -> None:
     assert data["hypervolume"] == pytest.approx(area)
     code, out, _ = run("pareto", "mo", "--storage", store, "--ideal", "95,0", "--nadir", "80,1.5")
     assert code == 0
-    assert "(val_acc_12 95, params_m 0) and nadir (val_acc_12 80, params_m 1.5) given" in (
+    assert "(val_acc_12 95, params_m 0) and nadir (val_acc_12 80, params_m 1.5) as given" in (
         out.replace("\n", " ")
     )
 

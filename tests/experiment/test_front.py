@@ -138,7 +138,7 @@ def test_every_setting_is_stated_and_bad_points_are_refused() -> None:
     given = pareto_summary(trials, TWO, ideal=(100, 0), nadir=(80, 2), reference=(70, 3))
     assert given.setting is not None and given.setting.basis == "given"
     assert given.setting.scaled_reference == pytest.approx((1.5, 1.5))
-    assert given.setting.statement().endswith("given; reference point 1.5 (acc 70, params 3)")
+    assert given.setting.statement().endswith("as given; reference point 1.5 (acc 70, params 3)")
     # a known front: its ideal and nadir normalise (EvoXBench), and the IGD is measured to it
     truth = [(95.0, 0.2), (90.0, 0.1), (99.0, 2.0), (50.0, 5.0)]  # the last one is dominated
     known = pareto_summary(trials, TWO, true_front=truth)

@@ -120,15 +120,24 @@ def test_hypervolume_is_the_experiments_with_its_setting_and_history(
         f"of this experiment's {summary.n_complete} complete trials; reference point 1.1 "
         f"(acc {setting.reference[0]:.6g}, params {setting.reference[1]:.6g})"
     )
-    history = h["history"]
-    assert history["number"] == list(summary.history.number)
-    assert history["hypervolume"] == pytest.approx(list(summary.history.hypervolume))
+    # the step line: the trials after which the hypervolume changed, and the last
+    history, full = h["history"], summary.history
+    volumes = dict(zip(full.number, full.hypervolume, strict=True))
+    assert history["number"][0] == full.number[0] and history["number"][-1] == full.number[-1]
+    assert history["hypervolume"] == pytest.approx([volumes[n] for n in history["number"]])
+    steps = zip(full.number[1:], full.hypervolume, full.hypervolume[1:], strict=False)
+    changed = [n for n, before, after in steps if after != before]
+    assert set(changed) <= set(history["number"]) <= {full.number[0], full.number[-1], *changed}
+    at_time = dict(zip(full.number_by_time, full.hypervolume_by_time, strict=True))
     assert history["hypervolume_by_time"] == pytest.approx(
-        list(summary.history.hypervolume_by_time)
+        [at_time[n] for n in history["number_by_time"]]
     )
-    assert history["number_by_time"] == list(summary.history.number_by_time)
     # seconds from the first start to each finish, to the millisecond
-    assert history["elapsed_s"] == pytest.approx(list(summary.history.elapsed_s), abs=1e-3)
+    elapsed = dict(zip(full.number_by_time, full.elapsed_s, strict=True))
+    assert history["elapsed_s"] == pytest.approx(
+        [elapsed[n] for n in history["number_by_time"]], abs=1e-3
+    )
+    assert history["hypervolume_by_time"][-1] == pytest.approx(h["hypervolume"])
     single = client.get("/api/experiments/single/hypervolume")
     assert single.status_code == 400
     assert single.json()["detail"] == (

@@ -8,8 +8,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from nasforge.errors import NasforgeError
-from nasforge.experiment.front import FrontRow, hypervolume_history, hypervolume_setting
+from nasforge.experiment.front import hypervolume_series, hypervolume_setting
 from nasforge.objectives import Objectives
 from nasforge.pareto import nondominated
 from nasforge.space import Space
@@ -182,33 +184,44 @@ def hypervolume_json(
 ) -> dict[str, Any]:
     """The front of the complete trials of ``cols`` on every objective, its hypervolume (as
     :func:`~nasforge.experiment.front.pareto_summary` measures it by default: normalised by
-    these trials' own ideal and nadir, reference point 1.1; ``setting`` states it) and the
-    hypervolume after each complete trial, by number and by seconds from the first trial's
-    start (``origin``) to its finish."""
+    these trials' own ideal and nadir, reference point 1.1; ``setting`` states it) and how the
+    hypervolume grew, by number and by seconds from the first trial's start (``origin``) to
+    each finish: the trials after which it changed, and the last (a step line needs no more,
+    and 20,000 trials make a few hundred points)."""
     objectives = Objectives.parse(record.objectives)
-    start = None if origin is None else (origin - _EPOCH).total_seconds()
-    complete = TrialStatus.COMPLETE.value
-    rows = []
-    for number, status, finished, *values in zip(
-        cols.number, cols.status, cols.finished_s, *cols.values, strict=True
-    ):
-        if status != complete or any(v is None or not math.isfinite(v) for v in values):
-            continue
-        elapsed = None if start is None or finished is None else round(finished - start, 3)
-        rows.append(FrontRow(number, tuple(values), elapsed))
-    setting = hypervolume_setting(objectives, [r.values for r in rows])
-    history = hypervolume_history(rows, setting)
-    mask = nondominated([r.values for r in rows], objectives.directions)
+    numbers = np.asarray(cols.number, dtype=int)
+    values = np.array(cols.values, dtype=float).reshape(len(objectives), -1).T  # None: NaN
+    chosen = (np.asarray(cols.status) == TrialStatus.COMPLETE.value) & np.isfinite(values).all(1)
+    numbers, values = numbers[chosen], values[chosen]
+    finished = np.array(cols.finished_s, dtype=float)[chosen]
+    start = np.nan if origin is None else (origin - _EPOCH).total_seconds()
+    setting = hypervolume_setting(objectives, values)
+    history = hypervolume_series(numbers, values, np.round(finished - start, 3), setting)
+    mask = nondominated(values, objectives.directions)
+    by_number = _steps(history.hypervolume)
+    by_time = _steps(history.hypervolume_by_time)
     return _data.jsonable(  # type: ignore[no-any-return]
         {
             "objectives": objectives.to_json(),
-            "n_complete": len(rows),
-            "front": [r.number for r, keep in zip(rows, mask, strict=True) if keep],
+            "n_complete": len(numbers),
+            "front": numbers[mask].tolist(),
             "hypervolume": history.hypervolume[-1] if history.hypervolume else 0.0,
             "setting": setting.to_json() if setting is not None else None,
-            "history": history.to_json(),
+            "history": {
+                "number": [history.number[i] for i in by_number],
+                "hypervolume": [history.hypervolume[i] for i in by_number],
+                "number_by_time": [history.number_by_time[i] for i in by_time],
+                "elapsed_s": [history.elapsed_s[i] for i in by_time],
+                "hypervolume_by_time": [history.hypervolume_by_time[i] for i in by_time],
+            },
         }
     )
+
+
+def _steps(volumes: Sequence[float]) -> list[int]:
+    """Positions where ``volumes`` changes, with the first and the last."""
+    last = len(volumes) - 1
+    return [i for i in range(len(volumes)) if i in (0, last) or volumes[i] != volumes[i - 1]]
 
 
 def trial_table_row(t: Trial, metric: str, curve: bool = False) -> dict[str, Any]:
