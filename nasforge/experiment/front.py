@@ -104,16 +104,27 @@ class HypervolumeSetting:
         if not self.normalised:
             return f"raw hypervolume in the objectives' own units, reference point ({where})"
         whose = {
-            "front": f"of this experiment's {self.n_basis} complete trials",
+            "front": f"of this experiment's {self.n_basis} complete "
+            + ("trial" if self.n_basis == 1 else "trials"),
             "true front": f"of the true front ({self.n_basis} points)",
         }.get(self.basis, "as given")
         scaled = self.scaled_reference or ()
         level = _num(scaled[0]) if len(set(scaled)) == 1 else ", ".join(_num(v) for v in scaled)
+        flat = [
+            n
+            for n, a, b in zip(self.objectives.names, self.ideal, self.nadir or (), strict=True)
+            if a == b
+        ]
+        unscaled = (
+            f" (ideal equals nadir on {', '.join(flat)}: measured in its own units from the ideal)"
+            if flat
+            else ""
+        )
         return (
             f"normalised hypervolume: each objective mapped to [0, 1] by the ideal "
             f"({_named(self.objectives, self.ideal)}) and nadir "
-            f"({_named(self.objectives, self.nadir)}) {whose}; reference point {level} "
-            f"({where})"
+            f"({_named(self.objectives, self.nadir)}) {whose}{unscaled}; reference point "
+            f"{level} ({where})"
         )
 
     def to_json(self) -> dict[str, Any]:

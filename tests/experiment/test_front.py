@@ -263,3 +263,14 @@ def test_the_history_of_many_trials_screened_in_blocks_is_each_prefix(
     backwards = [setting.measure(points[i:]) for i in range(len(points) - 1, -1, -1)]
     assert history.number_by_time == tuple(range(699, -1, -1))
     assert history.hypervolume_by_time == pytest.approx(backwards)
+
+
+def test_a_front_of_one_point_is_measured_in_its_own_units_and_says_so() -> None:
+    summary = pareto_summary([make_trial(0, 90.0, 2.0), make_trial(1, 80.0, 3.0)], TWO)
+    setting = summary.setting
+    assert setting is not None and setting.ideal == setting.nadir == (90.0, 2.0)
+    assert setting.reference == (88.9, 3.1)  # 1.1 units beyond the ideal
+    assert summary.hypervolume == pytest.approx(1.1 * 1.1)
+    assert "of this experiment's 2 complete trials (ideal equals nadir on acc, params: " in (
+        setting.statement()
+    )
