@@ -101,7 +101,7 @@ class HypervolumeSetting:
     def statement(self) -> str:
         """The setting in one sentence, for a table, a plot or a log."""
         where = _named(self.objectives, self.reference)
-        if not self.normalised:
+        if self.ideal is None or self.nadir is None:
             return f"raw hypervolume in the objectives' own units, reference point ({where})"
         whose = {
             "front": f"of this experiment's {self.n_basis} complete "
@@ -112,7 +112,7 @@ class HypervolumeSetting:
         level = _num(scaled[0]) if len(set(scaled)) == 1 else ", ".join(_num(v) for v in scaled)
         flat = [
             n
-            for n, a, b in zip(self.objectives.names, self.ideal, self.nadir or (), strict=True)
+            for n, a, b in zip(self.objectives.names, self.ideal, self.nadir, strict=True)
             if a == b
         ]
         unscaled = (
