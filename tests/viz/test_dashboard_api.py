@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from viz_trials import MakeExperiment
+from viz_trials import SPACE, MakeExperiment, cell_metrics
 
+import nasforge as nf
 from nasforge.errors import StorageError
 from nasforge.experiment import pareto_trials
 from nasforge.viz.dashboard import create_app, plotly_js_path
@@ -347,3 +348,30 @@ def test_a_registered_space_is_rebuilt_to_draw_and_label_its_cells(tmp_path: Pat
             assert client.get("/api/experiments/custom/cell.svg").status_code == 400
     finally:
         SPACES.unregister("ladder-test")
+
+
+def test_trials_that_break_a_constraint_are_on_no_front(tmp_path: Path) -> None:
+    exp = nf.Experiment(
+        SPACE,
+        strategy="random",
+        evaluator=cell_metrics,
+        objectives={"acc": "max", "params": "min"},
+        constraints={"params": "<= 4"},  # measured with training: complete but infeasible
+        storage=tmp_path / "store.db",
+        name="limited",
+        fidelity={"epochs": 3},
+    )
+    exp.run(max_trials=16, progress=False)
+    trials = exp.trials()
+    infeasible = {t.number for t in trials if t.status.value == "complete" and not t.feasible}
+    feasible = {t.number for t in trials if t.status.value == "complete" and t.feasible}
+    assert infeasible and feasible
+    with local_client(create_app(tmp_path / "store.db")) as client:
+        pareto = client.get("/api/experiments/limited/pareto").json()
+        volume = client.get("/api/experiments/limited/hypervolume").json()
+    assert set(pareto["numbers"]) == feasible
+    assert set(volume["front"]) == {t.number for t in exp.pareto_front()}
+    assert volume["n_complete"] == len(feasible)
+    assert volume["hypervolume"] == pytest.approx(exp.hypervolume())
+    summary = exp.pareto_summary()
+    assert summary.n_complete == len(feasible) and {t.number for t in summary.front} <= feasible

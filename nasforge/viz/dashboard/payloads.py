@@ -155,14 +155,18 @@ def history_json(
 
 
 def pareto_json(record: ExperimentRecord, cols: TrialColumns) -> dict[str, Any]:
-    """The complete trials of ``cols`` on the first two objectives (``cols.values[0]`` and
-    ``[1]``) and the front of those two."""
+    """The complete, feasible trials of ``cols`` on the first two objectives (``cols.values[0]``
+    and ``[1]``) and the front of those two (a trial that breaks a hard constraint is stored
+    without scores: ``cols.score`` is ``None``)."""
     x, y = list(record.objectives)[:2]
     complete = TrialStatus.COMPLETE.value
     rows = [
         (n, vx, vy)
-        for n, status, vx, vy in zip(cols.number, cols.status, *cols.values[:2], strict=True)
+        for n, status, score, vx, vy in zip(
+            cols.number, cols.status, cols.score, *cols.values[:2], strict=True
+        )
         if status == complete
+        and score is not None
         and vx is not None
         and vy is not None
         and math.isfinite(vx)
@@ -182,7 +186,8 @@ def pareto_json(record: ExperimentRecord, cols: TrialColumns) -> dict[str, Any]:
 def hypervolume_json(
     record: ExperimentRecord, cols: TrialColumns, origin: datetime | None
 ) -> dict[str, Any]:
-    """The front of the complete trials of ``cols`` on every objective, its hypervolume (as
+    """The front of the complete, feasible trials of ``cols`` on every objective (as
+    :func:`pareto_json` chooses them), its hypervolume (as
     :func:`~nasforge.experiment.front.pareto_summary` measures it by default: normalised by
     these trials' own ideal and nadir, reference point 1.1; ``setting`` states it) and how the
     hypervolume grew, by number and by seconds from the first trial's start (``origin``) to
@@ -191,7 +196,9 @@ def hypervolume_json(
     objectives = Objectives.parse(record.objectives)
     numbers = np.asarray(cols.number, dtype=int)
     values = np.array(cols.values, dtype=float).reshape(len(objectives), -1).T  # None: NaN
-    chosen = (np.asarray(cols.status) == TrialStatus.COMPLETE.value) & np.isfinite(values).all(1)
+    scored = np.array([score is not None for score in cols.score], dtype=bool)  # feasible
+    complete = np.asarray(cols.status) == TrialStatus.COMPLETE.value
+    chosen = complete & scored & np.isfinite(values).all(1)
     numbers, values = numbers[chosen], values[chosen]
     finished = np.array(cols.finished_s, dtype=float)[chosen]
     start = np.nan if origin is None else (origin - _EPOCH).total_seconds()
