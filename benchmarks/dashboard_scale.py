@@ -189,6 +189,7 @@ def measure(path: Path, repeats: int, trials: int) -> dict[str, dict[str, Any]]:
         "history": f"{base}/history",
         "history_since": f"{base}/history?since={cursor}",
         "pareto": f"{base}/pareto",
+        "hypervolume": f"{base}/hypervolume",
         "trials_page": f"{base}/trials",
         "trials_by_metric": f"{base}/trials?sort=metric:val_acc&order=desc",
         "trials_pruned_later_page": f"{base}/trials?status=pruned&offset=1000&limit=50",
@@ -266,8 +267,8 @@ def _search(path: str, stop: Any, written: Any) -> None:
 def live_polls(path: Path, polls: int) -> dict[str, Any]:
     """Server time of the experiment page's polls while a search goes on: another process
     adds a trial every 50 ms, and each poll asks for the summary, then (its revision changed)
-    the history since the last poll, the table's first page, the curves, the top-10 operations
-    and the Pareto front. Median and slowest of ``polls``, one every half second."""
+    the history since the last poll, the table's first page, the curves, the top-10 operations,
+    the Pareto front and its hypervolume. Median and slowest of ``polls``, one every half second."""
     import multiprocessing
 
     timed, client = timed_client(path)
@@ -291,7 +292,7 @@ def live_polls(path: Path, polls: int) -> dict[str, Any]:
             client.get(base).raise_for_status()
             history = client.get(f"{base}/history?since={cursor}")
             cursor = history.json()["cursor"]
-            for view in ("/trials", "/curves", "/ops?top_k=10", "/pareto"):
+            for view in ("/trials", "/curves", "/ops?top_k=10", "/pareto", "/hypervolume"):
                 client.get(base + view).raise_for_status()
             totals.append(sum(timed.seconds))
     finally:

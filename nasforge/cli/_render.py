@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -14,6 +14,9 @@ from rich.text import Text
 from nasforge.constraints import Constraints
 from nasforge.registry import Registry
 from nasforge.trial import Trial, TrialStatus
+
+if TYPE_CHECKING:
+    from nasforge.experiment import ParetoSummary
 
 _STATUS_STYLE = {
     TrialStatus.COMPLETE: "green",
@@ -26,6 +29,8 @@ _STATUS_STYLE = {
 ERROR_WIDTH = 60
 #: the style of the status of a trial that breaks a hard constraint
 INFEASIBLE_STYLE = "red"
+#: the most characters of an arch key that the Pareto table shows (``--json`` has it whole)
+ARCH_WIDTH = 48
 
 
 def _num(value: float | None) -> Any:
@@ -194,6 +199,35 @@ def print_best(
     console.print(f"  arch: {trial.arch.key}")
     for name, value in trial.metrics.items():
         console.print(f"  {name}: {_fmt(value)}")
+
+
+def short_key(key: str, width: int = ARCH_WIDTH) -> str:
+    """An arch key cut to ``width`` characters.
+
+    Example:
+        >>> short_key("|nor_conv_3x3~0|+|skip_connect~0|none~1|", 20)
+        '|nor_conv_3x3~0|+|s…'
+    """
+    return key if len(key) <= width else key[: width - 1] + "…"
+
+
+def print_pareto(console: Console, summary: ParetoSummary) -> None:
+    """The front as a table (best first on the primary objective), then its hypervolume and
+    the setting it was measured under."""
+    title = f"Pareto front of {summary.name}: {len(summary.front)} of {summary.n_complete} "
+    table = Table(title=Text(title + "complete trials"))
+    table.add_column("#", justify="right")
+    table.add_column("arch", no_wrap=True)
+    for name, direction in summary.objectives.items():
+        table.add_column(f"{name} ({direction})", justify="right")
+    for trial, values in zip(summary.front, summary.values, strict=True):
+        table.add_row(
+            str(trial.number), Text(short_key(trial.arch.key)), *(f"{v:.6g}" for v in values)
+        )
+    console.print(table)
+    console.print(f"hypervolume: {summary.hypervolume:.6g}", highlight=False)
+    if summary.setting is not None:
+        console.print(Text(summary.setting.statement()), soft_wrap=True)
 
 
 def print_registry(console: Console, registry: Registry[Any]) -> None:

@@ -32,6 +32,7 @@ def build_app() -> typer.Typer:
     app.command("search")(user_errors(search.search))
     app.command("trials")(user_errors(results.trials))
     app.command("best")(user_errors(results.best))
+    app.command("pareto")(user_errors(results.pareto))
     app.command("report")(user_errors(results.report))
     app.command("spaces")(user_errors(registries.spaces))
     app.command("strategies")(user_errors(registries.strategies))

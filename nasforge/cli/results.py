@@ -1,5 +1,5 @@
-"""``nasforge trials``, ``nasforge best`` and ``nasforge report``: read a stored experiment's
-results."""
+"""``nasforge trials``, ``nasforge best``, ``nasforge pareto`` and ``nasforge report``: read a
+stored experiment's results."""
 
 from __future__ import annotations
 
@@ -8,8 +8,14 @@ from typing import Annotated
 
 import typer
 
-from nasforge.cli._common import JsonOpt, StorageOpt, stdout_console
-from nasforge.cli._render import best_json, print_best, print_trials, trial_record_json
+from nasforge.cli._common import JsonOpt, StorageOpt, split_option, stdout_console
+from nasforge.cli._render import (
+    best_json,
+    print_best,
+    print_pareto,
+    print_trials,
+    trial_record_json,
+)
 from nasforge.errors import NasforgeError
 from nasforge.storage import DEFAULT_STORAGE
 
@@ -50,6 +56,55 @@ def best(
         typer.echo(json.dumps(best_json(trial, exp.name, exp.objectives)))
     else:
         print_best(stdout_console(), trial, exp.name, exp.objectives)
+
+
+def _point(text: str | None, option: str) -> list[float] | None:
+    return None if text is None else split_option(text, option, float)
+
+
+def pareto(
+    name: Annotated[str, typer.Argument(help="Experiment name.")],
+    storage: StorageOpt = DEFAULT_STORAGE,
+    json_: JsonOpt = False,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference",
+            help="Reference point, one value per objective in its own units (e.g. 0,5). Alone: "
+            "the raw hypervolume; default: normalised by the front's ideal and nadir, "
+            "reference 1.1.",
+        ),
+    ] = None,
+    ideal: Annotated[
+        str | None,
+        typer.Option("--ideal", help="Ideal point to normalise by (with --nadir), e.g. 95,0."),
+    ] = None,
+    nadir: Annotated[
+        str | None,
+        typer.Option("--nadir", help="Nadir point to normalise by (with --ideal), e.g. 80,1.5."),
+    ] = None,
+) -> None:
+    """The Pareto front of a multi-objective experiment and its hypervolume, with the
+    reference point it was measured against."""
+    from nasforge.experiment import load_experiment
+
+    exp = load_experiment(name, storage)
+    if not exp.objectives.multi:
+        raise NasforgeError(
+            f"experiment {name!r} has one objective ({exp.objectives.primary}), so its front is "
+            f"its best trial: nasforge best {name}"
+        )
+    summary = exp.pareto_summary(
+        _point(reference, "--reference"),
+        ideal=_point(ideal, "--ideal"),
+        nadir=_point(nadir, "--nadir"),
+    )
+    if not summary.n_complete:
+        raise NasforgeError(f"experiment {name!r} has no complete trial yet")
+    if json_:
+        typer.echo(json.dumps(summary.to_json()))
+    else:
+        print_pareto(stdout_console(), summary)
 
 
 def report(

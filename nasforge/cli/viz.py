@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from nasforge.cli._common import StorageOpt
+from nasforge.cli._common import StorageOpt, split_option
 from nasforge.storage import DEFAULT_STORAGE
 
 
@@ -18,8 +18,8 @@ def plot(
         str,
         typer.Option(
             "--kind",
-            help="history, curves, ops, pareto, cell or arch-weights (a one-shot search's "
-            "architecture weights per epoch).",
+            help="history, curves, ops, pareto, hypervolume (of the front, after each trial), "
+            "cell or arch-weights (a one-shot search's architecture weights per epoch).",
         ),
     ] = "history",
     out: Annotated[
@@ -34,6 +34,15 @@ def plot(
     metric: Annotated[
         str | None,
         typer.Option("--metric", help="history, curves: metric (default: first objective)."),
+    ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference",
+            help="pareto, hypervolume: reference point, one value per objective in its own "
+            "units (e.g. 0,5): the raw hypervolume (default: normalised by the front's ideal "
+            "and nadir, reference 1.1).",
+        ),
     ] = None,
 ) -> None:
     """Plot a stored experiment to an image file."""
@@ -51,6 +60,8 @@ def plot(
         options["trial"] = trial
     if kind in ("history", "curves") and metric is not None:
         options["metric"] = metric
+    if kind in ("pareto", "hypervolume") and reference is not None:
+        options["reference"] = split_option(reference, "--reference", float)
     path = out or default_plot_path(name, kind)
     plot(exp, kind, out=path, **options)
     typer.echo(f"wrote {path}")

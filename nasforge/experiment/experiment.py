@@ -9,6 +9,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from numpy.typing import ArrayLike
+
 from nasforge.constraints import Constraints
 from nasforge.errors import ConfigError
 from nasforge.estimation import Evaluator
@@ -17,6 +19,7 @@ from nasforge.experiment import components
 from nasforge.experiment._loop import OnReport, OnTrial, SearchLoop
 from nasforge.experiment._record import open_record
 from nasforge.experiment.components import SearchMethod
+from nasforge.experiment.front import ParetoSummary, pareto_summary
 from nasforge.experiment.liveness import reclaim_running
 from nasforge.experiment.replay import replay
 from nasforge.experiment.results import best_trial, pareto_trials
@@ -472,6 +475,40 @@ class Experiment:
     def _judged(self, intermediate: bool) -> list[Trial]:
         stored = self.storage.trials(self.record.id, intermediate=intermediate)
         return self.constraints.judge(stored)
+
+    def pareto_summary(
+        self,
+        reference: ArrayLike | None = None,
+        *,
+        ideal: ArrayLike | None = None,
+        nadir: ArrayLike | None = None,
+        true_front: ArrayLike | None = None,
+    ) -> ParetoSummary:
+        """The front, its hypervolume with the setting it was measured under, and how the
+        hypervolume grew trial after trial (:class:`~nasforge.experiment.front.ParetoSummary`).
+
+        Only complete, feasible trials count. Without arguments the hypervolume is normalised
+        by the ideal and nadir of this experiment's front against the reference point 1.1
+        (EvoXBench's); with ``ideal`` and ``nadir`` (or a known ``true_front``, which also
+        gives the IGD), by those; with ``reference`` alone (in the objectives' own units), raw.
+        Needs 2 objectives.
+        """
+        trials = self._judged(intermediate=False)
+        return pareto_summary(
+            trials, self.objectives, self.name, reference, ideal, nadir, true_front
+        )
+
+    def hypervolume(
+        self,
+        reference: ArrayLike | None = None,
+        *,
+        ideal: ArrayLike | None = None,
+        nadir: ArrayLike | None = None,
+        true_front: ArrayLike | None = None,
+    ) -> float:
+        """The hypervolume of the front, measured as :meth:`pareto_summary` says."""
+        summary = self.pareto_summary(reference, ideal=ideal, nadir=nadir, true_front=true_front)
+        return summary.hypervolume
 
 
 __all__ = ["Callback", "Experiment", "best_trial", "pareto_trials"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from nasforge.pareto import nondominated
 from nasforge.trial import Trial, TrialStatus
 
 
@@ -20,19 +21,15 @@ def best_trial(trials: Sequence[Trial]) -> Trial | None:
 
 
 def pareto_trials(trials: Sequence[Trial]) -> list[Trial]:
-    """The feasible trials with scores that no other such trial beats on every objective, by
-    number."""
+    """The feasible trials with scores that no other such trial beats on every objective (at
+    least as good on all, better on one), in the order given; equal trials on the front are all
+    kept."""
     done = [t for t in trials if t.scores is not None and t.feasible]
-    front = []
-    for t in done:
-        dominated = any(
-            all(a >= b for a, b in zip(o.scores, t.scores, strict=True))  # type: ignore[arg-type]
-            and any(a > b for a, b in zip(o.scores, t.scores, strict=True))  # type: ignore[arg-type]
-            for o in done
-        )
-        if not dominated:
-            front.append(t)
-    return front
+    if not done:
+        return []
+    scores = [t.scores for t in done]
+    mask = nondominated(scores, ("max",) * len(scores[0]))  # type: ignore[arg-type]
+    return [t for t, keep in zip(done, mask, strict=True) if keep]
 
 
 __all__ = ["best_trial", "pareto_trials"]

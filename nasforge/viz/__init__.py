@@ -18,6 +18,7 @@ from nasforge.viz.plots import (
     plot_cell,
     plot_curves,
     plot_history,
+    plot_hypervolume,
     plot_ops,
     plot_pareto,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "plot_cell",
     "plot_curves",
     "plot_history",
+    "plot_hypervolume",
     "plot_ops",
     "plot_pareto",
 ]

@@ -11,11 +11,15 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from nasforge.errors import ConfigError, NasforgeError, SpaceError
+from nasforge.pareto import nondominated
 from nasforge.space import CellGraph, Space, cell_graph_from_key
 from nasforge.trial import Trial, TrialStatus
+
+if TYPE_CHECKING:
+    from nasforge.experiment.front import ParetoSummary
 
 #: objectives of a bare list of trials: the stored, larger-is-better first score
 SCORE_OBJECTIVES = {"score": "max"}
@@ -328,28 +332,30 @@ def pareto_front(
     rows: Sequence[tuple[int, float, float]], x_direction: str = "max", y_direction: str = "max"
 ) -> list[int]:
     """Numbers of the rows no other row beats on both values (at least as good on both, better
-    on one) in the given directions, by ``x`` then number. Sorting makes it ``O(n log n)``.
+    on one) in the given directions, by ``x`` then number (moocore's non-dominated filter).
 
     Example:
         >>> pareto_front([(0, 1.0, 5.0), (1, 2.0, 4.0), (2, 1.5, 3.0), (3, 2.0, 4.0)])
         [0, 1, 3]
     """
-    sx = 1.0 if x_direction == "max" else -1.0
-    sy = 1.0 if y_direction == "max" else -1.0
-    ordered = sorted(rows, key=lambda r: (-sx * r[1], -sy * r[2]))
-    front: list[tuple[int, float, float]] = []
-    best_y = -math.inf  # best y among rows of a strictly better x
-    i = 0
-    while i < len(ordered):
-        j = i
-        while j < len(ordered) and ordered[j][1] == ordered[i][1]:
-            j += 1
-        top = sy * ordered[i][2]  # the best y of rows with this x
-        if top > best_y:
-            front.extend(r for r in ordered[i:j] if sy * r[2] == top)
-            best_y = top
-        i = j
+    if not rows:
+        return []
+    mask = nondominated([(vx, vy) for _, vx, vy in rows], (x_direction, y_direction))
+    front = [r for r, keep in zip(rows, mask, strict=True) if keep]
     return [n for n, _, _ in sorted(front, key=lambda r: (r[1], r[0]))]
+
+
+def front_summary(
+    source: RankedTrials,
+    reference: Sequence[float] | None = None,
+    ideal: Sequence[float] | None = None,
+    nadir: Sequence[float] | None = None,
+) -> ParetoSummary:
+    """The front of ``source`` on all its objectives, its hypervolume (measured as
+    :func:`~nasforge.experiment.front.pareto_summary` says) and how it grew."""
+    from nasforge.experiment.front import pareto_summary
+
+    return pareto_summary(source.trials, source.objectives, source.name, reference, ideal, nadir)
 
 
 def status_counts(trials: Sequence[Trial]) -> dict[str, int]:

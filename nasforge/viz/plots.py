@@ -1,4 +1,5 @@
-"""Matplotlib plots of a search: history, learning curves, operation frequency, Pareto front, cell.
+"""Matplotlib plots of a search: history, learning curves, operation frequency, Pareto front and
+hypervolume, cell.
 
 Each ``plot_*`` takes an :class:`~nasforge.Experiment`, a stored experiment
 (:func:`~nasforge.experiment.load_experiment`) or a list of :class:`~nasforge.trial.Trial`,
@@ -24,9 +25,10 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from nasforge.errors import ConfigError
 from nasforge.space import CellGraph, Space
@@ -40,12 +42,14 @@ from nasforge.viz.cell import cell_graphs, draw_cell
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from nasforge.experiment.front import ParetoSummary
+
 STATUS_STYLE: dict[str, dict[str, Any]] = {
     "complete": {"color": "#1f77b4", "marker": "o"},
     "pruned": {"color": "#ff7f0e", "marker": "x"},
     "failed": {"color": "#d62728", "marker": "v"},
 }
-PLOT_KINDS = ("history", "curves", "ops", "pareto", "cell", "arch-weights")
+PLOT_KINDS = ("history", "curves", "ops", "pareto", "hypervolume", "cell", "arch-weights")
 
 
 def plot_history(
@@ -220,26 +224,100 @@ def plot_pareto(
     y: str | None = None,
     objectives: Mapping[str, str] | None = None,
     out: str | Path | None = None,
+    *,
+    reference: Sequence[float] | None = None,
+    ideal: Sequence[float] | None = None,
+    nadir: Sequence[float] | None = None,
 ) -> Figure:
-    """Complete trials on two objectives (default: the first two) with their Pareto front."""
+    """Complete trials on two objectives (default: the first two): the Pareto front of those
+    two in red, joined by the staircase it dominates, the dominated trials in grey; the title
+    gives the front's hypervolume over all objectives and how it was measured (``reference``,
+    ``ideal``, ``nadir`` as :func:`~nasforge.experiment.front.pareto_summary` takes them;
+    default: normalised by the front's own ideal and nadir, reference point 1.1)."""
     src = _data.resolve(source, objectives)
     data = _data.pareto(src, x, y)
+    summary = _data.front_summary(src, reference, ideal, nadir)
     fig = _figure(6.5, 5)
     ax = fig.axes[0]
-    ax.scatter(data.x, data.y, s=18, color="#9ab", label=f"trials ({len(data.x)})", gid="all")
     where = {n: i for i, n in enumerate(data.numbers)}
+    on_front = set(data.front)
+    dominated = [i for i, n in enumerate(data.numbers) if n not in on_front]
+    ax.scatter(
+        [data.x[i] for i in dominated],
+        [data.y[i] for i in dominated],
+        s=18,
+        color="#b8b8b8",
+        label=f"dominated ({len(dominated)})",
+        gid="dominated",
+    )
     fx = [data.x[where[n]] for n in data.front]
     fy = [data.y[where[n]] for n in data.front]
-    ax.step(fx, fy, where="post", color="#d62728", lw=1, alpha=0.7)
+    x_direction = src.objectives[data.x_metric]
+    # the front is sorted by x: the staircase takes the y of the point that covers each step,
+    # the one to its right when x is maximised, to its left when it is minimised
+    staircase: Literal["pre", "post"] = "pre" if x_direction == "max" else "post"
+    ax.step(fx, fy, where=staircase, color="#d62728", lw=1.2, gid="front-line")
     ax.scatter(fx, fy, s=36, color="#d62728", label=f"Pareto front ({len(fx)})", gid="front")
     for n, px, py in zip(data.front, fx, fy, strict=True):
         ax.annotate(str(n), (px, py), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    ax.set_xlabel(f"{data.x_metric} ({src.objectives[data.x_metric]})")
+    ax.set_xlabel(f"{data.x_metric} ({x_direction})")
     ax.set_ylabel(f"{data.y_metric} ({src.objectives[data.y_metric]})")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.suptitle(_title(src, "Pareto front"))
+    volume = f"Pareto front, hypervolume {summary.hypervolume:.4g}\n({_how(summary)})"
+    fig.suptitle(_title(src, volume), fontsize=10)
     return _finish(fig, out)
+
+
+def plot_hypervolume(
+    source: Any,
+    objectives: Mapping[str, str] | None = None,
+    out: str | Path | None = None,
+    *,
+    reference: Sequence[float] | None = None,
+    ideal: Sequence[float] | None = None,
+    nadir: Sequence[float] | None = None,
+) -> Figure:
+    """The hypervolume of the front of the complete trials so far, after each complete trial,
+    against trial number and wall time; the setting it was measured under (see
+    :func:`plot_pareto`) is written below."""
+    src = _data.resolve(source, objectives)
+    summary = _data.front_summary(src, reference, ideal, nadir)
+    history = summary.history
+    if not history.number:
+        raise ConfigError(f"{_name(src)} has no complete trial with every objective yet")
+    fig = _figure(11, 4.2, ncols=2, sharey=True)
+    by_number, by_time = fig.axes
+    for ax, xs, ys, gid in (
+        (by_number, history.number, history.hypervolume, "hypervolume-by-number"),
+        (by_time, history.elapsed_s, history.hypervolume_by_time, "hypervolume-by-time"),
+    ):
+        if xs:
+            ax.step(xs, ys, where="post", color="black", lw=1.2, gid=gid)
+            ax.scatter(xs, ys, s=10, color="#1f77b4", gid=f"{gid}-trials")
+        ax.grid(alpha=0.3)
+    by_number.set_ylabel("hypervolume")
+    by_number.set_xlabel("trial number")
+    by_time.set_xlabel("wall time since the first trial started (s)")
+    assert summary.setting is not None  # there is a complete trial
+    fig.supxlabel(textwrap.fill(summary.setting.statement(), 150), fontsize=8)
+    title = f"the front's hypervolume after each complete trial, finally {summary.hypervolume:.4g}"
+    fig.suptitle(_title(src, f"{title}\n({_how(summary)})"), fontsize=10)
+    return _finish(fig, out)
+
+
+def _how(summary: ParetoSummary) -> str:
+    """Briefly, how the hypervolume of ``summary`` was measured."""
+    setting = summary.setting
+    if setting is None:
+        return "no complete trial yet"
+    over = f" over {len(summary.objectives)} objectives" if len(summary.objectives) > 2 else ""
+    if not setting.normalised:
+        return f"raw{over}, reference (" + ", ".join(f"{v:.4g}" for v in setting.reference) + ")"
+    whose = {"front": "the front's", "true front": "the true front's"}.get(setting.basis, "given")
+    scaled = setting.scaled_reference or ()
+    level = ", ".join(f"{v:.3g}" for v in sorted(set(scaled), key=scaled.index))
+    return f"normalised{over} by {whose} ideal and nadir, reference {level}"
 
 
 def plot_cell(
@@ -301,6 +379,7 @@ def plot(source: Any, kind: str, out: str | Path | None = None, **options: Any) 
         "curves": plot_curves,
         "ops": plot_ops,
         "pareto": plot_pareto,
+        "hypervolume": plot_hypervolume,
         "cell": plot_cell,
         "arch-weights": plot_arch_weights,
     }

@@ -13,6 +13,7 @@ VIEWS = {
     "history",
     "history_since",
     "pareto",
+    "hypervolume",
     "trials_page",
     "trials_by_metric",
     "trials_pruned_later_page",

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from viz_trials import MakeExperiment
+from viz_trials import SPACE, MakeExperiment, cell_metrics
 
+import nasforge as nf
 from nasforge.errors import StorageError
 from nasforge.experiment import pareto_trials
 from nasforge.viz.dashboard import create_app, plotly_js_path
@@ -104,6 +105,47 @@ def test_pareto_is_the_front_of_the_first_two_objectives(
     assert single.status_code == 400 and "needs 2 objectives" in single.json()["detail"]
 
 
+def test_hypervolume_is_the_experiments_with_its_setting_and_history(
+    client: TestClient, make_experiment: MakeExperiment
+) -> None:
+    demo = make_experiment("demo", trials=12)
+    h = client.get("/api/experiments/demo/hypervolume").json()
+    summary = demo.pareto_summary()
+    assert sorted(h["front"]) == sorted(t.number for t in summary.front)
+    assert sorted(h["front"]) == sorted(t.number for t in pareto_trials(demo.trials()))
+    assert h["n_complete"] == summary.n_complete == len(demo.trials("complete"))
+    assert h["hypervolume"] == pytest.approx(summary.hypervolume) and h["hypervolume"] > 0
+    setting = summary.setting
+    assert setting is not None and h["setting"] == setting.to_json()
+    assert h["setting"]["statement"].endswith(
+        f"of this experiment's {summary.n_complete} complete trials; reference point 1.1 "
+        f"(acc {setting.reference[0]:.6g}, params {setting.reference[1]:.6g})"
+    )
+    # the step line: the trials after which the hypervolume changed, and the last
+    history, full = h["history"], summary.history
+    volumes = dict(zip(full.number, full.hypervolume, strict=True))
+    assert history["number"][0] == full.number[0] and history["number"][-1] == full.number[-1]
+    assert history["hypervolume"] == pytest.approx([volumes[n] for n in history["number"]])
+    steps = zip(full.number[1:], full.hypervolume, full.hypervolume[1:], strict=False)
+    changed = [n for n, before, after in steps if after != before]
+    assert set(changed) <= set(history["number"]) <= {full.number[0], full.number[-1], *changed}
+    at_time = dict(zip(full.number_by_time, full.hypervolume_by_time, strict=True))
+    assert history["hypervolume_by_time"] == pytest.approx(
+        [at_time[n] for n in history["number_by_time"]]
+    )
+    # seconds from the first start to each finish, to the millisecond
+    elapsed = dict(zip(full.number_by_time, full.elapsed_s, strict=True))
+    assert history["elapsed_s"] == pytest.approx(
+        [elapsed[n] for n in history["number_by_time"]], abs=1e-3
+    )
+    assert history["hypervolume_by_time"][-1] == pytest.approx(h["hypervolume"])
+    single = client.get("/api/experiments/single/hypervolume")
+    assert single.status_code == 400
+    assert single.json()["detail"] == (
+        "a Pareto front needs 2 objectives; the objectives of experiment 'single': acc"
+    )
+
+
 def test_trials_filter_by_status_and_carry_curves(
     client: TestClient, make_experiment: MakeExperiment
 ) -> None:
@@ -168,7 +210,11 @@ def test_unknown_names_and_numbers_are_404s_listing_what_exists(client: TestClie
             "detail": "no experiment 'nope'; experiments: 'demo', 'single'",
             "experiments": ["demo", "single"],
         }
-    for url in ("/api/experiments/nope/history", "/api/experiments/nope/pareto"):
+    for url in (
+        "/api/experiments/nope/history",
+        "/api/experiments/nope/pareto",
+        "/api/experiments/nope/hypervolume",
+    ):
         assert client.get(url).status_code == 404
     trial = client.get("/api/experiments/demo/trials/40")
     assert trial.status_code == 404
@@ -302,3 +348,30 @@ def test_a_registered_space_is_rebuilt_to_draw_and_label_its_cells(tmp_path: Pat
             assert client.get("/api/experiments/custom/cell.svg").status_code == 400
     finally:
         SPACES.unregister("ladder-test")
+
+
+def test_trials_that_break_a_constraint_are_on_no_front(tmp_path: Path) -> None:
+    exp = nf.Experiment(
+        SPACE,
+        strategy="random",
+        evaluator=cell_metrics,
+        objectives={"acc": "max", "params": "min"},
+        constraints={"params": "<= 4"},  # measured with training: complete but infeasible
+        storage=tmp_path / "store.db",
+        name="limited",
+        fidelity={"epochs": 3},
+    )
+    exp.run(max_trials=16, progress=False)
+    trials = exp.trials()
+    infeasible = {t.number for t in trials if t.status.value == "complete" and not t.feasible}
+    feasible = {t.number for t in trials if t.status.value == "complete" and t.feasible}
+    assert infeasible and feasible
+    with local_client(create_app(tmp_path / "store.db")) as client:
+        pareto = client.get("/api/experiments/limited/pareto").json()
+        volume = client.get("/api/experiments/limited/hypervolume").json()
+    assert set(pareto["numbers"]) == feasible
+    assert set(volume["front"]) == {t.number for t in exp.pareto_front()}
+    assert volume["n_complete"] == len(feasible)
+    assert volume["hypervolume"] == pytest.approx(exp.hypervolume())
+    summary = exp.pareto_summary()
+    assert summary.n_complete == len(feasible) and {t.number for t in summary.front} <= feasible

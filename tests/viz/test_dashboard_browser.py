@@ -59,6 +59,10 @@ def test_the_dashboard_lists_opens_and_follows_an_experiment(
         wait_for(lambda: page.find_elements(By.CSS_SELECTOR, "#best-cell svg path.edge"), WAIT)
         wait_for(lambda: page.find_elements(By.CSS_SELECTOR, "#plot-history .main-svg"), WAIT)
         assert not page.find_element(By.ID, "pareto-panel").get_attribute("hidden")
+        wait_for(lambda: page.find_elements(By.CSS_SELECTOR, "#plot-hypervolume .main-svg"), WAIT)
+        summary = exp.pareto_summary()
+        assert text("hypervolume-value") == f"· hypervolume {shown(summary.hypervolume)}"
+        assert text("hypervolume-setting") == summary.setting.statement()  # type: ignore[union-attr]
         assert page.find_element(By.ID, "weights-panel").get_attribute("hidden")  # not one-shot
 
         # the status filter hides the other rows, without a reload (the server filters)

@@ -34,6 +34,7 @@ def test_the_openapi_schema_and_its_docs_page_are_served(tmp_path: Path) -> None
         "/api/experiments/{name}",
         "/api/experiments/{name}/history",
         "/api/experiments/{name}/pareto",
+        "/api/experiments/{name}/hypervolume",
         "/api/experiments/{name}/trials",
         "/api/experiments/{name}/trials/{number}",
         "/api/experiments/{name}/curves",

@@ -20,7 +20,7 @@ def store(make_experiment: MakeExperiment, tmp_path: Path) -> str:
     return str(tmp_path / "store.db")
 
 
-@pytest.mark.parametrize("kind", ["history", "curves", "ops", "pareto", "cell"])
+@pytest.mark.parametrize("kind", ["history", "curves", "ops", "pareto", "hypervolume", "cell"])
 def test_plot_writes_each_kind(store: str, tmp_path: Path, kind: str) -> None:
     out = tmp_path / f"{kind}.png"
     done = CliRunner().invoke(
@@ -44,8 +44,17 @@ def test_plot_writes_each_kind(store: str, tmp_path: Path, kind: str) -> None:
         ),
         (
             ["plot", "demo", "--kind", "bars"],
-            "error: --kind: unknown plot 'bars'; allowed: history, curves, ops, pareto, cell, "
-            "arch-weights",
+            "error: --kind: unknown plot 'bars'; allowed: history, curves, ops, pareto, "
+            "hypervolume, cell, arch-weights",
+        ),
+        (
+            ["plot", "single", "--kind", "hypervolume"],
+            "error: a Pareto front needs 2 objectives; the objectives of experiment 'single': acc",
+        ),
+        (
+            ["plot", "demo", "--kind", "pareto", "--reference", "1"],
+            "error: reference: expected 2 finite numbers, one per objective (acc, params), got "
+            "[1.0]",
         ),
         (
             ["plot", "demo", "--kind", "cell", "--trial", "99"],

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from viz_trials import MakeExperiment, TwoCells, key, trial
 
 import nasforge as nf
 from nasforge.errors import ConfigError
-from nasforge.experiment import load_experiment
+from nasforge.experiment import load_experiment, pareto_summary
 from nasforge.testing.spaces import LadderSpace
 from nasforge.viz import (
     op_counts,
@@ -20,6 +21,7 @@ from nasforge.viz import (
     plot_cell,
     plot_curves,
     plot_history,
+    plot_hypervolume,
     plot_ops,
     plot_pareto,
 )
@@ -127,13 +129,62 @@ def test_pareto_needs_two_objectives_and_finds_the_front() -> None:
         trial(4, "failed"),
     ]
     fig = plot_pareto(trials, objectives={"acc": "max", "params": "min"})
-    assert len(offsets(fig, "all")) == 4
+    assert offsets(fig, "dominated").tolist() == [[0.7, 3.0]]
     assert offsets(fig, "front").tolist() == [[0.8, 2.0], [0.9, 5.0], [0.95, 9.0]]
+    # the staircase bounds what the front dominates: acc is maximised, so each step up is taken
+    # at the point on its left (matplotlib's "pre" steps)
+    line = artist(fig, "front-line")
+    assert isinstance(line, Line2D)
+    assert line.get_drawstyle() == "steps-pre"
+    title = fig.get_suptitle()
+    summary = pareto_summary(trials, {"acc": "max", "params": "min"})
+    assert f"hypervolume {summary.hypervolume:.4g}" in title
+    assert "(normalised by the front's ideal and nadir, reference 1.1)" in title
+    raw = plot_pareto(trials, objectives={"acc": "max", "params": "min"}, reference=(0.0, 10.0))
+    # the area (0.8 x 8) + (0.1 x 5) + (0.05 x 1): each strip of acc down to its best params
+    assert "hypervolume 6.95\n(raw, reference (0, 10))" in raw.get_suptitle()
     with pytest.raises(
         ConfigError, match=r"needs 2 objectives; the objectives of these trials: acc$"
     ) as err:
         plot_pareto(trials, objectives={"acc": "max"})
     assert "\n" not in str(err.value)
+
+
+def test_a_minimised_x_steps_the_other_way() -> None:
+    trials = [trial(0, "complete", 0.9, second=5.0), trial(1, "complete", 0.8, second=2.0)]
+    fig = plot_pareto(trials, x="params", y="acc", objectives={"acc": "max", "params": "min"})
+    line = artist(fig, "front-line")
+    assert isinstance(line, Line2D) and line.get_drawstyle() == "steps-post"
+    assert offsets(fig, "front").tolist() == [[2.0, 0.8], [5.0, 0.9]]
+
+
+def test_the_hypervolume_grows_after_each_complete_trial() -> None:
+    objectives = {"acc": "max", "params": "min"}
+    trials = [
+        trial(0, "complete", 0.5, second=5.0),
+        trial(1, "pruned", 0.9, curve={1: 0.9}),  # no final values: not on any front
+        trial(2, "complete", 0.8, second=2.0),
+        trial(3, "complete", 0.7, second=3.0),  # dominated: the hypervolume stays
+        trial(4, "complete", 0.95, second=9.0),
+    ]
+    fig = plot_hypervolume(trials, objectives=objectives, reference=(0.0, 10.0))
+    by_number = artist(fig, "hypervolume-by-number", 0)
+    by_time = artist(fig, "hypervolume-by-time", 1)
+    assert isinstance(by_number, Line2D) and isinstance(by_time, Line2D)
+    assert by_number.get_xdata().tolist() == [0, 2, 3, 4]
+    assert np.allclose(by_number.get_ydata(), [2.5, 6.4, 6.4, 6.55])
+    assert by_time.get_xdata().tolist() == [10.0, 30.0, 40.0, 50.0]  # seconds from the start
+    assert np.allclose(by_time.get_ydata(), [2.5, 6.4, 6.4, 6.55])
+    assert "raw hypervolume in the objectives' own units, reference point (acc 0, params 10)" in (
+        fig.get_supxlabel()
+    )
+    normalised = plot_hypervolume(trials, objectives=objectives)
+    assert "reference point 1.1" in normalised.get_supxlabel()
+    # two points, each the ideal on one objective and the nadir on the other: each covers a
+    # strip a tenth wide up to the reference 1.1, 2 x 0.11 less the 0.01 they share
+    assert "finally 0.21\n(normalised by the front's ideal" in normalised.get_suptitle()
+    with pytest.raises(ConfigError, match="these trials has no complete trial with every"):
+        plot_hypervolume([trial(0, "failed")], objectives=objectives)
 
 
 def test_cell_draws_the_best_trial_without_none_edges(tmp_path: Path) -> None:

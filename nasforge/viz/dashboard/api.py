@@ -1,10 +1,10 @@
 """The dashboard's JSON API under ``/api/``: each view reads what it shows, never every trial.
 
 Each experiment's trials are kept as columns in memory and refreshed by what changed since the
-last request (:mod:`~nasforge.viz.dashboard._live`); the counts, the ranking, the history and
-the Pareto front come from them. The trial table is read from the store a page at a time, a
-trial by its number, the curves of the most recent trials only. So a request costs about the
-same at 100 trials and at 20,000 (``benchmarks/dashboard_scale.py``).
+last request (:mod:`~nasforge.viz.dashboard._live`); the counts, the ranking, the history, the
+Pareto front and its hypervolume come from them. The trial table is read from the store a page
+at a time, a trial by its number, the curves of the most recent trials only. So a request costs
+about the same at 100 trials and at 20,000 (``benchmarks/dashboard_scale.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, Literal
 from fastapi import FastAPI, Query, Response
 
 from nasforge.errors import ConfigError
+from nasforge.experiment.front import needs_two_objectives
 from nasforge.space import Space
 from nasforge.storage import ExperimentRecord, Storage
 from nasforge.storage._queries import SORT_COLUMNS
@@ -170,14 +171,24 @@ def add_api(app: FastAPI, experiments: Experiments) -> None:
         """The complete trials on the first two objectives and the Pareto front of those two
         (400 for an experiment of one objective)."""
         record = experiments.get(name)
-        names = list(record.objectives)
-        if len(names) < 2:
-            raise ConfigError(
-                f"a Pareto front needs 2 objectives; the objectives of experiment "
-                f"{record.name!r}: {', '.join(names)}"
-            )
+        needs_two_objectives(record.objectives, record.name)
         return experiments.live.derived(
             record, "pareto", lambda snap: payloads.pareto_json(record, snap.columns)
+        )
+
+    @app.get("/api/experiments/{name}/hypervolume")
+    def get_hypervolume(name: str) -> dict[str, Any]:
+        """The front of the complete trials on every objective and its hypervolume, normalised
+        by their own ideal and nadir against the reference point 1.1 (``setting`` states it
+        in the objectives' units), with the hypervolume after each complete trial by number and
+        by seconds since the first trial started (400 for an experiment of one objective)."""
+        record = experiments.get(name)
+        needs_two_objectives(record.objectives, record.name)
+        origin = store.first_started_at(record.id)
+        return experiments.live.derived(
+            record,
+            "hypervolume",
+            lambda snap: payloads.hypervolume_json(record, snap.columns, origin),
         )
 
     @app.get("/api/experiments/{name}/trials")

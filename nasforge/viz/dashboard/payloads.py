@@ -8,7 +8,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from nasforge.errors import NasforgeError
+from nasforge.experiment.front import hypervolume_series, hypervolume_setting
+from nasforge.objectives import Objectives
+from nasforge.pareto import nondominated
 from nasforge.space import Space
 from nasforge.storage import ExperimentRecord, Storage
 from nasforge.storage._queries import TrialColumns
@@ -150,14 +155,18 @@ def history_json(
 
 
 def pareto_json(record: ExperimentRecord, cols: TrialColumns) -> dict[str, Any]:
-    """The complete trials of ``cols`` on the first two objectives (``cols.values[0]`` and
-    ``[1]``) and the front of those two."""
+    """The complete, feasible trials of ``cols`` on the first two objectives (``cols.values[0]``
+    and ``[1]``) and the front of those two (a trial that breaks a hard constraint is stored
+    without scores: ``cols.score`` is ``None``)."""
     x, y = list(record.objectives)[:2]
     complete = TrialStatus.COMPLETE.value
     rows = [
         (n, vx, vy)
-        for n, status, vx, vy in zip(cols.number, cols.status, *cols.values[:2], strict=True)
+        for n, status, score, vx, vy in zip(
+            cols.number, cols.status, cols.score, *cols.values[:2], strict=True
+        )
         if status == complete
+        and score is not None
         and vx is not None
         and vy is not None
         and math.isfinite(vx)
@@ -172,6 +181,54 @@ def pareto_json(record: ExperimentRecord, cols: TrialColumns) -> dict[str, Any]:
         "y": data.y,
         "front": data.front,
     }
+
+
+def hypervolume_json(
+    record: ExperimentRecord, cols: TrialColumns, origin: datetime | None
+) -> dict[str, Any]:
+    """The front of the complete, feasible trials of ``cols`` on every objective (as
+    :func:`pareto_json` chooses them), its hypervolume (as
+    :func:`~nasforge.experiment.front.pareto_summary` measures it by default: normalised by
+    these trials' own ideal and nadir, reference point 1.1; ``setting`` states it) and how the
+    hypervolume grew, by number and by seconds from the first trial's start (``origin``) to
+    each finish: the trials after which it changed, and the last (a step line needs no more,
+    and 20,000 trials make a few hundred points)."""
+    objectives = Objectives.parse(record.objectives)
+    numbers = np.asarray(cols.number, dtype=int)
+    values = np.array(cols.values, dtype=float).reshape(len(objectives), -1).T  # None: NaN
+    scored = np.array([score is not None for score in cols.score], dtype=bool)  # feasible
+    complete = np.asarray(cols.status) == TrialStatus.COMPLETE.value
+    chosen = complete & scored & np.isfinite(values).all(1)
+    numbers, values = numbers[chosen], values[chosen]
+    finished = np.array(cols.finished_s, dtype=float)[chosen]
+    start = np.nan if origin is None else (origin - _EPOCH).total_seconds()
+    setting = hypervolume_setting(objectives, values)
+    history = hypervolume_series(numbers, values, np.round(finished - start, 3), setting)
+    mask = nondominated(values, objectives.directions)
+    by_number = _steps(history.hypervolume)
+    by_time = _steps(history.hypervolume_by_time)
+    return _data.jsonable(  # type: ignore[no-any-return]
+        {
+            "objectives": objectives.to_json(),
+            "n_complete": len(numbers),
+            "front": numbers[mask].tolist(),
+            "hypervolume": history.hypervolume[-1] if history.hypervolume else 0.0,
+            "setting": setting.to_json() if setting is not None else None,
+            "history": {
+                "number": [history.number[i] for i in by_number],
+                "hypervolume": [history.hypervolume[i] for i in by_number],
+                "number_by_time": [history.number_by_time[i] for i in by_time],
+                "elapsed_s": [history.elapsed_s[i] for i in by_time],
+                "hypervolume_by_time": [history.hypervolume_by_time[i] for i in by_time],
+            },
+        }
+    )
+
+
+def _steps(volumes: Sequence[float]) -> list[int]:
+    """Positions where ``volumes`` changes, with the first and the last."""
+    last = len(volumes) - 1
+    return [i for i in range(len(volumes)) if i in (0, last) or volumes[i] != volumes[i - 1]]
 
 
 def trial_table_row(t: Trial, metric: str, curve: bool = False) -> dict[str, Any]:

@@ -237,22 +237,44 @@
     });
   }
 
-  function paretoPlot(p, s) {
+  // The front of the first two objectives (dominated trials grey, the front as the staircase
+  // it dominates) and the hypervolume of the front of every objective after each trial.
+  function paretoPlot(p, hv, s) {
     const panel = document.getElementById("pareto-panel");
     panel.hidden = !p;
     if (!p) return;
     const at = new Map(p.numbers.map((n, i) => [n, i]));
+    const onFront = new Set(p.front);
+    const dominated = p.numbers.map((n, i) => (onFront.has(n) ? -1 : i)).filter((i) => i >= 0);
+    // sorted by x: each step takes the y of the point covering it, the one on its right when x
+    // is maximised (vertical first), on its left when minimised (horizontal first)
+    const shape = s.objectives[p.x_metric] === "max" ? "vh" : "hv";
     plot("plot-pareto", [
       { type: p.x.length > 5000 ? "scattergl" : "scatter", mode: "markers",
-        name: `trials (${p.x.length})`, x: p.x, y: p.y,
-        text: p.numbers.map((n) => `trial ${n}`), marker: { color: "#9ab" } },
+        name: `dominated (${dominated.length})`, x: dominated.map((i) => p.x[i]),
+        y: dominated.map((i) => p.y[i]), text: dominated.map((i) => `trial ${p.numbers[i]}`),
+        marker: { color: "#b8b8b8" } },
       { type: "scatter", mode: "lines+markers", name: `Pareto front (${p.front.length})`,
         x: p.front.map((n) => p.x[at.get(n)]), y: p.front.map((n) => p.y[at.get(n)]),
-        text: p.front.map((n) => `trial ${n}`), line: { shape: "hv", color: "#d62728" },
+        text: p.front.map((n) => `trial ${n}`), line: { shape, color: "#d62728" },
         marker: { color: "#d62728", size: 9 } },
     ], {
       xaxis: { title: { text: `${p.x_metric} (${s.objectives[p.x_metric]})` } },
       yaxis: { title: { text: `${p.y_metric} (${s.objectives[p.y_metric]})` } },
+    });
+    setText("hypervolume-value", `· hypervolume ${fmt(hv.hypervolume)}`);
+    setText("hypervolume-setting", hv.setting ? hv.setting.statement : "no complete trial yet");
+    const h = hv.history;
+    const timed = h.elapsed_s.length > 0;
+    plot("plot-hypervolume", [{
+      type: "scatter", mode: "lines+markers", name: "hypervolume of the front",
+      x: timed ? h.elapsed_s : h.number, y: timed ? h.hypervolume_by_time : h.hypervolume,
+      text: (timed ? h.number_by_time : h.number).map((n) => `after trial ${n}`),
+      line: { shape: "hv", color: "black" }, marker: { color: "#1f77b4", size: 5 },
+    }], {
+      xaxis: { title: { text: timed ? "seconds since the first trial started" : "trial number" } },
+      yaxis: { title: { text: hv.setting && hv.setting.normalised ? "normalised hypervolume" : "hypervolume" } },
+      showlegend: false,
     });
   }
 
@@ -520,10 +542,11 @@
     }
     if (s.revision === state.revision) return;
     const twoObjectives = Object.keys(s.objectives).length >= 2;
-    const [curves, ops, pareto] = await Promise.all([
+    const [curves, ops, pareto, hypervolume] = await Promise.all([
       getJSON(api("/curves")),
       getJSON(api("/ops?top_k=10")),
       twoObjectives ? getJSON(api("/pareto")) : Promise.resolve(null),
+      twoObjectives ? getJSON(api("/hypervolume")) : Promise.resolve(null),
       loadTable(),
       loadHistory(),
     ]);
@@ -531,7 +554,7 @@
     historyPlots(s);
     curvesPlot(curves);
     opsPlot(ops);
-    paretoPlot(pareto, s);
+    paretoPlot(pareto, hypervolume, s);
     if (state.shownTrial !== null) await showTrial(state.shownTrial);  // its curve may grow
   }
 
