@@ -40,7 +40,8 @@ def test_search_prints_a_single_objective_scheduler_warning_in_one_line(tmp_path
     done = _search(tmp_path, "random")
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == [
-        "warning: scheduler 'median' stops trials by the primary objective 'val_acc' alone"
+        "warning: scheduler 'median' stops trials by the primary objective 'val_acc' alone; "
+        "'moasha' judges every objective"
     ]
     assert "3 trials (3 complete)" in done.stdout
 
