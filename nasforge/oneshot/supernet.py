@@ -88,6 +88,8 @@ class _Router:
         self.path: dict[str, int] = {}
         self.tau = 1.0
         self.generator: torch.Generator | None = None
+        #: weights given from outside (:meth:`Supernet.weighed`), used instead of the mode's
+        self.given: dict[str, torch.Tensor] | None = None
         self._drawn: dict[str, Any] = {}
 
     def begin(self) -> None:
@@ -98,6 +100,8 @@ class _Router:
         of weights over all candidates."""
         if self.mode == "path":
             return self.path[label], None
+        if self.given is not None:
+            return self.given[label]
         if label in self._drawn:
             return self._drawn[label]  # type: ignore[no-any-return]
         assert self.alphas is not None
@@ -413,6 +417,26 @@ class Supernet(nn.Module):
         alphas = {id(p) for p in self.alphas.values()}
         return [p for p in self.parameters() if id(p) not in alphas]
 
+    @contextlib.contextmanager
+    def weighed(self, weights: Mapping[str, Mapping[str, float]]) -> Iterator[None]:
+        """Within the block, every mixed operation sums its candidates with the given weights
+        (label -> candidate -> weight; a candidate left out weighs 0) instead of its mode's: what
+        perturbation-based selection evaluates. Not in ``"path"`` mode."""
+        if self._router.mode == "path":
+            raise ConfigError("supernet.weighed: not in mode 'path'; allowed: a weighted mode")
+        device = next(iter(self.alphas.values())).device
+        given = {}
+        for label, names in self.labels.items():
+            if label in self.input_labels:
+                continue
+            row = weights.get(label, {})
+            given[label] = torch.tensor([float(row.get(n, 0.0)) for n in names], device=device)
+        previous, self._router.given = self._router.given, given
+        try:
+            yield
+        finally:
+            self._router.given = previous
+
     def weights(self) -> dict[str, dict[str, float]]:
         """Each label's distribution over its candidates (softmax of its parameters; for the
         Dirichlet relaxation, its mean)."""
@@ -435,6 +459,15 @@ class Supernet(nn.Module):
             return rule(weights, self.held)  # type: ignore[no-any-return]
         values = {label: max(probs, key=probs.__getitem__) for label, probs in weights.items()}
         return arch_from(self.space, {**self.held, **values})
+
+    def zero_candidates(self) -> set[str]:
+        """Names of candidates that output zeros wherever they occur (``none``)."""
+        zero: dict[str, bool] = {}
+        for ops in self._mixed.values():
+            for mixed in ops:
+                for name, is_zero in zip(mixed.names, mixed._zero, strict=True):
+                    zero[name] = zero.get(name, True) and is_zero
+        return {name for name, is_zero in zero.items() if is_zero}
 
     def parameter_free(self) -> set[str]:
         """Names of candidates without trainable weights in every place they occur (skip,

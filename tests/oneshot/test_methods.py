@@ -114,12 +114,37 @@ def test_a_search_stopped_by_its_budget_goes_on_from_its_checkpoint(tmp_path: Pa
         ({"fixed": {"nope": 1}}, "fixed names 'nope', not a choice of space 'nb201'"),
         ({"train_portion": 1.0}, "train_portion must be a number in [0.05, 0.95]"),
         ({"warmup_epochs": 10}, "warmup_epochs=10 leaves no epoch to learn the architecture"),
+        ({"selection": "best"}, "selection='best'; allowed: 'magnitude' or 'perturbation'"),
     ],
 )
 def test_bad_options_are_one_line_errors(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         nf.create_strategy("darts", nf.create_space("nb201", **SPACE), 0, **options)
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_perturbation_selection_keeps_what_the_supernet_relies_on(tmp_path: Path) -> None:
+    exp = experiment(tmp_path, "darts", epochs=1, selection="perturbation")
+    exp.run(progress=False)
+    method: Any = exp.strategy_
+    data = method._data(exp.evaluator, torch.device("cpu"))
+    importance = method.importance(data)
+    supernet = method.supernet_
+    assert set(importance) == set(supernet.op_labels)
+    assert all(row["none"] == 0.0 for row in importance.values())  # removing zeros costs nothing
+    # each importance is the loss of quality when that candidate alone is weighed 0
+    label, row = next(iter(importance.items()))
+    name = max((n for n in row if n != "none"), key=row.__getitem__)
+    weights = supernet.weights()
+    x = data.x_val[:8]
+    with torch.no_grad(), supernet.weighed(weights):
+        full = supernet(x)
+    with torch.no_grad(), supernet.weighed({**weights, label: {**weights[label], name: 0.0}}):
+        without = supernet(x)
+    assert not torch.allclose(full, without)
+    # the final arch is the space's rule applied to the importances, and the run says so
+    assert method.final_arch(data) == supernet.derive(importance)
+    assert method.settings()["selection"] == "perturbation"
 
 
 def test_what_a_one_shot_method_cannot_do_is_refused(tmp_path: Path) -> None:
