@@ -9,8 +9,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from numpy.typing import ArrayLike
-
 from nasforge.constraints import Constraints
 from nasforge.errors import ConfigError
 from nasforge.estimation import Evaluator
@@ -18,8 +16,8 @@ from nasforge.estimation.base import check_device_form
 from nasforge.experiment import components
 from nasforge.experiment._loop import OnReport, OnTrial, SearchLoop
 from nasforge.experiment._record import open_record
+from nasforge.experiment._views import ResultsView
 from nasforge.experiment.components import SearchMethod
-from nasforge.experiment.front import ParetoSummary, pareto_summary
 from nasforge.experiment.liveness import reclaim_running
 from nasforge.experiment.replay import replay
 from nasforge.experiment.results import best_trial, pareto_trials
@@ -41,7 +39,7 @@ if TYPE_CHECKING:
 Callback = Callable[["Experiment", Trial], None]
 
 
-class Experiment:
+class Experiment(ResultsView):
     """A tracked, resumable search.
 
     Constructing an ``Experiment`` only checks and keeps its settings; the store is opened (and
@@ -462,53 +460,6 @@ class Experiment:
             return trials
         wanted = TrialStatus(status)
         return [t for t in trials if t.status == wanted]
-
-    def best(self) -> Trial | None:
-        """The complete, feasible trial with the best primary objective (the earliest among
-        equals)."""
-        return best_trial(self._judged(intermediate=False))
-
-    def pareto_front(self) -> list[Trial]:
-        """Complete, feasible trials no other such trial beats on every objective."""
-        return pareto_trials(self._judged(intermediate=False))
-
-    def _judged(self, intermediate: bool) -> list[Trial]:
-        stored = self.storage.trials(self.record.id, intermediate=intermediate)
-        return self.constraints.judge(stored)
-
-    def pareto_summary(
-        self,
-        reference: ArrayLike | None = None,
-        *,
-        ideal: ArrayLike | None = None,
-        nadir: ArrayLike | None = None,
-        true_front: ArrayLike | None = None,
-    ) -> ParetoSummary:
-        """The front, its hypervolume with the setting it was measured under, and how the
-        hypervolume grew trial after trial (:class:`~nasforge.experiment.front.ParetoSummary`).
-
-        Only complete, feasible trials count. Without arguments the hypervolume is normalised
-        by the ideal and nadir of this experiment's front against the reference point 1.1
-        (EvoXBench's); with ``ideal`` and ``nadir`` (or a known ``true_front``, which also
-        gives the IGD), by those; with ``reference`` alone (in the objectives' own units), raw.
-        Needs 2 objectives.
-        """
-        trials = self._judged(intermediate=False)
-        return pareto_summary(
-            trials, self.objectives, self.name, reference, ideal, nadir, true_front
-        )
-
-    def hypervolume(
-        self,
-        reference: ArrayLike | None = None,
-        *,
-        ideal: ArrayLike | None = None,
-        nadir: ArrayLike | None = None,
-        true_front: ArrayLike | None = None,
-    ) -> float:
-        """The hypervolume of the front, measured as :meth:`pareto_summary` says."""
-        summary = self.pareto_summary(reference, ideal=ideal, nadir=nadir, true_front=true_front)
-        return summary.hypervolume
 
 
 __all__ = ["Callback", "Experiment", "best_trial", "pareto_trials"]
