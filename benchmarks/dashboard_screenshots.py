@@ -136,10 +136,13 @@ def screenshots(store: str, out: Path, width: int, quick: bool = False) -> list[
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from nasforge.errors import NasforgeError
+    from nasforge.storage import Storage
     from nasforge.viz.dashboard.browser import chromium_missing
 
     started = time.perf_counter()
     try:
+        if args.storage is not None:  # a wrong path is named first, browser or not
+            Storage(args.storage, create=False)
         missing = chromium_missing()
         if missing is not None:
             raise NasforgeError(f"no headless browser: {missing}")

@@ -17,3 +17,15 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def chromium() -> None:
+    """Skip the test, saying why, where headless Chromium cannot run: selenium, ``chromium`` or
+    ``chromium-driver`` missing (a fresh machine has no browser; the rest of the suite still runs).
+    Every test that drives a browser asks for this fixture, so the reason is written once."""
+    from nasforge.viz.dashboard.browser import chromium_missing
+
+    missing = chromium_missing()
+    if missing is not None:
+        pytest.skip(f"no headless browser: {missing}")

@@ -6,15 +6,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from nasforge.viz.dashboard.browser import chromium_missing
-
 if TYPE_CHECKING:
     from tests.benchmarks.conftest import RunBenchmark
 
-MISSING = chromium_missing()
 
-
-@pytest.mark.skipif(MISSING is not None, reason=f"no headless browser: {MISSING}")
+@pytest.mark.usefixtures("chromium")
 def test_dashboard_screenshots_quick_writes_the_pages_and_plots(
     tmp_path: Path, run_benchmark: RunBenchmark
 ) -> None:
@@ -35,7 +31,7 @@ def test_dashboard_screenshots_quick_writes_the_pages_and_plots(
         assert page.width == 1400 and page.height > 1500
 
 
-def test_dashboard_screenshots_on_a_missing_store_exits_2(
+def test_dashboard_screenshots_on_a_missing_store_exits_2_even_without_a_browser(
     tmp_path: Path, run_benchmark: RunBenchmark
 ) -> None:
     done = run_benchmark(

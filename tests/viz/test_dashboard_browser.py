@@ -8,17 +8,11 @@ import pytest
 from viz_trials import MakeExperiment
 
 from nasforge.viz.dashboard import create_app
-from nasforge.viz.dashboard.browser import (
-    chromium_missing,
-    headless_chromium,
-    serve_in_thread,
-    wait_for,
-)
+from nasforge.viz.dashboard.browser import headless_chromium, serve_in_thread, wait_for
 
-MISSING = chromium_missing()
 #: how long to wait for the page to catch up; generous, since CI machines may be busy
 WAIT = 30.0
-pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"no headless browser: {MISSING}")
+pytestmark = pytest.mark.usefixtures("chromium")  # skips, saying why, without a browser
 
 
 def shown(value: float) -> str:
