@@ -2,7 +2,7 @@
 
 1. Retrain: one NB201 arch on MNIST-1D at the design's protocol (N=1 cell per stage, C=16,
    20 epochs of SGD, batch 128, cosine schedule), seeds 0, 1, 2: seconds per seed and test
-   accuracy mean ± std (population std).
+   accuracy mean ± std (the sample std, ddof=1).
 2. Export parity: every format for the retrained model (trained weights) and for ``--archs``
    archs sampled from the space (seed-initialised weights) on MNIST-1D (1-D) and digits (2-D):
    the largest max-abs difference of the exported model's logits from the in-library model's

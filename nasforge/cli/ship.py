@@ -77,6 +77,7 @@ def retrain_command(
         evaluator=_train_on(dataset),
         force=force,
         progress=not quiet and console.is_terminal,
+        console=console,  # the seeds' lines go above the bar, not onto it
         on_start=start,
         on_seed=show,
     )

@@ -29,6 +29,8 @@ from nasforge.space import Space
 from nasforge.storage import DEFAULT_STORAGE, ArtifactRecord, Storage
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from rich.console import Console
+
     from nasforge.estimation.train import TrainEvaluator
 
 #: artifact kind of retrained weights
@@ -51,7 +53,8 @@ class SeedResult:
 
 @dataclass(frozen=True)
 class RetrainResult:
-    """The retrain of one trial over several seeds; ``std`` is the population std (ddof=0)."""
+    """The retrain of one trial over several seeds; ``std`` is the sample standard deviation
+    (ddof=1, the estimate of the spread over seeds not yet run), ``nan`` for one seed."""
 
     experiment: str
     trial: int
@@ -70,13 +73,17 @@ class RetrainResult:
     def std(self, metric: str = "test_acc") -> float:
         import numpy as np
 
-        return float(np.std(self._values(metric), ddof=0))
+        values = self._values(metric)
+        return float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
 
     def summary(self) -> str:
-        """``test_acc 97.10 ± 0.35 over seeds 0, 1, 2 (20 epochs)``."""
+        """``test_acc 97.10 ± 0.35 (sample std) over seeds 0, 1, 2 (epochs=20)``; one seed has
+        no spread: ``test_acc 97.10 over seed 0 (epochs=20)``."""
         seeds = ", ".join(str(s.seed) for s in self.seeds)
+        if len(self.seeds) == 1:
+            return f"test_acc {self.mean():.2f} over seed {seeds} (epochs={self.epochs})"
         return (
-            f"test_acc {self.mean():.2f} ± {self.std():.2f} over seeds {seeds} "
+            f"test_acc {self.mean():.2f} ± {self.std():.2f} (sample std) over seeds {seeds} "
             f"(epochs={self.epochs})"
         )
 
@@ -97,6 +104,7 @@ def retrain(
     evaluator: Evaluator | None = None,
     force: bool = False,
     progress: bool = False,
+    console: Console | None = None,
     on_start: Callable[[StoredTrial, int], None] | None = None,
     on_seed: Callable[[SeedResult], None] | None = None,
 ) -> RetrainResult:
@@ -118,6 +126,8 @@ def retrain(
             ``evaluator`` must train (:class:`~nasforge.estimation.train.TrainEvaluator`).
         force: train again even when a seed's weights with these epochs are stored.
         progress: show a progress bar over seeds and epochs.
+        console: where the bar is drawn (default: standard output); print each seed's result
+            through the same console from ``on_seed`` and it appears above the bar.
         on_start: called with the trial's source and the epochs once the inputs are checked.
         on_seed: called with each seed's result as soon as it is known.
 
@@ -127,7 +137,7 @@ def retrain(
     Example:
         >>> result = retrain("mnist1d-nb201", "runs.db", seeds=[0, 1])  # doctest: +SKIP
         >>> print(result.summary())  # doctest: +SKIP
-        test_acc 98.85 ± 0.15 over seeds 0, 1 (20 epochs)
+        test_acc 98.85 ± 0.21 (sample std) over seeds 0, 1 (epochs=20)
     """
     seeds = check_seeds(seeds)
     source = open_source(name, storage, trial, space, evaluator)
@@ -142,7 +152,7 @@ def retrain(
     result = RetrainResult(name, source.trial.number, spec.arch, full_epochs)
     if on_start is not None:
         on_start(source, full_epochs)
-    bar = _Bar(len(seeds) * full_epochs) if progress else None
+    bar = _Bar(len(seeds) * full_epochs, console) if progress else None
     try:
         for seed in seeds:
             if seed in stored:
@@ -240,9 +250,9 @@ def _train_seed(
 
 
 class _Bar:
-    """A Rich progress bar over all epochs of all seeds."""
+    """A Rich progress bar over all epochs of all seeds, left on screen at its total."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, console: Console | None = None) -> None:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -258,7 +268,8 @@ class _Bar:
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            transient=True,
+            console=console,
+            transient=False,  # its last frame stays, showing every epoch done
         )
         self._task = self._progress.add_task("", total=total)
         self._progress.start()
@@ -272,4 +283,4 @@ class _Bar:
         self._progress.update(self._task, advance=steps, description=text)
 
     def close(self) -> None:
-        self._progress.stop()
+        self._progress.stop()  # draws the last update (the final epoch) before it stops

@@ -64,8 +64,10 @@ def test_search_retrain_and_export_every_format(tmp_path: Path) -> None:
     assert [a.seed for a in artifacts] == [0, 1]
     accs = [a.metrics["test_acc"] for a in artifacts]
     assert [float(t) for _, t, _ in per_seed] == [round(a, 2) for a in accs]
-    mean, std = (accs[0] + accs[1]) / 2, abs(accs[0] - accs[1]) / 2  # population std
-    assert f"trial {best.number}: test_acc {mean:.2f} ± {std:.2f} over seeds 0, 1" in out
+    mean, std = (accs[0] + accs[1]) / 2, abs(accs[0] - accs[1]) / 2**0.5  # sample std
+    assert (
+        f"trial {best.number}: test_acc {mean:.2f} ± {std:.2f} (sample std) over seeds 0, 1" in out
+    )
 
     winner = max(artifacts, key=lambda a: (a.metrics["val_acc"], a.id))
     for fmt, name in [("pytorch", "m.pt"), ("torchscript", "m.ts"), ("onnx", "m.onnx")]:
@@ -151,7 +153,7 @@ def test_a_search_on_a_benchmark_table_is_retrained_on_a_dataset_given_by_name(
     args = ["retrain", "tiny", "--storage", str(db), "--dataset", "digits", "--epochs", "1"]
     code, out, err = run(*args, "--seeds", "0")
     assert code == 0, err
-    assert "(epochs=1, seeds 0)" in out and "over seeds 0 (epochs=1)" in out
+    assert "(epochs=1, seeds 0)" in out and "over seed 0 (epochs=1)" in out
     # the retrained weights remember their dataset: the check runs on its real inputs
     code, out, err = run(
         "export", "tiny", "--storage", str(db), "--format", "code", "--out", str(tmp_path / "n.py")
@@ -186,7 +188,7 @@ def test_an_experiment_made_from_python_is_retrained_and_exported_from_the_cli(
     assert (options["dataset"], options["epochs"], options["threads"]) == ("digits", 1, 1)
     code, out, err = run("retrain", "py", "--storage", str(db), "--seeds", "0", "--quiet")
     assert code == 0, err
-    assert "over seeds 0 (epochs=1)" in out
+    assert "over seed 0 (epochs=1)" in out
     code, out, err = run(
         "export", "py", "--storage", str(db), "--format", "pytorch", "--out", str(tmp_path / "m.pt")
     )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
+import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 import torch
+from rich.console import Console
 
 from nasforge.errors import ConfigError, NasforgeError, StorageError
 from nasforge.estimation import FunctionEvaluator, TrialContext
@@ -62,8 +66,11 @@ def test_retrain_stores_each_seed_and_reports_mean_and_std(
     ]
     assert [s.test_acc for s in result.seeds] == expected
     assert result.mean() == pytest.approx(np.mean(expected))
-    assert result.std() == pytest.approx(np.std(expected))
-    assert result.summary().startswith(f"test_acc {np.mean(expected):.2f} ± ")
+    assert result.std() == pytest.approx(np.std(expected, ddof=1))  # the sample std
+    assert result.summary() == (
+        f"test_acc {np.mean(expected):.2f} ± {np.std(expected, ddof=1):.2f} (sample std) "
+        "over seeds 0, 1 (epochs=1)"
+    )
     records = store.artifacts(1, 1, kind=RETRAIN_KIND)
     assert [r.seed for r in records] == [0, 1]
     assert [r.metrics["test_acc"] for r in records] == expected
@@ -79,6 +86,34 @@ def test_retrain_stores_each_seed_and_reports_mean_and_std(
     longer = retrain("exp", store, trial=1, seeds=[0], epochs=2, space=space, evaluator=trainer)
     assert longer.epochs == 2 and not longer.seeds[0].reused
     assert len(store.artifacts(1, 1, kind=RETRAIN_KIND)) == 4
+
+
+def test_the_bar_ends_full_with_each_seed_printed_above_it(
+    make_store: MakeStore, space: NB201Space, trainer: TrainEvaluator
+) -> None:
+    store = make_store(space, [CONV])
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=100, color_system=None)
+    one = retrain("exp", store, seeds=[0], space=space, evaluator=trainer)
+    assert math.isnan(one.std()) and " ± " not in one.summary()  # one seed: no spread
+    assert one.summary().endswith("over seed 0 (epochs=1)")
+    result = retrain(
+        "exp",
+        store,
+        seeds=[0, 1],
+        epochs=2,
+        space=space,
+        evaluator=trainer,
+        progress=True,
+        console=console,
+        on_seed=lambda done: console.print(f"seed {done.seed} finished"),
+    )
+    assert len(result.seeds) == 2
+    # the screen as a terminal shows it: each frame of the bar is erased before the next
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "\n", out.getvalue())
+    shown = [line.strip() for line in screen.split("\n") if line.strip()]
+    assert "seed 0 finished" in shown and "seed 1 finished" in shown  # lines of their own
+    assert "retrain seed 1 epoch 2" in shown[-1] and "4/4" in shown[-1]  # the bar ends full
 
 
 def test_export_takes_the_retrained_seed_with_the_best_val_acc(
