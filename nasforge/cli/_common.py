@@ -17,6 +17,7 @@ from typing import Annotated, Any, TextIO, TypeVar
 import typer
 from rich.console import Console
 from rich.text import Text
+from typer.core import TyperCommand, TyperGroup
 
 from nasforge.errors import ConfigError, NasforgeError, NasforgeWarning
 
@@ -51,7 +52,7 @@ def user_errors(command: F) -> F:
 def show_warning(message: Warning | str) -> None:
     """Print ``warning: <message>`` on stderr as one line (yellow where Rich shows colour)."""
     line = Text(f"warning: {message}", style="yellow")
-    Console(stderr=True).print(line, soft_wrap=True, highlight=False)
+    stderr_console().print(line, soft_wrap=True, highlight=False)
 
 
 def _one_line_warnings(show: Callable[..., None]) -> Callable[..., None]:
@@ -74,9 +75,55 @@ def _one_line_warnings(show: Callable[..., None]) -> Callable[..., None]:
     return showwarning
 
 
+#: the width of the consoles when their stream is not a terminal (piped, or under a test)
+PIPED_WIDTH = 240
+
+
 def stdout_console() -> Console:
     """Standard output; wide when piped so arch keys are not folded across lines."""
-    return Console(width=None if sys.stdout.isatty() else 240)
+    return Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
+
+
+def stderr_console() -> Console:
+    """Standard error, as wide as :func:`stdout_console` when piped, so a long ``error:`` or
+    ``interrupted:`` line is not folded at the terminal's width (``COLUMNS``)."""
+    return Console(stderr=True, width=None if sys.stderr.isatty() else PIPED_WIDTH)
+
+
+def package_version() -> str:
+    """The installed distribution's version; ``nasforge.__version__`` when run from a source
+    tree that was never installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nasforge")
+    except PackageNotFoundError:
+        import nasforge
+
+        return str(getattr(nasforge, "__version__", "unknown"))
+
+
+def _plain_flags(params: list[Any]) -> list[Any]:
+    """``params`` with no type shown after a boolean flag (``--json``, not ``--json <bool>``):
+    Typer labels every option with its type, a flag included."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class FlagCommand(TyperCommand):
+    """A Typer command whose ``--help`` shows a boolean flag as a plain flag."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_flags(super().get_params(ctx))
+
+
+class FlagGroup(TyperGroup):
+    """A Typer group whose ``--help`` shows a boolean flag as a plain flag."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_flags(super().get_params(ctx))
 
 
 def split_option(text: str, option: str, kind: type) -> list[Any]:

@@ -98,6 +98,54 @@ def _fmt(value: float | None) -> str:
     return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.3e}"
 
 
+def _decimals(value: float, significant: int) -> int:
+    """How many decimals ``value`` needs to show ``significant`` digits (none past 1e5)."""
+    text = f"{abs(value):.{significant}g}"
+    if "e" in text:
+        return 0 if abs(value) >= 1 else 6
+    return len(text.partition(".")[2])
+
+
+def format_column(values: Sequence[float | None], significant: int = 4) -> list[str]:
+    """A table column's numbers with the same decimals, so they line up: as many as its most
+    precise value needs for ``significant`` digits (at most 6); integers stay integers.
+
+    Example:
+        >>> format_column([99.0, 98.75, None, 1200.0])
+        ['99.00', '98.75', '-', '1,200.00']
+        >>> format_column([3.0, 12.0])
+        ['3', '12']
+    """
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if all(v == int(v) for v in finite):
+        digits = 0
+    else:
+        digits = min(6, max(_decimals(v, significant) for v in finite))
+    return ["-" if v is None or not math.isfinite(v) else f"{v:,.{digits}f}" for v in values]
+
+
+def format_seconds(values: Sequence[float | None]) -> list[str]:
+    """A column of durations with the same decimals: three significant digits for the longest
+    (one decimal at least, four at most).
+
+    Example:
+        >>> format_seconds([105.5, 86.53, 0.003137])
+        ['105.5', '86.5', '0.0']
+        >>> format_seconds([0.003137, 0.0012])
+        ['0.0031', '0.0012']
+    """
+    finite = [abs(v) for v in values if v is not None and math.isfinite(v)]
+    longest = max(finite, default=0.0)
+    digits = 1 if longest == 0 else max(1, min(4, 2 - math.floor(math.log10(longest))))
+    return ["-" if v is None or not math.isfinite(v) else f"{v:,.{digits}f}" for v in values]
+
+
+def _columns(trials: Sequence[Trial], names: Sequence[str]) -> list[list[str]]:
+    """Each trial's row of the metric columns ``names``, each column formatted as one."""
+    cols = [format_column([t.metrics.get(name) for t in trials]) for name in names]
+    return [list(row) for row in zip(*cols, strict=True)] if cols else [[] for _ in trials]
+
+
 def _broken(trial: Trial, constraints: Constraints) -> str:
     """The constraints column of a trial: ``ok``, ``breaks params_m <= 0.3`` or ``-``
     (not checked: it measured none of the constrained metrics)."""
@@ -128,7 +176,9 @@ def print_trials(
         table.add_column("constraints", overflow="fold")
     if errors:  # the first line of a failed trial's error; `--json` has all of it
         table.add_column("error", overflow="ellipsis", no_wrap=True)
-    for t in trials:
+    metrics = _columns(trials, columns)
+    seconds = format_seconds([t.duration_s for t in trials])
+    for t, values, duration in zip(trials, metrics, seconds, strict=True):
         status, style = t.status.value, _STATUS_STYLE.get(t.status, "")
         if not t.feasible and t.status in (TrialStatus.COMPLETE, TrialStatus.PRUNED):
             status, style = f"{status}, infeasible", INFEASIBLE_STYLE
@@ -137,8 +187,8 @@ def print_trials(
             str(t.number),
             f"[{style}]{status}[/]",
             t.arch.key,
-            *(_fmt(t.metrics.get(c)) for c in columns),
-            _fmt(t.duration_s),
+            *values,
+            duration,
             *([_broken(t, constraints)] if constraints else []),
             *([Text(error)] if errors else []),
         )
@@ -185,10 +235,9 @@ def print_top(
         columns = _metric_columns(done, objectives)
         for name in columns:
             table.add_column(name, justify="right")
-        for rank, t in enumerate(done[:top], start=1):
-            table.add_row(
-                str(rank), str(t.number), t.arch.key, *(_fmt(t.metrics.get(c)) for c in columns)
-            )
+        shown = done[:top]
+        for rank, (t, values) in enumerate(zip(shown, _columns(shown, columns), strict=True), 1):
+            table.add_row(str(rank), str(t.number), t.arch.key, *values)
         console.print(table)
 
 

@@ -16,39 +16,82 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
 import typer
 
-from nasforge.cli import bench, registries, results, search, ship, store, viz
-from nasforge.cli._common import user_errors
+from nasforge.cli import bench, experiments, registries, results, search, ship, store, viz
+from nasforge.cli._common import FlagCommand, FlagGroup, package_version, user_errors
 
+F = TypeVar("F", bound=Callable[..., Any])
 HELP = "Neural architecture search and hyperparameter optimisation on PyTorch."
+
+
+def _print_version(value: bool) -> None:
+    """Print ``nasforge VERSION`` and stop, when ``--version`` is given."""
+    if value:
+        typer.echo(f"nasforge {package_version()}")
+        raise typer.Exit()
+
+
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print nasforge's version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """Neural architecture search and hyperparameter optimisation on PyTorch."""
 
 
 def build_app() -> typer.Typer:
     """A new Typer app with every ``nasforge`` sub-command, in the order ``--help`` lists them."""
     app = typer.Typer(
-        add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help=HELP
+        cls=FlagGroup,
+        add_completion=False,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        help=HELP,
     )
-    app.command("search")(user_errors(search.search))
-    app.command("trials")(user_errors(results.trials))
-    app.command("best")(user_errors(results.best))
-    app.command("pareto")(user_errors(results.pareto))
-    app.command("report")(user_errors(results.report))
-    app.command("spaces")(user_errors(registries.spaces))
-    app.command("strategies")(user_errors(registries.strategies))
-    app.command("retrain")(user_errors(ship.retrain_command))
-    app.command("export")(user_errors(ship.export_command))
-    app.command("plot")(user_errors(viz.plot))
-    app.command("dashboard")(user_errors(viz.dashboard))
+    app.callback()(_root)
+    command = _flag_command(app)
+    command("search")(user_errors(search.search))
+    command("trials")(user_errors(results.trials))
+    command("best")(user_errors(results.best))
+    command("pareto")(user_errors(results.pareto))
+    command("report")(user_errors(results.report))
+    command("experiments")(user_errors(experiments.experiments))
+    command("spaces")(user_errors(registries.spaces))
+    command("strategies")(user_errors(registries.strategies))
+    command("retrain")(user_errors(ship.retrain_command))
+    command("export")(user_errors(ship.export_command))
+    command("plot")(user_errors(viz.plot))
+    command("dashboard")(user_errors(viz.dashboard))
 
-    bench_app = typer.Typer(no_args_is_help=True, help="Measure strategies on benchmark tables.")
-    bench_app.command("nb201")(user_errors(bench.nb201))
+    bench_app = typer.Typer(
+        cls=FlagGroup, no_args_is_help=True, help="Measure strategies on benchmark tables."
+    )
+    _flag_command(bench_app)("nb201")(user_errors(bench.nb201))
     app.add_typer(bench_app, name="bench")
 
-    storage_app = typer.Typer(no_args_is_help=True, help="Look after a store.")
-    storage_app.command("upgrade")(user_errors(store.upgrade))
+    storage_app = typer.Typer(cls=FlagGroup, no_args_is_help=True, help="Look after a store.")
+    _flag_command(storage_app)("upgrade")(user_errors(store.upgrade))
     app.add_typer(storage_app, name="storage")
     return app
+
+
+def _flag_command(app: typer.Typer) -> Callable[[str], Callable[[F], F]]:
+    """``app.command`` whose commands show a boolean flag as a plain flag in ``--help``."""
+
+    def command(name: str) -> Callable[[F], F]:
+        return app.command(name, cls=FlagCommand)
+
+    return command
 
 
 app = build_app()

@@ -8,9 +8,9 @@ from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
+from rich.text import Text
 
-from nasforge.cli._common import stdout_console
+from nasforge.cli._common import stderr_console, stdout_console
 from nasforge.cli._render import print_top
 from nasforge.errors import ConfigError, SearchFailedError
 
@@ -108,9 +108,12 @@ def search(
         raise
     except KeyboardInterrupt:
         done = sum(1 for t in exp.trials() if t.status.finished)
-        Console(stderr=True).print(
-            f"interrupted: {done} finished trials are stored in {exp.storage.url}; "
-            "run the same command again to resume"
+        stderr_console().print(
+            Text(
+                f"interrupted: {done} finished trials are stored in {exp.storage.url}; "
+                "run the same command again to resume"
+            ),
+            soft_wrap=True,
         )
         raise typer.Exit(130) from None
     finally:

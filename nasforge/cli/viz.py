@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import re
+import socket
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from nasforge.cli._common import StorageOpt, split_option
+from nasforge.errors import ConfigError
 from nasforge.storage import DEFAULT_STORAGE
 
 
@@ -81,6 +84,30 @@ def default_plot_path(name: str, kind: str) -> Path:
     return Path(f"{safe}-{kind}.png")
 
 
+def check_port_free(host: str, port: int) -> None:
+    """A :class:`ConfigError` naming ``port`` and ``--port`` when nothing can listen on
+    ``host:port`` (another program holds it, or the address is not this machine's).
+
+    It binds a socket as the server will (``SO_REUSEADDR``, so a port a closed connection
+    lingers on counts as free) and lets it go at once.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(f"--host: cannot resolve {host!r} ({exc.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                problem = f"port {port} on {host} is already in use"
+            else:
+                problem = f"cannot listen on {host}:{port} ({exc.strerror or exc})"
+            raise ConfigError(f"--port: {problem}; choose another with --port") from None
+
+
 def dashboard(
     storage: StorageOpt = DEFAULT_STORAGE,
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8000,
@@ -102,6 +129,7 @@ def dashboard(
 
     hosts = hosts_to_allow(host, allow_host or ())
     app = create_app(storage, allowed_hosts=hosts)  # a missing store fails here, in one line
+    check_port_free(host, port)  # before saying it serves there
     import uvicorn
 
     typer.echo(f"nasforge dashboard on http://{host}:{port}/ (store {app.state.storage.url})")

@@ -93,6 +93,31 @@ def sqlite_path(url: str) -> str | None:
     return path or None
 
 
+#: the install command of the driver each database server needs, by SQLAlchemy backend name
+DRIVER_EXTRAS = {"postgresql": "pip install 'nasforge[postgres]'"}
+
+
+def missing_driver(url: str, exc: ImportError) -> str:
+    """The one-line message for ``url`` whose database driver could not be imported: what is
+    missing and the command that installs it.
+
+    Example:
+        >>> error = ModuleNotFoundError("No module named 'psycopg'")
+        >>> missing_driver("postgresql+psycopg://db/x", error)
+        "storage 'postgresql+psycopg://db/x': the PostgreSQL driver is not installed (No module \
+named 'psycopg'); install it with: pip install 'nasforge[postgres]'"
+    """
+    backend = url.split("://", 1)[0].split("+", 1)[0]
+    install = DRIVER_EXTRAS.get(backend)
+    what = "the PostgreSQL driver" if backend == "postgresql" else f"the {backend} driver"
+    advice = (
+        f"install it with: {install}"
+        if install
+        else "install the database driver SQLAlchemy names for it"
+    )
+    return f"storage {url!r}: {what} is not installed ({exc}); {advice}"
+
+
 def make_engine(url: str, read_only: bool = False) -> Engine:
     """An engine for ``url``. SQLite gets a busy timeout and foreign keys; its journal mode is
     left alone here (the store switches a file it writes to WAL once it knows it is its own).
@@ -104,7 +129,10 @@ def make_engine(url: str, read_only: bool = False) -> Engine:
     it is opened ``mode=ro``, which never writes the database, and the writer's files stay.
     """
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        try:
+            return create_engine(url, pool_pre_ping=True)
+        except ImportError as exc:  # the database's driver is not installed
+            raise StorageError(missing_driver(url, exc)) from None
     path = sqlite_path(url)
     if path and read_only:
         file = Path(path).expanduser().resolve()
