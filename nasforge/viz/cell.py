@@ -4,9 +4,11 @@ What is drawn is a :class:`~nasforge.space.CellGraph`: the cells a space states 
 (``space.cells(arch)``), or, for a stored key whose space is unknown, the NAS-Bench-201 cell
 its key spells (:func:`~nasforge.space.cell_graph_from_key`). Edges whose operation is
 ``none`` (the zero operation) carry nothing and are left out of the drawing, as in
-NAS-Bench-201's figures. The layout is computed once (:func:`cell_layout`) and drawn either
-with matplotlib (:func:`draw_cell`) or as a standalone SVG string (:func:`cell_svg`, used by
-the dashboard); networkx is not needed for a graph this small and regular.
+NAS-Bench-201's figures; an edge out of a node that receives nothing (every edge into it is
+``none``) is *dead*: it is drawn grey and dashed, and the legend says why.
+The layout is computed once (:func:`cell_layout`) and drawn either with matplotlib
+(:func:`draw_cell`) or as a standalone SVG string (:func:`cell_svg`, used by the dashboard);
+networkx is not needed for a graph this small and regular.
 """
 
 from __future__ import annotations
@@ -29,12 +31,17 @@ CellLike: TypeAlias = CellGraph | Mapping[str, Any] | str
 _NODE_SPACING, _NODE_RADIUS, _ARC_RISE, _LABEL_LIFT = 170.0, 20.0, 46.0, 14.0
 #: one colour per operation, in order of first appearance in a drawing
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+#: the colour of a dead edge (one out of a node that receives nothing)
+DEAD_COLOR = "#9a9a9a"
+#: what the legend says of a dead edge
+DEAD_LABEL = "dead: from a node that receives nothing"
 
 
 @dataclass(frozen=True)
 class Edge:
     """One drawn edge: from ``src`` into ``dst`` with ``op``; ``control`` bends the arc and
-    ``label_at`` is the arc's midpoint (all in drawing units, y pointing up)."""
+    ``label_at`` is the arc's midpoint (all in drawing units, y pointing up); ``dead``: its
+    source node receives nothing, so it carries nothing either."""
 
     src: int
     dst: int
@@ -43,16 +50,19 @@ class Edge:
     end: tuple[float, float]
     control: tuple[float, float]
     label_at: tuple[float, float]
+    dead: bool = False
 
 
 @dataclass(frozen=True)
 class CellLayout:
-    """Node centres and edges of one cell drawing."""
+    """Node centres and edges of one cell drawing; the drawing reaches ``top`` above the
+    row of nodes and ``height - top`` below it."""
 
     nodes: list[tuple[float, float]]
     edges: list[Edge]
     width: float
     height: float
+    top: float = 0.0
 
 
 def cell_graphs(arch: CellLike, space: Space | None = None) -> tuple[CellGraph, ...]:
@@ -97,14 +107,19 @@ def cell_layout(
     ``cell`` (the first cell of an arch with several; see :func:`cell_graphs`).
 
     Neighbouring nodes are joined by a straight line; an edge that skips ``k`` nodes bows
-    above (odd source) or below (even source) the row by a height growing with ``k``, so arcs
-    between the same span never overlap.
+    above (even source) or below (odd source) the row by a height growing with ``k``, so arcs
+    between the same span never overlap. An edge out of a node that receives nothing (no
+    edge into it from a live node has an op outside ``omit``) is marked ``dead``.
     """
     graph = cell_graphs(cell, space)[0]
     n_nodes = graph.n_nodes
     nodes = [(i * _NODE_SPACING, 0.0) for i in range(n_nodes)]
+    live = set(graph.inputs)
+    for node in range(n_nodes):  # edges go forward: a node's sources are decided before it
+        if any(e.src in live and str(e.op) not in omit for e in graph.incoming(node)):
+            live.add(node)
     drawn = []
-    rise_max = 0.0
+    rise_up = rise_down = 0.0
     for edge in sorted(graph.edges, key=lambda e: (e.dst, e.src)):
         src, dst, op = edge.src, edge.dst, str(edge.op)
         if op in omit:
@@ -112,13 +127,16 @@ def cell_layout(
         span = dst - src
         side = 1.0 if (src % 2 == 0) else -1.0
         rise = 0.0 if span == 1 else side * _ARC_RISE * (span - 1) * 1.6
-        rise_max = max(rise_max, abs(rise))
+        rise_up, rise_down = max(rise_up, rise), max(rise_down, -rise)
         (x0, _), (x1, _) = nodes[src], nodes[dst]
         control = ((x0 + x1) / 2, 2 * rise)  # a quadratic Bezier's midpoint is half the control
         label_y = rise if rise else _LABEL_LIFT  # above a straight line, not on top of it
-        drawn.append(Edge(src, dst, op, (x0, 0.0), (x1, 0.0), control, ((x0 + x1) / 2, label_y)))
+        label_at = ((x0 + x1) / 2, label_y)
+        dead = src not in live
+        drawn.append(Edge(src, dst, op, (x0, 0.0), (x1, 0.0), control, label_at, dead))
     width = (n_nodes - 1) * _NODE_SPACING
-    return CellLayout(nodes, drawn, width, 2 * (rise_max + 2 * _NODE_RADIUS))
+    margin = 2 * _NODE_RADIUS  # room for a node's circle, or a label above a straight edge
+    return CellLayout(nodes, drawn, width, rise_up + rise_down + 2 * margin, rise_up + margin)
 
 
 def op_colors(layout: CellLayout) -> dict[str, str]:
@@ -131,12 +149,15 @@ def draw_cell(
     ax: Axes, cell: CellLike, title: str | None = None, *, space: Space | None = None
 ) -> CellLayout:
     """Draw ``cell`` (the first cell of an arch with several) on a matplotlib ``ax``; returns
-    the layout it drew."""
+    the layout it drew. Dead edges are grey and dashed, and then a legend says what that
+    means."""
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Circle, FancyArrowPatch
 
     layout = cell_layout(cell, space=space)
     colors = op_colors(layout)
     for e in layout.edges:
+        color = DEAD_COLOR if e.dead else colors[e.op]
         rad = 0.0
         if e.control[1] != 0.0:  # arc3's rad is the bend relative to the chord, signed
             rad = -e.control[1] / (e.end[0] - e.start[0])
@@ -149,8 +170,9 @@ def draw_cell(
                 mutation_scale=14,
                 shrinkA=_NODE_RADIUS,
                 shrinkB=_NODE_RADIUS,
-                color=colors[e.op],
-                linewidth=2,
+                color=color,
+                linewidth=1.2 if e.dead else 2,
+                linestyle="--" if e.dead else "-",
                 gid=f"edge {e.src}->{e.dst}",
             )
         )
@@ -160,21 +182,31 @@ def draw_cell(
             ha="center",
             va="center",
             fontsize=8,
-            color=colors[e.op],
-            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": colors[e.op], "lw": 0.8},
+            color=color,
+            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": color, "lw": 0.8},
             gid="edge-label",
         )
     for i, (x, y) in enumerate(layout.nodes):
         ax.add_patch(Circle((x, y), _NODE_RADIUS, fc="#f0f0f0", ec="black", zorder=3, gid="node"))
         ax.text(x, y, str(i), ha="center", va="center", zorder=4, fontsize=11, gid="node-label")
-    pad = 2 * _NODE_RADIUS
-    ax.set_xlim(-pad, layout.width + pad)
-    ax.set_ylim(-layout.height / 2 - pad / 2, layout.height / 2 + pad / 2)
+    pad = _NODE_RADIUS
+    ax.set_xlim(-2 * pad, layout.width + 2 * pad)
+    ax.set_ylim(layout.top - layout.height - pad, layout.top + pad)
     ax.set_aspect("equal")
     ax.axis("off")
+    if any(e.dead for e in layout.edges):
+        dead = Line2D([], [], color=DEAD_COLOR, linestyle="--", linewidth=1.2, label=DEAD_LABEL)
+        ax.legend(handles=[dead], loc="lower right", fontsize=7, frameon=False)
     if title:
         ax.set_title(title, fontsize=9)
     return layout
+
+
+def cell_aspect(cell: CellLike, *, space: Space | None = None) -> float:
+    """Height over width of :func:`draw_cell`'s drawing of ``cell``: what a figure needs to
+    hold it without empty bands."""
+    layout = cell_layout(cell, space=space)
+    return (layout.height + 2 * _NODE_RADIUS) / (layout.width + 4 * _NODE_RADIUS)
 
 
 def cell_svg(cell: CellLike, title: str | None = None, *, space: Space | None = None) -> str:
@@ -205,7 +237,7 @@ def _one_svg(
     layout = cell_layout(graph)
     colors = op_colors(layout)
     pad = 2 * _NODE_RADIUS
-    top = layout.height / 2 + pad
+    top = layout.top + pad
     width, height = layout.width + 2 * pad, layout.height + 2 * pad
     title_h = 18.0 if title else 0.0
 
@@ -236,15 +268,21 @@ def _one_svg(
         parts.append(
             f'<path class="edge" data-src="{e.src}" data-dst="{e.dst}" '
             f'data-op="{html.escape(e.op)}" '
-            f'd="M{at(start)} Q{at(e.control)} {at(end)}" fill="none" stroke="{colors[e.op]}" '
-            f'stroke-width="2" marker-end="url(#arrow-{ids}{_ident(e.op)})"/>'
+            f'd="M{at(start)} Q{at(e.control)} {at(end)}" fill="none" '
+            + (
+                f'stroke="{DEAD_COLOR}" stroke-width="1.5" stroke-dasharray="5 4" data-dead="1" '
+                if e.dead
+                else f'stroke="{colors[e.op]}" stroke-width="2" '
+            )
+            + f'marker-end="url(#arrow-{ids}{_ident(e.op)})"/>'
         )
     for e in layout.edges:
         x, y = at(e.label_at).split(",")
         parts.append(
             f'<text class="edge-label" x="{x}" y="{y}" text-anchor="middle" '
             f'dominant-baseline="middle" font-size="11" font-family="sans-serif" '
-            f'fill="{colors[e.op]}" stroke="white" stroke-width="3" paint-order="stroke">'
+            f'fill="{DEAD_COLOR if e.dead else colors[e.op]}" stroke="white" stroke-width="3" '
+            'paint-order="stroke">'
             f"{html.escape(e.op)}</text>"
         )
     for i, node in enumerate(layout.nodes):

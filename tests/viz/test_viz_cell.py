@@ -101,3 +101,39 @@ def test_several_cells_are_stacked_in_one_svg() -> None:
     # marker ids stay unique although both cells use "conv"
     ids = [m.get("id") for m in root.iter(f"{ns}marker")]
     assert len(ids) == len(set(ids)) == 2
+
+
+def test_edges_out_of_a_node_that_receives_nothing_are_dead() -> None:
+    # node 1 receives only a `none` edge: its edges to 2 and 3 carry nothing
+    cut = key("none", "skip_connect", "nor_conv_3x3", "avg_pool_3x3", "nor_conv_1x1", "none")
+    layout = cell_layout(cut)
+    assert {(e.src, e.dst) for e in layout.edges if e.dead} == {(1, 2), (1, 3)}
+    assert not any(e.dead for e in cell_layout(BEST).edges)
+    root = ET.fromstring(cell_svg(cut))
+    dashed = root.findall("{http://www.w3.org/2000/svg}path[@data-dead='1']")
+    assert sorted((p.get("data-src"), p.get("data-dst")) for p in dashed) == [
+        ("1", "2"),
+        ("1", "3"),
+    ]
+    assert all(p.get("stroke-dasharray") for p in dashed)
+
+
+def test_the_cell_plot_greys_dead_edges_and_fits_the_drawing() -> None:
+    from matplotlib.patches import FancyArrowPatch
+
+    from nasforge.viz import plot_cell
+    from nasforge.viz.cell import DEAD_COLOR, DEAD_LABEL
+
+    cut = key("none", "skip_connect", "nor_conv_3x3", "avg_pool_3x3", "nor_conv_1x1", "none")
+    fig = plot_cell(cut)
+    ax = fig.axes[0]
+    arrows = {p.get_gid(): p for p in ax.patches if isinstance(p, FancyArrowPatch)}
+    assert arrows["edge 1->2"].get_linestyle() == "--"
+    assert arrows["edge 0->2"].get_linestyle() == "-"
+    grey = tuple(int(DEAD_COLOR[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    assert tuple(arrows["edge 1->3"].get_edgecolor()[:3]) == pytest.approx(grey)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [DEAD_LABEL]
+    assert ax.get_legend() is not None and plot_cell(BEST).axes[0].get_legend() is None
+    # arcs rise 147 above the row and 74 below it: the view is not padded to the taller side
+    bottom, top = ax.get_ylim()
+    assert -bottom < 0.7 * top
