@@ -36,8 +36,9 @@ from nasforge.trial import Trial, TrialStatus
 from nasforge.viz import _data
 from nasforge.viz._figure import figure as _figure
 from nasforge.viz._figure import finish as _finish
+from nasforge.viz._figure import place_labels as _place_labels
 from nasforge.viz.arch_weights import plot_arch_weights
-from nasforge.viz.cell import cell_graphs, draw_cell
+from nasforge.viz.cell import cell_aspect, cell_graphs, draw_cell
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -159,6 +160,9 @@ def plot_curves(
             **style,
         )
         shown.add(label)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole: no 2.5
     ax.set_xlabel("step (epoch)")
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
@@ -257,12 +261,16 @@ def plot_pareto(
     # the one to its right when x is maximised, to its left when it is minimised
     staircase: Literal["pre", "post"] = "pre" if x_direction == "max" else "post"
     ax.step(fx, fy, where=staircase, color="#d62728", lw=1.2, gid="front-line")
-    ax.scatter(fx, fy, s=36, color="#d62728", label=f"Pareto front ({len(fx)})", gid="front")
-    for n, px, py in zip(data.front, fx, fy, strict=True):
-        ax.annotate(str(n), (px, py), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    front = ax.scatter(fx, fy, s=36, color="#d62728", gid="front")
     ax.set_xlabel(f"{data.x_metric} ({x_direction})")
     ax.set_ylabel(f"{data.y_metric} ({src.objectives[data.y_metric]})")
     ax.grid(alpha=0.3)
+    # trial numbers of the front, each where it overlaps no other; the legend counts the rest
+    shown = _place_labels(ax, list(zip(fx, fy, strict=True)), [str(n) for n in data.front])
+    for label in shown:
+        label.set_gid("front-label")
+    hidden = f"; {len(fx) - len(shown)} crowded unlabelled" if len(shown) < len(fx) else ""
+    front.set_label(f"Pareto front ({len(fx)}{hidden}), labelled by trial")
     ax.legend(fontsize=8)
     volume = f"Pareto front, hypervolume {summary.hypervolume:.4g}\n({_how(summary)})"
     fig.suptitle(_title(src, volume), fontsize=10)
@@ -331,6 +339,9 @@ def plot_cell(
     """The cells of the best complete trial (or of trial number ``trial``) as graphs, one
     subplot per cell.
 
+    Each title names the trial and its value of the ranking metric; dead edges (out of a
+    node that receives nothing) are drawn grey and dashed.
+
     The cells come from the space: ``space=``, a live experiment's, or a stored experiment's
     registered space; without one (a list of trials, a custom space of a stored experiment)
     from the arch key in NAS-Bench-201 notation. ``source`` may also be a single
@@ -347,9 +358,13 @@ def plot_cell(
         arch = chosen.arch
         space = space or _data.space_of(source)
         value = _data.metric_value(chosen, src.metric)
-        title = f"trial {chosen.number}" + (f" ({value:.4g})" if value is not None else "")
+        direction = src.objectives.get(src.metric, "max")
+        shown = "no value" if value is None else f"{value:.4g}"
+        title = f"trial {chosen.number}: {src.metric} {shown} ({direction})"
     graphs = cell_graphs(arch, space)
-    fig = _figure(6.5, 3.6 * len(graphs), nrows=len(graphs))
+    # as tall as the drawings are (plus their titles), so no empty band is left below them
+    heights = [6.5 * cell_aspect(g) + 0.45 for g in graphs]
+    fig = _figure(6.5, sum(heights), nrows=len(graphs))
     for ax, graph in zip(fig.axes, graphs, strict=True):
         draw_cell(ax, graph, title=title if len(graphs) == 1 else f"{title}: {graph.name}")
     return _finish(fig, out)

@@ -198,7 +198,7 @@ def test_cell_draws_the_best_trial_without_none_edges(tmp_path: Path) -> None:
     assert sorted(texts) == ["nor_conv_3x3", "skip_connect"]
     nodes = [t.get_text() for t in fig.axes[0].texts if t.get_gid() == "node-label"]
     assert nodes == ["0", "1", "2", "3"]
-    assert fig.axes[0].get_title() == "trial 1 (5)"
+    assert fig.axes[0].get_title() == "trial 1: score 5 (max)"  # the metric it ranks by
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     six = plot_cell(trials, trial=0)
     assert len([t for t in six.axes[0].texts if t.get_gid() == "edge-label"]) == 6
@@ -260,3 +260,26 @@ def test_each_cell_of_a_space_gets_a_subplot() -> None:
     space = TwoCells()
     fig = plot_cell(space.make({"n": "skip", "r": "pool"}).key, space=space)
     assert [ax.get_title() for ax in fig.axes] == ["cell: normal", "cell: reduce"]
+
+
+def test_curves_tick_whole_epochs_only() -> None:
+    curve = {step: 0.1 * step for step in range(1, 11)}  # matplotlib would tick 2.5, 7.5
+    fig = plot_curves([trial(0, "complete", 1.0, curve=curve)], objectives={"acc": "max"})
+    ticks = fig.axes[0].get_xticks()
+    assert len(ticks) >= 3 and all(float(t).is_integer() for t in ticks)
+
+
+def test_pareto_labels_of_crowded_points_do_not_overlap() -> None:
+    # a front of 12 points packed into a hundredth of the range, and two far apart
+    close = [trial(i, "complete", 0.5 + 0.0001 * i, second=1.0 - 0.0001 * i) for i in range(12)]
+    far = [trial(20, "complete", 0.1, second=9.0), trial(21, "complete", 0.9, second=0.0)]
+    fig = plot_pareto(close + far, objectives={"acc": "max", "params": "max"})
+    ax = fig.axes[0]
+    labels = [t for t in ax.texts if t.get_gid() == "front-label"]
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    texts = {t.get_text() for t in labels}
+    assert {"20", "21"} <= texts and len(texts) < 14  # the crowded ones give way
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert f"Pareto front (14; {14 - len(texts)} crowded unlabelled), labelled by trial" in legend
