@@ -271,8 +271,13 @@ def make_executor(
 
     if isinstance(executor, Executor):
         return executor
-    if executor == "local" and (devices or ray_address):
-        raise ConfigError("devices and ray_address need executor 'processes' or 'ray'")
+    if executor == "local" and devices:
+        raise ConfigError(
+            f"devices={devices!r} needs executor 'processes' with workers > 1 (--executor "
+            f"processes --workers N); 'local' runs one trial at a time, workers={workers}"
+        )
+    if executor == "local" and ray_address:
+        raise ConfigError("ray_address needs executor 'ray'; 'local' runs in this process")
     if ray_address and executor != "ray":
         raise ConfigError(f"ray_address needs executor 'ray', not {executor!r}")
     return create_executor(
