@@ -26,7 +26,7 @@ def in_view(page: Any, element_id: str) -> bool:
     return bool(
         page.execute_script(
             "const r = document.getElementById(arguments[0]).getBoundingClientRect();"
-            "return r.height > 0 && r.top >= 0 && r.top < window.innerHeight;",
+            "return r.height > 0 && r.top > -2 && r.top < window.innerHeight;",
             element_id,
         )
     )
