@@ -10,7 +10,8 @@ so that every panel has something to show:
 
 Then it serves the dashboard on a free local port, opens it in headless Chromium
 (``/usr/bin/chromium`` with ``/usr/bin/chromedriver``) and writes ``index.png`` (the experiment
-list) and ``experiment-<name>.png`` (each experiment's page, full height), plus
+list), ``experiment-<name>.png`` (each experiment's page, full height) and
+``trial-<name>.png`` (the window after clicking the best trial: its panel in view), plus
 ``plots/<name>-<kind>.png`` made by :mod:`nasforge.viz.plots`. The last line printed is one JSON
 object naming the files.
 
@@ -54,7 +55,7 @@ def run_demos(store: str, quick: bool) -> None:
     epochs = 2 if quick else 6
     trained = nf.Experiment(
         "nb201",
-        strategy="regularized-evolution",
+        strategy="mo-regularized-evolution",
         evaluator="train",
         objectives={"val_acc": "max", "params": "min"},
         storage=store,
@@ -130,7 +131,36 @@ def screenshots(store: str, out: Path, width: int, quick: bool = False) -> list[
             wait_for(lambda: page.find_element(By.ID, "trial-count").text not in ("", "–"))
             wait_for(lambda: page.find_elements(By.CSS_SELECTOR, "#plot-history .main-svg"))
             shoot(out / f"experiment-{name}.png")
+            page.set_window_size(width, 900)
+            opened = open_best_trial(page, wait_for)
+            time.sleep(0.1 if quick else 0.5)
+            page.save_screenshot(str(out / f"trial-{name}.png"))  # the window the user sees
+            written.append(str(out / f"trial-{name}.png"))
+            assert opened, name
     return written
+
+
+def open_best_trial(page: Any, wait_for: Any) -> bool:
+    """Click the best trial's row, from the top of the page as a user would, and wait until
+    its panel (below the table) has been scrolled into view with its reports drawn."""
+    from selenium.webdriver.common.by import By
+
+    best = page.find_element(By.ID, "best-trial").text
+    page.execute_script(
+        "window.scrollTo(0, 0);"
+        "const rows = [...document.querySelectorAll('#trials tbody tr')];"
+        "(rows.find((r) => r.firstChild.textContent === arguments[0]) || rows[0]).click();",
+        best,
+    )
+    wait_for(lambda: page.find_elements(By.CSS_SELECTOR, "#plot-trial .main-svg"))
+    return bool(
+        wait_for(
+            lambda: page.execute_script(
+                "const r = document.getElementById('trial-panel').getBoundingClientRect();"
+                "return r.height > 0 && r.top > -2 && r.top < window.innerHeight;"
+            )
+        )
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from viz_trials import MakeExperiment
@@ -13,6 +15,21 @@ from nasforge.viz.dashboard.browser import headless_chromium, serve_in_thread, w
 #: how long to wait for the page to catch up; generous, since CI machines may be busy
 WAIT = 30.0
 pytestmark = pytest.mark.usefixtures("chromium")  # skips, saying why, without a browser
+
+
+#: the one timestamp format of the dashboard: local time, ISO-like, to the second
+STAMP = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"
+
+
+def in_view(page: Any, element_id: str) -> bool:
+    """Whether the element's top is inside the browser's viewport (scrolled into view)."""
+    return bool(
+        page.execute_script(
+            "const r = document.getElementById(arguments[0]).getBoundingClientRect();"
+            "return r.height > 0 && r.top > -2 && r.top < window.innerHeight;",
+            element_id,
+        )
+    )
 
 
 def shown(value: float) -> str:
@@ -39,6 +56,7 @@ def test_the_dashboard_lists_opens_and_follows_an_experiment(
         assert rows[0].find_element(By.CSS_SELECTOR, ".best").text == shown(
             exp.best().metrics["acc"]
         )
+        assert re.fullmatch(STAMP, rows[0].find_element(By.CSS_SELECTOR, ".created").text)
 
         def open_demo() -> bool:  # retried if a poll redrew the row under the click
             page.find_element(By.LINK_TEXT, "demo").click()
@@ -46,10 +64,16 @@ def test_the_dashboard_lists_opens_and_follows_an_experiment(
 
         wait_for(open_demo, timeout=WAIT)
         wait_for(lambda: text("trial-count") == "6", timeout=WAIT)
+        assert re.search(f"created {STAMP}$", text("exp-info"))
+        wait_for(lambda: re.fullmatch(STAMP, text("updated")), WAIT)
         best = exp.best()
         assert text("best-value") == shown(best.metrics["acc"])
         assert text("best-trial") == str(best.number)
         wait_for(lambda: len(page.find_elements(By.CSS_SELECTOR, "#trials tbody tr")) == 6, WAIT)
+        keys = [
+            h.get_attribute("data-key") for h in page.find_elements(By.CSS_SELECTOR, "#trials th")
+        ]
+        assert keys[2:4] == ["m:acc", "m:params"]  # a column per objective, in order
         wait_for(lambda: page.find_elements(By.CSS_SELECTOR, "#best-cell svg path.edge"), WAIT)
         wait_for(lambda: page.find_elements(By.CSS_SELECTOR, "#plot-history .main-svg"), WAIT)
         assert not page.find_element(By.ID, "pareto-panel").get_attribute("hidden")
@@ -83,12 +107,15 @@ def test_the_dashboard_lists_opens_and_follows_an_experiment(
         def open_first_row() -> str:  # retried if a poll redrew the row under the click
             row = page.find_element(By.CSS_SELECTOR, "#trials tbody tr")
             number = str(row.find_element(By.CSS_SELECTOR, "td").text)
-            row.click()
+            # from the top of the page, and without the scroll a webdriver click makes, so
+            # that only the page itself can bring the panel (below the table) into view
+            page.execute_script("window.scrollTo(0, 0); arguments[0].click()", row)
             return number
 
         number = wait_for(open_first_row, timeout=WAIT)
         wait_for(lambda: text("trial-number") == number, timeout=WAIT)
         assert not page.find_element(By.ID, "trial-panel").get_attribute("hidden")
+        wait_for(lambda: in_view(page, "trial-panel"), WAIT)  # below the table: scrolled to
         wait_for(lambda: page.find_elements(By.CSS_SELECTOR, "#trial-cell svg path.edge"), WAIT)
         wait_for(lambda: page.find_elements(By.CSS_SELECTOR, "#plot-trial .main-svg"), WAIT)
         chosen = next(t for t in exp.trials() if t.number == int(number))
@@ -96,6 +123,7 @@ def test_the_dashboard_lists_opens_and_follows_an_experiment(
         assert text("trial-status") == chosen.status.value
         metrics = text("trial-metrics")
         assert f"acc {shown(chosen.metrics['acc'])}" in metrics
+        assert re.search(f"started {STAMP}", metrics)
         page.find_element(By.ID, "trial-close").click()
         wait_for(lambda: page.find_element(By.ID, "trial-panel").get_attribute("hidden"), WAIT)
 
@@ -132,6 +160,11 @@ def test_the_trial_table_pages_through_a_longer_search(
         wait_for(lambda: text("page-info") == "1–3 of 7", WAIT)
         assert text("exp-name") == "team/run"
         assert numbers() == ["0", "1", "2"] and text("shown-count") == "7"
+        # one objective (acc); params, another metric the trials report, has a column after it
+        keys = [
+            h.get_attribute("data-key") for h in page.find_elements(By.CSS_SELECTOR, "#trials th")
+        ]
+        assert keys == ["number", "status", "m:acc", "m:params", "duration_s", "arch"]
         page.find_element(By.ID, "page-next").click()
         wait_for(lambda: numbers() == ["3", "4", "5"], WAIT)
         page.find_element(By.ID, "page-next").click()

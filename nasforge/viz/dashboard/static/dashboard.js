@@ -15,6 +15,31 @@
     return String(parseFloat(v.toPrecision(5)));
   }
 
+  // One timestamp format everywhere: local time as YYYY-MM-DD HH:MM:SS. The API sends UTC ISO
+  // strings ending in "Z"; a Date is formatted as is.
+  function stamp(value) {
+    if (value === null || value === undefined || value === "") return "–";
+    const moment = value instanceof Date ? value : new Date(value);
+    if (Number.isNaN(moment.getTime())) return String(value);
+    const two = (n) => String(n).padStart(2, "0");
+    return `${moment.getFullYear()}-${two(moment.getMonth() + 1)}-${two(moment.getDate())} `
+      + `${two(moment.getHours())}:${two(moment.getMinutes())}:${two(moment.getSeconds())}`;
+  }
+
+  // An axis of whole numbers (trial numbers, steps): integer ticks, every one when few, and a
+  // range of at least 1 either side of a lone value instead of Plotly's ticks at -0.5.
+  function integerAxis(title, values) {
+    const axis = { title: { text: title }, tickformat: "d", zeroline: false };
+    const finite = values.filter((v) => Number.isFinite(v));
+    if (!finite.length) return axis;
+    const lo = Math.min(...finite);
+    const hi = Math.max(...finite);
+    if (hi - lo <= 10) axis.dtick = 1;
+    if (hi - lo < 2) axis.range = [lo - 1, hi + 1];
+    else axis.range = [lo - 0.02 * (hi - lo) - 0.3, hi + 0.02 * (hi - lo) + 0.3];
+    return axis;
+  }
+
   async function getJSON(url) {
     const response = await fetch(url, { cache: "no-store" });
     if (!response.ok) {
@@ -62,8 +87,14 @@
     const base = {
       margin: { l: 55, r: 15, t: 30, b: 45 }, font: { size: 11 },
       legend: { orientation: "h", y: -0.22 }, hovermode: "closest",
+      xaxis: {}, yaxis: {},
     };
-    window.Plotly.react(node, traces, Object.assign(base, layout), PLOT_CONFIG);
+    const merged = Object.assign(base, layout);
+    // no zero line on any axis: at trial 0 or step 0 it reads as a stray axis of its own
+    for (const key of Object.keys(merged)) {
+      if (/^[xy]axis\d*$/.test(key)) merged[key] = Object.assign({ zeroline: false }, merged[key]);
+    }
+    window.Plotly.react(node, traces, merged, PLOT_CONFIG);
   }
 
   // ---- the list of experiments --------------------------------------------------------------
@@ -86,7 +117,7 @@
         el("td", { className: "num trials" }, r.n_trials), el("td", {}, counts || "–"),
         el("td", { className: "num best" }, fmt(r.best && r.best.value)),
         el("td", { className: "num" }, r.best ? r.best.number : "–"),
-        el("td", {}, (r.created_at || "").replace("T", " ").replace("Z", "")));
+        el("td", { className: "created" }, stamp(r.created_at)));
     }));
     document.getElementById("empty").hidden = rows.length > 0;
   }
@@ -101,7 +132,7 @@
     revision: null, summary: null, shownTrial: null,
     sortKey: "number", sortDir: 1, offset: 0,
     pageSize: Math.max(1, Number(params.get("page_size")) || 50),
-    total: 0, rows: [], tableTicket: 0,
+    total: 0, rows: [], tableTicket: 0, metricNames: new Set(),
     history: new Map(), cursor: null, reportId: null, epochs: 0,
   };
 
@@ -121,7 +152,7 @@
     const objectives = Object.entries(s.objectives).map(([m, d]) => `${m} (${d})`).join(", ");
     const spec = s.spec || {};
     setText("exp-info", `objectives: ${objectives} · space: ${spec.space || "?"} · strategy: `
-      + `${spec.strategy || "?"} · seed ${spec.seed ?? "?"} · created ${s.created_at || "?"}`);
+      + `${spec.strategy || "?"} · seed ${spec.seed ?? "?"} · created ${stamp(s.created_at)}`);
     setText("trial-count", String(s.n_trials));
     for (const status of ["complete", "running", "pruned", "failed"]) {
       setText(`count-${status}`, String(s.counts[status] || 0));
@@ -129,7 +160,7 @@
     setText("best-metric", `${s.metric} (${s.direction})`);
     setText("best-value", fmt(s.best && s.best.value));
     setText("best-trial", s.best ? String(s.best.number) : "–");
-    setText("updated", new Date().toLocaleTimeString());
+    setText("updated", stamp(new Date()));
   }
 
   // The history: merge the changed points, then the best so far by number and over time.
@@ -188,7 +219,7 @@
       x: bestIdx.map((i) => h.number[i]), y: bestIdx.map((i) => h.best[i]),
     };
     plot("plot-history", [...byStatus(h.number), bestLine],
-      { xaxis: { title: { text: "trial number" } }, yaxis: { title: { text: s.metric } } });
+      { xaxis: integerAxis("trial number", h.number), yaxis: { title: { text: s.metric } } });
     const timed = {
       type: "scatter", mode: "lines", name: "best so far", line: { shape: "hv", color: "black" },
       x: overTime.elapsed_s, y: overTime.best,
@@ -215,6 +246,7 @@
       return trace;
     });
     const node = document.getElementById("plot-curves");
+    node.classList.toggle("empty", !traces.length);
     setText("curves-note", data.n_trials > data.limit ? `the latest ${data.limit} of ${data.n_trials} trials and the best` : "");
     if (!traces.length) {
       if (window.Plotly) window.Plotly.purge(node);
@@ -223,7 +255,8 @@
       return;
     }
     plot("plot-curves", traces,
-      { xaxis: { title: { text: "step (epoch)" } }, yaxis: { title: { text: data.metric } } });
+      { xaxis: integerAxis("step (epoch)", data.curves.flatMap((c) => c.steps)),
+        yaxis: { title: { text: data.metric } } });
   }
 
   function opsPlot(data) {
@@ -272,7 +305,8 @@
       text: (timed ? h.number_by_time : h.number).map((n) => `after trial ${n}`),
       line: { shape: "hv", color: "black" }, marker: { color: "#1f77b4", size: 5 },
     }], {
-      xaxis: { title: { text: timed ? "seconds since the first trial started" : "trial number" } },
+      xaxis: timed ? { title: { text: "seconds since the first trial started" } }
+        : integerAxis("trial number", h.number),
       yaxis: { title: { text: hv.setting && hv.setting.normalised ? "normalised hypervolume" : "hypervolume" } },
       showlegend: false,
     });
@@ -406,10 +440,17 @@
     });
   }
 
+  // The table's columns: every objective, then the other numeric metrics the trials seen so far
+  // reported (by name, at most MAX_EXTRA_METRICS: a wide table is unreadable), then the rest.
+  const MAX_EXTRA_METRICS = 6;
+
   function columns() {
     const s = state.summary;
     const cols = [{ key: "number", label: "#", num: true }, { key: "status", label: "status" }];
     for (const m of Object.keys(s.objectives)) cols.push({ key: `m:${m}`, label: m, num: true });
+    const extra = [...state.metricNames].filter((m) => !(m in s.objectives)).sort()
+      .slice(0, MAX_EXTRA_METRICS);
+    for (const m of extra) cols.push({ key: `m:${m}`, label: m, num: true });
     cols.push({ key: "duration_s", label: "seconds", num: true }, { key: "arch", label: "arch" });
     return cols;
   }
@@ -441,6 +482,9 @@
     }
     state.rows = page.trials;
     state.total = page.total;
+    for (const t of page.trials) {
+      for (const [m, v] of Object.entries(t.metrics)) if (typeof v === "number") state.metricNames.add(m);
+    }
     renderTable();
   }
 
@@ -487,10 +531,11 @@
 
   // ---- one trial: its cell, metrics, curves and error ----------------------------------------
 
-  async function showTrial(number) {
+  async function showTrial(number, reveal = true) {
     const t = await getJSON(api(`/trials/${number}`));
     state.shownTrial = number;
-    document.getElementById("trial-panel").hidden = false;
+    const panel = document.getElementById("trial-panel");
+    panel.hidden = false;
     setText("trial-number", String(t.number));
     const badge = document.getElementById("trial-status");
     badge.className = `status ${t.status}`;
@@ -502,7 +547,10 @@
       // The SVG is generated by the server from the stored arch, with every op name escaped.
       cell.innerHTML = response.ok ? await response.text() : "<p class='muted'>no cell drawing</p>";
     } catch (_) { cell.textContent = ""; }
-    const info = { ...t.metrics, seconds: t.duration_s, worker: t.worker, started: t.started_at };
+    const info = {
+      ...t.metrics, seconds: t.duration_s, worker: t.worker,
+      started: t.started_at && stamp(t.started_at), finished: t.finished_at && stamp(t.finished_at),
+    };
     document.querySelector("#trial-metrics tbody").replaceChildren(...Object.entries(info)
       .filter(([, v]) => v !== null && v !== undefined)
       .map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", { className: "num" },
@@ -513,12 +561,33 @@
     const steps = Object.keys(t.intermediate || {}).map(Number).sort((a, b) => a - b);
     const keys = new Set();
     for (const s of steps) for (const k of Object.keys(t.intermediate[s])) keys.add(k);
-    plot("plot-trial", [...keys].map((k) => ({
+    // a loss (train_loss, val_loss...) has another scale than an accuracy: its own axis
+    const isLoss = (k) => /loss/i.test(k);
+    const names = [...keys].sort((a, b) => Number(isLoss(a)) - Number(isLoss(b)) || a.localeCompare(b));
+    const losses = names.filter(isLoss);
+    const others = names.filter((k) => !isLoss(k));
+    const twoAxes = losses.length > 0 && others.length > 0;
+    const layout = {
+      xaxis: integerAxis("step", steps), title: { text: `trial ${t.number}: reports` },
+      yaxis: { title: { text: others.join(", ") || losses.join(", ") } },
+    };
+    if (twoAxes) {
+      layout.yaxis2 = {
+        title: { text: losses.join(", ") }, overlaying: "y", side: "right", zeroline: false,
+        showgrid: false,
+      };
+      layout.margin = { l: 55, r: 55, t: 30, b: 45 };
+    }
+    plot("plot-trial", names.map((k) => ({
       x: steps, y: steps.map((s) => t.intermediate[s][k]), name: k, mode: "lines+markers",
-    })), { xaxis: { title: { text: "step" } }, title: { text: `trial ${t.number}: reports` } });
+      yaxis: twoAxes && isLoss(k) ? "y2" : "y", line: { dash: isLoss(k) ? "dot" : "solid" },
+    })), layout);
     document.querySelectorAll("#trials tbody tr").forEach((row) => {
       row.classList.toggle("selected", row.firstChild.textContent === String(number));
     });
+    // opened by a click, the panel sits below the table, off-screen: bring it into view (but
+    // not when a poll redraws the trial already shown, which would steal the user's scroll)
+    if (reveal) panel.scrollIntoView({ block: "start", behavior: "auto" });
   }
 
   function hideTrial() {
@@ -555,7 +624,7 @@
     curvesPlot(curves);
     opsPlot(ops);
     paretoPlot(pareto, hypervolume, s);
-    if (state.shownTrial !== null) await showTrial(state.shownTrial);  // its curve may grow
+    if (state.shownTrial !== null) await showTrial(state.shownTrial, false); // its curve may grow
   }
 
   const page = document.body.dataset.page;
