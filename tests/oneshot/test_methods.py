@@ -97,6 +97,50 @@ def test_a_killed_search_resumes_to_the_end_of_an_uninterrupted_one(
         assert a.metrics["train_loss"] == b.metrics["train_loss"]
 
 
+KILLED_SCRIPT = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from nasforge.oneshot.methods import SupernetSearch
+from tests.oneshot.test_methods import experiment
+
+original = SupernetSearch._checkpoint
+calls = []
+
+def checkpoint_then_die(self, *args):
+    original(self, *args)
+    calls.append(1)
+    if len(calls) == 2:  # epoch 2's checkpoint is stored: die at once, no cleanup at all
+        os.kill(os.getpid(), signal.SIGKILL)
+
+SupernetSearch._checkpoint = checkpoint_then_die
+experiment(Path({folder!r}), "darts", name="killed", epochs=3).run(progress=False)
+"""
+
+
+def test_a_sigkilled_search_resumes_to_the_end_of_an_uninterrupted_one(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    root = str(Path(__file__).resolve().parents[2])
+    script = KILLED_SCRIPT.format(root=root, folder=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    killed = Storage(f"sqlite:///{tmp_path / 'store.db'}")
+    record = killed.get_experiment("killed")
+    assert len(killed.trials(record.id)) == 1  # epoch 2 was checkpointed, not yet recorded
+    resumed = experiment(tmp_path, "darts", name="killed", epochs=3)
+    resumed.run(progress=False)
+    whole = experiment(tmp_path, "darts", name="whole", epochs=3).run(progress=False)
+    after = resumed.trials()
+    assert [t.arch.key for t in after] == [t.arch.key for t in whole]
+    for a, b in zip(after, whole, strict=True):
+        assert a.metrics["val_acc"] == b.metrics["val_acc"]
+        # the killed epochs ran in another process, whose CPU kernels may sum in another order
+        assert a.metrics["train_loss"] == pytest.approx(b.metrics["train_loss"], rel=1e-6)
+
+
 def test_a_search_stopped_by_its_budget_goes_on_from_its_checkpoint(tmp_path: Path) -> None:
     first = experiment(tmp_path, "gdas", name="budget", epochs=2)
     assert len(first.run(max_trials=1, progress=False)) == 1
