@@ -18,7 +18,11 @@ def test_dashboard_screenshots_quick_writes_the_pages_and_plots(
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     shots = [Path(p) for p in result["screenshots"]]
-    assert [p.name for p in shots] == ["index.png", "experiment-digits-nb201.png"]
+    assert [p.name for p in shots] == [
+        "index.png",
+        "experiment-digits-nb201.png",
+        "trial-digits-nb201.png",  # the page with the best trial's panel open
+    ]
     plots = {Path(p).name for p in result["plots"]}
     assert {"digits-nb201-pareto.png", "digits-nb201-cell.png"} <= plots
     assert "nb201-cifar10-table-pareto.png" not in plots  # one objective: no front
