@@ -90,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "seeds": seeds,
             "test_acc": [round(s.test_acc, 2) for s in result.seeds],
             "test_acc_mean": round(result.mean(), 2),
-            "test_acc_std": round(result.std(), 2),
+            # the sample std; one seed has no spread (None, not NaN: the line must stay JSON)
+            "test_acc_std": round(result.std(), 2) if len(result.seeds) > 1 else None,
             "seconds_per_seed": round(float(np.mean(seconds)), 1),
         }
         trained = _parity(store, "retrain", space, trainer, folder / "trained")
@@ -161,7 +162,9 @@ def _print_table(out: dict[str, Any]) -> None:
     r = out["retrain"]
     print(
         f"retrain {r['dataset']} N={r['n_cells']} C={r['channels']} {r['epochs']} epochs, "
-        f"seeds {r['seeds']}: test_acc {r['test_acc_mean']:.2f} ± {r['test_acc_std']:.2f} "
+        f"seeds {r['seeds']}: test_acc {r['test_acc_mean']:.2f}"
+        + ("" if r["test_acc_std"] is None else f" ± {r['test_acc_std']:.2f}")
+        + " "
         f"({r['test_acc']}), {r['seconds_per_seed']} s per seed\n"
     )
     print("| weights | " + " | ".join(FORMATS) + " |")
