@@ -45,6 +45,18 @@ class _ConflictError(StorageError):
     """A write broke a unique constraint: another process wrote the same thing first."""
 
 
+def _reraise_stop(exc: BaseException) -> None:
+    """Raise the Ctrl-C (or SIGTERM, which ``nasforge search`` turns into one) that ``exc``
+    happened while handling, if any: a stop that lands inside a commit can make SQLAlchemy's
+    clean-up fail (``This transaction is closed``), and the stop, not that failure, is what
+    the search must see, so that it records its interrupted trial and exits 130."""
+    seen = exc.__context__
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            raise seen
+        seen = seen.__context__
+
+
 class Storage(ArtifactStore, TrialQueries):
     """Reads and writes experiments, trials and intermediate values.
 
@@ -111,12 +123,15 @@ class Storage(ArtifactStore, TrialQueries):
                 with self._session.begin() as session:
                     return fn(session)
             except IntegrityError as exc:
+                _reraise_stop(exc)
                 raise _ConflictError(f"storage {self.url!r}: {first_line(exc)}") from None
             except OperationalError as exc:
+                _reraise_stop(exc)
                 if "locked" not in str(exc).lower() or attempt == attempts - 1:
                     raise self._failed(exc) from None
                 time.sleep(min(0.05 * 2**attempt, 2.0))
             except SQLAlchemyError as exc:
+                _reraise_stop(exc)
                 raise self._failed(exc) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -128,6 +143,7 @@ class Storage(ArtifactStore, TrialQueries):
         except NasforgeError:
             raise
         except (SQLAlchemyError, ValueError, TypeError, KeyError) as exc:
+            _reraise_stop(exc)
             raise self._failed(exc) from None
 
     def _failed(self, exc: BaseException, what: str = "storage") -> StorageError:

@@ -94,3 +94,27 @@ def test_other_schema_version_is_refused_with_a_message(tmp_path):
 def test_bad_url_is_one_line_error():
     with pytest.raises(StorageError, match="cannot open storage"):
         Storage("nosuchdialect://x")
+
+
+def test_a_stop_inside_a_commit_is_a_stop_not_a_storage_error(store):
+    """Ctrl-C or SIGTERM landing inside a commit can make SQLAlchemy's clean-up fail with
+    "This transaction is closed"; the search must see the stop (to record its interrupted
+    trial and exit 130), not a storage error (exit 2)."""
+    from sqlalchemy.exc import InvalidRequestError
+
+    def commit_interrupted(session):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise InvalidRequestError("This transaction is closed")  # noqa: B904 - as SQLAlchemy
+
+    with pytest.raises(KeyboardInterrupt):
+        store._write(commit_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        store._read(commit_interrupted)
+
+    def plain_failure(session):
+        raise InvalidRequestError("This transaction is closed")
+
+    with pytest.raises(StorageError, match="This transaction is closed"):
+        store._write(plain_failure)  # without a stop, still a one-line storage error
