@@ -300,6 +300,7 @@ def latency_part(trials: int, epochs: int, seed: int = 0) -> dict[str, Any]:
     from scipy.stats import spearmanr
 
     import nasforge as nf
+    from nasforge.estimation.base import TrialContext
     from nasforge.estimation.cost import CostEvaluator
     from nasforge.estimation.train import TrainEvaluator
 
@@ -319,8 +320,6 @@ def latency_part(trials: int, epochs: int, seed: int = 0) -> dict[str, Any]:
         seconds = time.perf_counter() - began
         front = sorted(exp.pareto_front(), key=lambda t: t.metrics["latency_ms"])
         again = CostEvaluator(measures=[LATENCY], dataset="mnist1d")
-        from nasforge.estimation.base import TrialContext
-
         rows = []
         for trial in front:
             measured = again.evaluate(trial.arch, TrialContext(seed=trial.seed, space=space))

@@ -116,9 +116,10 @@ def run_method(
     # trained with --derived-seeds - 1 more seeds, and compared by the mean
     evaluator = _evaluator(args)
     tests = [derived.standalone_test_acc]
+    space = nf.create_space(space_name, **sizes)
+    arch = space.parse(report.derived)
     for seed in range(1, args.derived_seeds):
-        space = nf.create_space(space_name, **sizes)
-        tests.append(evaluator.fit(space.parse(report.derived), space, seed=seed)[1]["test_acc"])
+        tests.append(evaluator.fit(arch, space, seed=seed)[1]["test_acc"])
     row = {
         "search_s": round(search_s, 1),
         "report_s": round(total_s - search_s, 1),

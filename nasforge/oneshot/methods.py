@@ -641,7 +641,7 @@ class _GradientSearch(SupernetSearch):
 
     def final_arch(self, data: Any) -> Arch:
         if self.selection == "magnitude":
-            return self.derive()
+            return super().final_arch(data)
         return self.supernet_.derive(self.importance(data))  # type: ignore[no-any-return]
 
     def importance(self, data: Any) -> dict[str, dict[str, float]]:
@@ -656,7 +656,7 @@ class _GradientSearch(SupernetSearch):
         x, y = data.x_val[:PERTURBATION_SAMPLES], data.y_val[:PERTURBATION_SAMPLES]
 
         def quality(given: Mapping[str, Mapping[str, float]]) -> float:
-            with supernet.weighed(given), torch.no_grad():
+            with supernet.weighed(given):  # score runs in inference mode
                 loss, accuracy = score(supernet, x, y, data.device, self._precision)
             return accuracy - 1e-3 * loss
 

@@ -426,9 +426,7 @@ class Supernet(nn.Module):
             raise ConfigError("supernet.weighed: not in mode 'path'; allowed: a weighted mode")
         device = next(iter(self.alphas.values())).device
         given = {}
-        for label, names in self.labels.items():
-            if label in self.input_labels:
-                continue
+        for label, names in self.op_labels.items():  # weighted modes have no input choices
             row = weights.get(label, {})
             given[label] = torch.tensor([float(row.get(n, 0.0)) for n in names], device=device)
         previous, self._router.given = self._router.given, given
