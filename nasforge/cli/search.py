@@ -81,7 +81,7 @@ def search(
         execution = execution.model_copy(update={"trial_timeout": trial_timeout})
     given = {"max_trials": max_trials, "max_time": max_time}
     budget = cfg.budget.model_copy(update={k: v for k, v in given.items() if v is not None})
-    exp = build_experiment(cfg)
+    exp = build_experiment(cfg, source=str(config))
     from nasforge.oneshot import OneShotMethod
 
     ends_itself = isinstance(exp.strategy_, OneShotMethod)  # after its epochs

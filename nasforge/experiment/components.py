@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import platform
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from nasforge.errors import ConfigError, NasforgeWarning
+from nasforge.errors import ConfigError, NasforgeError, NasforgeWarning
 from nasforge.estimation import Evaluator, FunctionEvaluator, create_evaluator
 from nasforge.objectives import Objectives
 from nasforge.oneshot import OneShotMethod
@@ -124,6 +125,35 @@ def defining_options(part: Any, component: Component | None) -> dict[str, Any] |
         return None
     runtime = set(getattr(part, "runtime_options", ()))
     return {key: value for key, value in component.options.items() if key not in runtime}
+
+
+@contextmanager
+def naming(where: str) -> Iterator[None]:
+    """Prefix the message of a user error raised inside with ``where`` it came from.
+
+    The factories of spaces, evaluators, strategies and schedulers name the option they
+    refuse (``nb201: n_cells=-1; allowed: ...``) but not the part of the experiment that gave
+    it; the experiment names the part (``space``, ``evaluator``, ...) and a YAML search its
+    file, so the CLI prints ``search.yaml: space: nb201: n_cells=-1; allowed: ...``. The error
+    keeps its class (a test or a caller catching :class:`~nasforge.errors.UnknownNameError`
+    still does) and a message that already starts with ``where`` (``fidelity has unknown key``)
+    is left as it is.
+
+    Example:
+        >>> try:
+        ...     with naming("space"):
+        ...         raise ConfigError("nb201: n_cells=-1; allowed: an integer >= 1")
+        ... except ConfigError as exc:
+        ...     print(exc)
+        space: nb201: n_cells=-1; allowed: an integer >= 1
+    """
+    try:
+        yield
+    except NasforgeError as exc:
+        message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else None
+        if message is not None and not message.startswith(where):
+            exc.args = (f"{where}: {message}", *exc.args[1:])
+        raise
 
 
 def make_space(space: Space | str, options: Mapping[str, Any]) -> Space:
@@ -408,6 +438,7 @@ __all__ = [
     "make_evaluator",
     "make_executor",
     "make_space",
+    "naming",
     "scheduler_factory",
     "strategy_factory",
     "versions",

@@ -36,6 +36,7 @@ import inspect
 import types
 import typing
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -62,6 +63,7 @@ from nasforge.experiment.components import (
     MAX_TRIALS,
     check_liveness,
     check_stored,
+    naming,
 )
 from nasforge.registry import Registry
 from nasforge.storage import DEFAULT_STORAGE
@@ -268,34 +270,37 @@ def _free_form(config: SearchConfig) -> dict[str, Any]:
     return out
 
 
-def build_experiment(config: SearchConfig, storage: Any = None) -> Any:
+def build_experiment(config: SearchConfig, storage: Any = None, source: str = "") -> Any:
     """The :class:`~nasforge.Experiment` a checked config describes (resumed if it is stored).
 
     ``storage`` (a URL or a ``Storage``) replaces the config's store, e.g. when the experiment
-    was read back from another URL than the one it was written with.
+    was read back from another URL than the one it was written with. ``source`` (the file the
+    config was read from) starts the message of an error a component raises, after the part
+    of the experiment it names: ``search.yaml: evaluator: unknown dataset 'mnist'; known: ...``.
     """
     from nasforge.experiment.experiment import Experiment
 
-    return Experiment(
-        space=config.space.name,
-        space_options=config.space.options,
-        strategy=config.strategy.name,
-        strategy_options=config.strategy.options,
-        evaluator=config.evaluator.name,
-        evaluator_options=config.evaluator.options,
-        objectives=config.objectives,
-        constraints=config.constraints,
-        storage=config.storage if storage is None else storage,
-        name=config.name,
-        seed=config.seed,
-        device=config.device,
-        fidelity=config.fidelity,
-        max_retries=config.max_retries,
-        config=config.model_dump(mode="json"),
-        scheduler=config.scheduler.name if config.scheduler is not None else None,
-        scheduler_options=config.scheduler.options if config.scheduler is not None else None,
-        prefilter=config.prefilter.model_dump() if config.prefilter is not None else None,
-    )
+    with naming(source) if source else nullcontext():
+        return Experiment(
+            space=config.space.name,
+            space_options=config.space.options,
+            strategy=config.strategy.name,
+            strategy_options=config.strategy.options,
+            evaluator=config.evaluator.name,
+            evaluator_options=config.evaluator.options,
+            objectives=config.objectives,
+            constraints=config.constraints,
+            storage=config.storage if storage is None else storage,
+            name=config.name,
+            seed=config.seed,
+            device=config.device,
+            fidelity=config.fidelity,
+            max_retries=config.max_retries,
+            config=config.model_dump(mode="json"),
+            scheduler=config.scheduler.name if config.scheduler is not None else None,
+            scheduler_options=config.scheduler.options if config.scheduler is not None else None,
+            prefilter=config.prefilter.model_dump() if config.prefilter is not None else None,
+        )
 
 
 def check_space_options(component: Component, source: str) -> None:

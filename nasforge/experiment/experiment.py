@@ -154,21 +154,27 @@ class Experiment(ResultsView):
         self.objectives = Objectives.parse(objectives)
         self.constraints = Constraints.parse(constraints)
         self.strategy_options = dict(strategy_options or {})
-        self.space = components.make_space(space, space_options or {})
-        self.strategy_name, self._strategy_factory = components.strategy_factory(strategy)
-        self.evaluator = components.make_evaluator(evaluator, evaluator_options or {})
+        with components.naming("space"):
+            self.space = components.make_space(space, space_options or {})
+        with components.naming("strategy"):
+            self.strategy_name, self._strategy_factory = components.strategy_factory(strategy)
+        with components.naming("evaluator"):
+            self.evaluator = components.make_evaluator(evaluator, evaluator_options or {})
         evaluator_name = type(self.evaluator).__name__
         self.objectives.check_metrics(self.evaluator.metric_names, evaluator_name)
         self.constraints.check_metrics(self.evaluator.metric_names, evaluator_name)
-        self.evaluator.check_fidelity(self.fidelity, self.space)
+        self.evaluator.check_fidelity(self.fidelity, self.space)  # its messages name fidelity
         self.prefilter = components.check_prefilter(prefilter, self.evaluator)
         self._prefilter_score: Callable[[Any], float] | None = None
         self.scheduler_options = dict(scheduler_options or {})
-        self.scheduler_name, self._scheduler_factory = components.scheduler_factory(scheduler)
+        with components.naming("scheduler"):
+            self.scheduler_name, self._scheduler_factory = components.scheduler_factory(scheduler)
         if self._scheduler_factory is None and self.scheduler_options:
             raise ConfigError("scheduler_options given without a scheduler; name one")
-        self.strategy_ = self.new_strategy()  # checks the options before anything is stored
-        self.scheduler_ = self.new_scheduler()
+        with components.naming("strategy"):
+            self.strategy_ = self.new_strategy()  # checks the options before anything is stored
+        with components.naming("scheduler"):
+            self.scheduler_ = self.new_scheduler()
         components.check_one_shot(
             self.strategy_, self.strategy_name, self.scheduler_name, self.prefilter
         )

@@ -49,8 +49,9 @@ def test_search_prints_a_single_objective_scheduler_warning_in_one_line(tmp_path
 def test_search_refuses_a_single_objective_strategy_on_two_objectives(tmp_path: Path) -> None:
     done = _search(tmp_path, "regularized-evolution")
     assert done.returncode == 2
+    config = tmp_path / "two.yaml"
     assert done.stderr.splitlines() == [
-        "error: strategy 'regularized-evolution' optimises one objective and cannot search "
+        f"error: {config}: strategy 'regularized-evolution' optimises one objective and cannot search "
         "several ('val_acc' (max), 'params_m' (min)); use random, mo-regularized-evolution, "
         "dpp-net, optuna:tpe, optuna:gp, optuna:nsga2, optuna:nsga3, optuna:random or reinforce "
         "with a reward option, or keep one objective"

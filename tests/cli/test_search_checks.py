@@ -84,6 +84,37 @@ def test_a_search_that_cannot_work_stores_nothing(
 
 
 @pytest.mark.parametrize(
+    ("space", "evaluator", "message"),
+    [
+        (
+            "{name: nb201, options: {n_cells: -1}}",
+            "tabular",
+            "space: nb201: n_cells=-1; allowed: an integer >= 1",
+        ),
+        (
+            "nb201",
+            "{name: train, options: {dataset: nope, epochs: 1}}",
+            "evaluator: unknown dataset 'nope'; known: ",
+        ),
+        (
+            "nb201",
+            "{name: train, options: {dataset: digits, epochs: 0}}",
+            "evaluator: epochs=0; allowed: an integer >= 1",
+        ),
+    ],
+)
+def test_an_option_a_component_refuses_names_the_file_and_the_part(
+    tmp_path: Path, space: str, evaluator: str, message: str
+) -> None:
+    path = tmp_path / "search.yaml"
+    text = CONFIG.format(db=tmp_path / "runs.db", evaluator=evaluator, extra="")
+    path.write_text(text.replace("{name: nb201, options: {n_cells: 1, channels: 4}}", space))
+    result = invoke("search", str(path), "--quiet")
+    one_line_error(result, f"error: {path}: {message}")
+    assert not (tmp_path / "runs.db").exists()
+
+
+@pytest.mark.parametrize(
     ("options", "message"),
     [
         (["--seed", "-1"], "--seed must be an integer from 0 to 2**63-1, got -1"),
