@@ -239,7 +239,8 @@ def _cifar(
     folder = data_root(root) / name
     source = folder / extracted
     if not all((source / part).is_file() for part in train + test):
-        _download.ensure_files(name, folder, [archive])
+        expected = [f"{archive.name} (or its extracted {extracted}/)"]
+        _download.ensure_files(name, folder, [archive], expected=expected)
         source = folder / archive.name
     x_train, y_train = read_cifar_batches(source, train, label_key)
     x_test, y_test = read_cifar_batches(source, test, label_key)

@@ -136,8 +136,8 @@ def test_image_folder_errors_name_the_option(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "files"),
     [
-        ("cifar10", "cifar-10-python.tar.gz"),
-        ("cifar100", "cifar-100-python.tar.gz"),
+        ("cifar10", "cifar-10-python.tar.gz (or its extracted cifar-10-batches-py/)"),
+        ("cifar100", "cifar-100-python.tar.gz (or its extracted cifar-100-python/)"),
         ("mnist", "train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], "
                   "t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]"),
         ("fashion-mnist", "train-images-idx3-ubyte[.gz]"),
