@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from nasforge.data import DATASETS, ArrayDataset, load_dataset
+from nasforge.data import DATASETS, ArrayDataset, dataset_spec, load_dataset
 from nasforge.errors import ConfigError, UnknownNameError, one_of
 from nasforge.estimation._trial_settings import (
     FIDELITY_KEYS,
@@ -117,9 +117,12 @@ class TrainEvaluator(Evaluator):
     default on CUDA.
 
     Args:
-        dataset: a dataset name (``"mnist1d"``, ``"digits"``) or user data as
+        dataset: a dataset name (``"mnist1d"``, ``"digits"``, ``"cifar10"``, ...), a name with
+            options ``{"name": "cifar10", "options": {"max_samples": 5000}}``, or user data as
             :func:`nasforge.data.load_dataset` accepts: arrays ``(x, y)`` or
-            ``(x_train, y_train, x_test, y_test)``, or a ``torch.utils.data.Dataset``.
+            ``(x_train, y_train, x_test, y_test)``, or a ``torch.utils.data.Dataset``. Training
+            batches of an image dataset with augmentation (CIFAR's random crop and flip) are
+            augmented on the device; validation and test batches never.
         epochs: training epochs.
         batch_size: samples per step.
         lr: initial learning rate.
@@ -200,6 +203,8 @@ class TrainEvaluator(Evaluator):
     ) -> None:
         if isinstance(dataset, str) and dataset not in DATASETS:
             raise UnknownNameError("dataset", dataset, DATASETS.names())
+        if isinstance(dataset, Mapping):  # {name, options}: checked now, loaded on first use
+            dataset_spec(dataset)
         check_int("epochs", epochs, 1)
         check_int("batch_size", batch_size, 2)
         check_int("data_seed", data_seed, None)
@@ -263,6 +268,8 @@ class TrainEvaluator(Evaluator):
 
     def __repr__(self) -> str:
         name = self.dataset if isinstance(self.dataset, str) else type(self.dataset).__name__
+        if isinstance(self.dataset, Mapping):
+            name = str(self.dataset.get("name"))
         return f"TrainEvaluator(dataset={name!r}, epochs={self.epochs}, lr={self.lr})"
 
     def __getstate__(self) -> dict[str, Any]:
@@ -452,7 +459,7 @@ class TrainEvaluator(Evaluator):
     def load_data(self) -> ArrayDataset:
         """The dataset (loaded on first use, then kept)."""
         if self._data is None:
-            if isinstance(self.dataset, (str, ArrayDataset)):
+            if isinstance(self.dataset, (str, ArrayDataset, Mapping)):
                 self._data = load_dataset(self.dataset)
             else:  # user data without a test set has one split off with the data seed
                 self._data = load_dataset(self.dataset, seed=self.data_seed)

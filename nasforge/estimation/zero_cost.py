@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from nasforge.data import DATASETS, ArrayDataset, load_dataset
+from nasforge.data import DATASETS, ArrayDataset, dataset_spec, load_dataset
 from nasforge.errors import ConfigError, UnknownNameError
 from nasforge.estimation._trial_settings import check_int
 from nasforge.estimation.base import Evaluator, TrialContext, check_device_form
@@ -37,8 +37,10 @@ class ZeroCostEvaluator(Evaluator):
     proxy; maximise it only on purpose). Degenerate archs get a finite lowest score, never NaN.
 
     Args:
-        dataset: a dataset name (``"mnist1d"``, ``"digits"``) or user data as
-            :func:`nasforge.data.load_dataset` accepts.
+        dataset: a dataset name (``"mnist1d"``, ``"digits"``, ``"cifar10"``, ...), a name with
+            options ``{"name": ..., "options": {...}}``, or user data as
+            :func:`nasforge.data.load_dataset` accepts (inputs normalised as the dataset says,
+            never augmented).
         proxies: the proxies to compute (default: all).
         batch_size: samples in the mini-batch (Abdelfattah et al. use 64).
         val_fraction: share of the training set held out (not used for scoring).
@@ -71,6 +73,8 @@ class ZeroCostEvaluator(Evaluator):
     ) -> None:
         if isinstance(dataset, str) and dataset not in DATASETS:
             raise UnknownNameError("dataset", dataset, DATASETS.names())
+        if isinstance(dataset, Mapping):  # {name, options}: checked now, loaded on first use
+            dataset_spec(dataset)
         names = check_proxy_names(proxies)
         check_int("batch_size", batch_size, 2)
         check_int("data_seed", data_seed, None)
@@ -96,6 +100,8 @@ class ZeroCostEvaluator(Evaluator):
 
     def __repr__(self) -> str:
         name = self.dataset if isinstance(self.dataset, str) else type(self.dataset).__name__
+        if isinstance(self.dataset, Mapping):
+            name = str(self.dataset.get("name"))
         return f"ZeroCostEvaluator(dataset={name!r}, proxies={self.proxies!r})"
 
     def __getstate__(self) -> dict[str, Any]:
@@ -172,7 +178,7 @@ class ZeroCostEvaluator(Evaluator):
     def load_data(self) -> ArrayDataset:
         """The dataset (loaded on first use, then kept)."""
         if self._data is None:
-            if isinstance(self.dataset, (str, ArrayDataset)):
+            if isinstance(self.dataset, (str, ArrayDataset, Mapping)):
                 self._data = load_dataset(self.dataset)
             else:
                 self._data = load_dataset(self.dataset, seed=self.data_seed)
@@ -190,7 +196,7 @@ class ZeroCostEvaluator(Evaluator):
                     f"batch_size={self.batch_size} but the training split has {len(y)} "
                     f"samples; allowed: batch_size <= {len(y)}"
                 )
-            self._train = (torch.as_tensor(x), torch.as_tensor(y))
+            self._train = (torch.as_tensor(data.float_inputs(x)), torch.as_tensor(y))
         return self._train
 
 

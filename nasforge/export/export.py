@@ -204,7 +204,7 @@ def check_inputs(
 
         data = load_dataset(dataset) if dataset in DATASETS else None
     if data is not None and tuple(data.task.input_shape) == spec.input_shape:
-        x = torch.as_tensor(data.x_test[:CHECK_BATCH], dtype=torch.float32)
+        x = torch.as_tensor(data.float_inputs(data.x_test[:CHECK_BATCH]))
         return x, f"real test inputs ({data.name})"
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(CHECK_BATCH, *spec.input_shape, generator=generator)

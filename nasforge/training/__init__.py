@@ -9,7 +9,9 @@ modules and spaces, not trials, strategies or experiments: it imports only
   (a run's own random state, the caller's restored after), :func:`cpu_threads`,
   :func:`is_out_of_memory`, :func:`free_memory`;
 - data: :func:`prepare_data` and :func:`place_data` (splits as tensors on the device, or pinned
-  on the host when too large), :class:`TrainData`, :func:`batch_bounds`;
+  on the host when too large, normalised per channel), :class:`TrainData` (with
+  :meth:`TrainData.train_batch`, the augmented training batch), :func:`batch_bounds`,
+  :func:`augmentation` (a dataset's :class:`~nasforge.data.Augmentation` as tensor ops);
 - the loop: :func:`train_model` (a whole training run as a :class:`TrainRecipe` says),
   :func:`train_epoch` (one pass), :func:`score`, and the failures
   :class:`NonFiniteLossError` and :class:`TrialOutOfMemoryError`;
@@ -36,6 +38,7 @@ Example:
 
 from __future__ import annotations
 
+from nasforge.training.augment import BatchAugmentation, augmentation
 from nasforge.training.data import (
     DEVICE_DATA_SHARE,
     TrainData,
@@ -78,6 +81,7 @@ __all__ = [
     "DROPOUT_MODULES",
     "SCORE_BATCH",
     "WEIGHT_LAYERS",
+    "BatchAugmentation",
     "EpochCallback",
     "NonFiniteLossError",
     "Precision",
@@ -86,6 +90,7 @@ __all__ = [
     "TrainRecipe",
     "TrainResult",
     "TrialOutOfMemoryError",
+    "augmentation",
     "batch_bounds",
     "build_model",
     "count_parameters",

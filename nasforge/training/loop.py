@@ -48,7 +48,8 @@ def train_epoch(
 
     Returns the mean loss and the first step (1-based) whose loss was NaN or infinite, if any.
     Losses are checked once per epoch, not per step, so that CUDA need not synchronise per step.
-    ``generator`` (seeded by the caller) fixes the order of the samples.
+    ``generator`` (seeded by the caller) fixes the order of the samples and the random choices
+    of the data's augmentation (:meth:`~nasforge.training.TrainData.train_batch`).
     """
     model.train()
     order = torch.randperm(len(data.y_train) if rows is None else len(rows), generator=generator)
@@ -60,7 +61,7 @@ def train_epoch(
     seen = 0
     for step, (start, stop) in enumerate(batches):
         index = order[start:stop]
-        x, y = data.batch(data.x_train, index), data.batch(data.y_train, index)
+        x, y = data.train_batch(index, generator)
         with precision.autocast():
             loss = nn.functional.cross_entropy(model(x), y)
         optimizer.zero_grad(set_to_none=True)
