@@ -131,11 +131,17 @@ class ArrayDataset:
 
     def sha256(self) -> str:
         """A SHA-256 of the four arrays in canonical form (dtype, shape and bytes): what a
-        search's record keeps so that a rerun can tell it trained on the same data."""
+        search's record keeps so that a rerun can tell it trained on the same data.
+
+        ``uint8`` inputs without ``mean``/``std`` (a user's arrays, which earlier versions kept
+        as ``float32``) are hashed as ``float32``, so an experiment stored before still resumes.
+        """
         import hashlib
 
         digest = hashlib.sha256()
         for array in (self.x_train, self.y_train, self.x_test, self.y_test):
+            if array.dtype == np.uint8 and self.mean is None:
+                array = array.astype(np.float32)
             digest.update(str((array.dtype.str, array.shape)).encode())
             digest.update(array.tobytes())
         return digest.hexdigest()

@@ -168,3 +168,14 @@ def test_unknown_name_and_option() -> None:
         load_dataset("digits", test_fraction=2.0)
     with pytest.raises(ConfigError, match="num_classes"):
         ArrayDataset(np.zeros((2, 1, 3)), np.array([0, 4]), np.zeros((1, 1, 3)), [0], num_classes=3)
+
+
+def test_uint8_user_arrays_keep_the_fingerprint_they_had_as_float32() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(20, 1, 8), dtype=np.uint8)
+    y = np.arange(20) % 2
+    as_bytes = ArrayDataset(x[:15], y[:15], x[15:], y[15:])
+    floats = x.astype(np.float32)
+    as_floats = ArrayDataset(floats[:15], y[:15], floats[15:], y[15:])
+    assert as_bytes.x_train.dtype == np.uint8
+    assert as_bytes.sha256() == as_floats.sha256()
