@@ -51,8 +51,8 @@ def test_search_refuses_a_single_objective_strategy_on_two_objectives(tmp_path: 
     assert done.returncode == 2
     config = tmp_path / "two.yaml"
     assert done.stderr.splitlines() == [
-        f"error: {config}: strategy 'regularized-evolution' optimises one objective and cannot search "
-        "several ('val_acc' (max), 'params_m' (min)); use random, mo-regularized-evolution, "
+        f"error: {config}: strategy 'regularized-evolution' optimises one objective and cannot "
+        "search several ('val_acc' (max), 'params_m' (min)); use random, mo-regularized-evolution, "
         "dpp-net, optuna:tpe, optuna:gp, optuna:nsga2, optuna:nsga3, optuna:random or reinforce "
         "with a reward option, or keep one objective"
     ]
