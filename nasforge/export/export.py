@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,8 @@ from nasforge.storage import DEFAULT_STORAGE, ArtifactRecord, Storage
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
     from torch import nn
+
+    from nasforge.data import ArrayDataset
 
 FORMATS: tuple[str, ...] = ("pytorch", "torchscript", "onnx", "code")
 
@@ -192,23 +195,36 @@ def read_export(path: str | Path) -> dict[str, Any]:
 
 
 def check_inputs(
-    source: StoredTrial, spec: ModelSpec, dataset: str | None = None
+    source: StoredTrial, spec: ModelSpec, dataset: str | Mapping[str, Any] | None = None
 ) -> tuple[torch.Tensor, str]:
-    """The first :data:`CHECK_BATCH` test inputs of the experiment's data (else of the named
-    registered ``dataset`` the weights were retrained on), else seeded noise."""
+    """The first :data:`CHECK_BATCH` test inputs of the experiment's data (else of the
+    registered ``dataset`` the weights were retrained on: a name or ``{"name", "options"}``,
+    read from its cache folder), else seeded noise."""
     import torch
 
     data = source.load_data()
     if data is None and dataset is not None:
-        from nasforge.data import DATASETS, load_dataset
-
-        data = load_dataset(dataset) if dataset in DATASETS else None
+        data = _retrain_data(dataset)
     if data is not None and tuple(data.task.input_shape) == spec.input_shape:
         x = torch.as_tensor(data.float_inputs(data.x_test[:CHECK_BATCH]))
         return x, f"real test inputs ({data.name})"
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(CHECK_BATCH, *spec.input_shape, generator=generator)
     return x, "random inputs (no dataset for this experiment)"
+
+
+def _retrain_data(dataset: str | Mapping[str, Any]) -> ArrayDataset | None:
+    """The registered dataset a retrain recorded, or ``None`` when it is not registered here
+    or cannot be read (e.g. offline, not in the cache): the parity check then uses noise."""
+    from nasforge.data import DATASETS, dataset_spec, load_dataset
+
+    try:
+        if isinstance(dataset, str):
+            return load_dataset(dataset) if dataset in DATASETS else None
+        name, options = dataset_spec(dataset)
+        return load_dataset(name, **options)
+    except NasforgeError:
+        return None
 
 
 def compare(model: nn.Module, exported: Any, inputs: torch.Tensor, described: str) -> ParityCheck:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -235,7 +235,9 @@ def _train_seed(
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buffer)
     del model
     metrics = {**metrics, "seconds": seconds}
-    dataset = trainer.dataset if isinstance(trainer.dataset, str) else "custom"
+    dataset = trainer.dataset  # a registered name, or {"name": ..., "options": {...}}
+    if not isinstance(dataset, (str, Mapping)):
+        dataset = "custom"
     info = {**spec.to_json(), "epochs": epochs, "device": device, "dataset": dataset}
     artifact = source.storage.add_artifact(
         source.record.id,

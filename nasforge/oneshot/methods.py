@@ -411,7 +411,7 @@ class SupernetSearch(OneShotMethod):
         total, seen = 0.0, 0
         for step, (start, stop) in enumerate(self._batches):
             index = order_w[start:stop].to(data.x_train.device)
-            x_w, y_w = data.batch(data.x_train, index), data.batch(data.y_train, index)
+            x_w, y_w = data.train_batch(index, generator)  # augmented, as a trial trains
             if self.learns_alphas and self._epoch > self.warmup_epochs:
                 a_start = (step * self.batch_size) % max(1, len(order_a))
                 a_index = order_a[a_start : a_start + self.batch_size].to(data.x_train.device)
