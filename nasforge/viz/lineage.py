@@ -45,16 +45,20 @@ def plot_lineage(source: Any, out: str | Path | None = None) -> Figure:
             f"{src.name or 'the experiment'} has no lineage: no trial was mutated from another "
             "(use an evolution strategy such as large-scale-evolution)"
         )
-    value = {t.number: _data.metric_value(t, src.metric) for t in src.trials}
+    value: dict[int, float] = {}
+    for t in src.trials:
+        measured = _data.metric_value(t, src.metric)
+        if measured is not None:
+            value[t.number] = measured
     fig = figure(9.0, 4.8)
     ax = fig.axes[0]
     for child, info in sorted(parents.items()):
         parent = info["parent"]
-        if value.get(child) is None or value.get(parent) is None:
+        if child not in value or parent not in value:
             continue
         style = "-" if info.get("reused") else ":"
         ax.plot([parent, child], [value[parent], value[child]], style, color="0.6", lw=0.8)
-    shown = [(n, v) for n, v in value.items() if v is not None]
+    shown = list(value.items())
     if shown:
         xs, ys = zip(*shown, strict=True)
         ax.scatter(xs, ys, s=14, color="tab:blue", zorder=3, label="trial")
@@ -63,7 +67,7 @@ def plot_lineage(source: Any, out: str | Path | None = None) -> Figure:
         while node in parents and parents[node]["parent"] not in line:
             node = parents[node]["parent"]
             line.append(node)
-        kept = [n for n in line if value.get(n) is not None]
+        kept = [n for n in line if n in value]
         ax.plot(
             kept,
             [value[n] for n in kept],
