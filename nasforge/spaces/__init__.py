@@ -122,6 +122,11 @@ def create_space(name: str, **options: Any) -> Space:
     space = factory(**options)
     if training is None or training is False:
         return space
+    if getattr(space, "variable_size", False):
+        raise ConfigError(
+            f"space {name!r}: training={training!r}; a space of variable-size genomes keeps its "
+            "training choices in the genome; allowed: null"
+        )
     if not isinstance(training, Mapping) and training is not True:
         raise ConfigError(
             f"space {name!r}: training={training!r}; allowed: a mapping of training fields, "

@@ -28,9 +28,10 @@ class LargeScaleEvolution(Strategy):
 
     Departures from the paper, and why:
 
-    - the initial population is random rather than copies of one trivial model: a general
-      space has no "simplest" architecture, and on a benchmark table identical individuals
-      waste queries;
+    - the initial population is the space's samples rather than copies of one trivial model:
+      a general space has no "simplest" architecture, and on a benchmark table identical
+      individuals waste queries (the ``large-scale-evolution`` space with ``start: empty``
+      samples the paper's trivial model);
     - a child already evaluated is mutated again (up to ``Strategy.novelty_tries`` times): on
       a finite space a repeat costs a query and teaches nothing;
     - mutations are the space's own (``space.mutate``); the paper's growing networks and

@@ -125,3 +125,8 @@ def test_the_grown_graph_and_its_properties() -> None:
     assert cell.n_nodes == 4 and len(cell.edges) == 5
     props = graph_properties(space.cells(arch))
     assert props["depth"] == 3 and props["skip_edges"] == 2 and props["max_fan_in"] == 2
+
+
+def test_training_dimensions_are_refused() -> None:
+    with pytest.raises(ConfigError, match="training=True; a space of variable-size genomes"):
+        create_space("large-scale-evolution", training=True)
