@@ -66,3 +66,25 @@ def test_random_search_has_no_lineage_to_draw(tmp_path: Path) -> None:
     exp = search(f"sqlite:///{tmp_path / 'r.db'}", strategy="random", trials=3)
     with pytest.raises(ConfigError, match="no lineage"):
         plot_lineage(exp)
+
+
+def test_the_dashboard_serves_the_lineage(tmp_path: Path) -> None:
+    import warnings
+
+    from nasforge.viz.dashboard import create_app
+
+    with warnings.catch_warnings():  # starlette's TestClient warns about httpx; fine for tests
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    exp = search(f"sqlite:///{tmp_path / 's.db'}", trials=6)
+    search(f"sqlite:///{tmp_path / 's.db'}", strategy="random", trials=2)
+    found = lineage(exp.storage, exp.record.id)
+    with TestClient(create_app(tmp_path / "s.db"), base_url="http://127.0.0.1") as client:
+        shown = client.get("/api/experiments/grow-large-scale-evolution/lineage").json()
+        assert shown["children"] == [
+            {"trial": child, "parent": info["parent"], "reused": 0, "tensors": None}
+            for child, info in sorted(found.items())
+        ]
+        missing = client.get("/api/experiments/grow-random/lineage")
+        assert missing.status_code == 404 and "no lineage" in missing.json()["detail"]
