@@ -68,3 +68,12 @@ def test_a_resumed_search_reproduces_the_inheritance(tmp_path: Path) -> None:
 
     assert summary(resumed) == summary(whole)
     assert lineage(resumed.storage, resumed.record.id) == lineage(whole.storage, whole.record.id)
+
+
+def test_worker_processes_inherit_through_the_job(tmp_path: Path) -> None:
+    """Workers never open the store: the driver puts the parent's weights into the job and
+    stores what the worker hands back."""
+    exp = experiment(f"sqlite:///{tmp_path / 'p.db'}")
+    exp.run(max_trials=5, executor="processes", workers=2, progress=False)
+    found = lineage(exp.storage, exp.record.id)
+    assert found and all(info["reused"] for info in found.values())

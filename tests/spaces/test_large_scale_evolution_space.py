@@ -8,6 +8,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nasforge.errors import ConfigError, SpaceError
 from nasforge.space import Task
@@ -18,6 +20,7 @@ from nasforge.strategies import create_strategy
 from nasforge.testing.spaces import SpaceConformance
 
 TASK = Task(input_shape=(1, 16), num_classes=3)
+SPACE_FOR_PROPERTIES = LargeScaleEvolutionSpace(max_layers=6, channels=4, max_channels=16)
 
 
 class TestConformance(SpaceConformance):
@@ -130,3 +133,19 @@ def test_the_grown_graph_and_its_properties() -> None:
 def test_training_dimensions_are_refused() -> None:
     with pytest.raises(ConfigError, match="training=True; a space of variable-size genomes"):
         create_space("large-scale-evolution", training=True)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1), steps=st.integers(0, 15))
+def test_any_grown_genome_trains_on_the_cpu(seed: int, steps: int) -> None:
+    space = SPACE_FOR_PROPERTIES
+    rng = np.random.default_rng(seed)
+    arch = space.sample(rng)
+    for _ in range(steps):
+        arch = space.mutate(arch, rng)
+    torch.manual_seed(0)
+    model = space.build(arch, TASK)
+    x, y = torch.randn(4, *TASK.input_shape), torch.randint(0, 3, (4,))
+    loss = torch.nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    assert math.isfinite(loss.item()), arch.key
