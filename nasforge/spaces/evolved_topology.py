@@ -21,6 +21,9 @@ previous stage's output, halved in size and doubled in channels by a strided 1x1
 block, ``down<s>``, from the second stage on), each node summing the maps of its incoming
 edges before its 3x3 (or 3) block; then global average pooling and a linear classifier.
 
+**Drawing** (``space.cells(arch)``): one cell per stage, node 0 its input; each edge is
+labelled ``conv3``, the block of the node it feeds.
+
 **Encoding** (for surrogates): the :func:`~nasforge.space.genome.graph_properties` of the
 network (depth, nodes and edges over ``stages * max_nodes``, skip edges likewise, mean and
 largest fan-in over ``max_nodes``), then each stage's node count over ``max_nodes``.

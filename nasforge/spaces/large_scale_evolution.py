@@ -30,6 +30,10 @@ apply): ``alter-learning-rate`` (times a factor in [1/2, 2]), ``insert-convoluti
 strategy here evaluates each genome once, so they are left out; weight inheritance itself is
 the training evaluator's ``inherit`` option.
 
+**Drawing** (``space.cells(arch)``, ``nasforge plot --kind cell``): one cell whose nodes are
+the input and each layer's output; a layer is the edge into its node (``k3 c16``, ``/2`` for
+stride 2, ``1:1`` for one-to-one) and each skip an edge ``skip``.
+
 **Encoding** (for surrogates, :attr:`~nasforge.space.genome.GenomeSpace.summary_names`): the
 layer count, convolutions, one-to-one layers and skips (each over ``max_layers``), the
 learning rate (log10, shifted to [0, 1] over 1e-4..1), the share of convolutions of each
@@ -421,10 +425,11 @@ class LargeScaleEvolutionSpace(GenomeSpace):
 
 
 def _label(layer: list[Any]) -> str:
+    """How a drawing names a layer: ``k3 c16`` (``/2`` for stride 2), ``1:1`` (one-to-one)."""
     if layer[1] == "one":
-        return "one-to-one"
+        return "1:1"
     _, _, kernel, channels, stride = layer
-    return f"conv{kernel} c{channels}" + (" s2" if stride == 2 else "")
+    return f"k{kernel} c{channels}" + ("/2" if stride == 2 else "")
 
 
 def _pick(items: list[Any], rng: np.random.Generator) -> Any:
