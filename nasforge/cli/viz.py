@@ -22,7 +22,8 @@ def plot(
         typer.Option(
             "--kind",
             help="history, curves, ops, pareto, hypervolume (of the front, after each trial), "
-            "cell or arch-weights (a one-shot search's architecture weights per epoch).",
+            "cell, arch-weights (a one-shot search's architecture weights per epoch) or "
+            "lineage (which trial each child was mutated from).",
         ),
     ] = "history",
     out: Annotated[

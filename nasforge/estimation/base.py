@@ -49,6 +49,12 @@ class TrialContext:
     ``report(step, metrics)`` stores an intermediate result (e.g. the validation accuracy after
     each epoch); when an early-stopping scheduler decides to stop the trial it raises
     :class:`~nasforge.errors.TrialPruned`, which the evaluator lets propagate.
+
+    **Weight inheritance** (for an evaluator whose :attr:`Evaluator.inherits` is true):
+    ``parent`` is the number of the trial whose arch this one was mutated from and
+    ``parent_state`` the weights that trial kept (``None`` without either); the evaluator
+    hands back its trained weights with :meth:`keep_state` and says what it reused with
+    :meth:`note_inherited`. The search stores both with the trial.
     """
 
     number: int = 0
@@ -58,10 +64,22 @@ class TrialContext:
     fidelity: Mapping[str, Any] = field(default_factory=dict)
     workdir: Path | None = None
     reporter: Reporter | None = None
+    parent: int | None = None
+    parent_state: bytes | None = None
+    kept_state: bytes | None = None
+    inherited: dict[str, Any] | None = None
 
     def report(self, step: int, metrics: Mapping[str, float]) -> None:
         if self.reporter is not None:
             self.reporter(step, dict(metrics))
+
+    def keep_state(self, data: bytes) -> None:
+        """Hand back the trial's trained weights (serialised), for its children to inherit."""
+        self.kept_state = bytes(data)
+
+    def note_inherited(self, info: Mapping[str, Any]) -> None:
+        """Say what was taken from the parent's weights (JSON: ``{"reused": [names], ...}``)."""
+        self.inherited = dict(info)
 
 
 class Evaluator(ABC):
@@ -101,6 +119,10 @@ class Evaluator(ABC):
 
     #: the metrics :meth:`cheap_metrics` can give without training (``()``: none)
     cheap_metric_names: tuple[str, ...] = ()
+
+    #: whether it keeps each trial's trained weights (``ctx.keep_state``) and starts a child
+    #: from its parent's (``ctx.parent_state``): the search then hands them over
+    inherits: bool = False
 
     @abstractmethod
     def evaluate(self, arch: Arch, ctx: TrialContext) -> dict[str, float]:

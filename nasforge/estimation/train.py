@@ -10,6 +10,7 @@ fidelity and the options, reports, measures, and failures that name their cause.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -161,6 +162,12 @@ class TrainEvaluator(Evaluator):
             ``{"name": ..., "options": {...}}`` mappings or
             :class:`~nasforge.estimation.measures.Measure` objects; ``()`` for none. Those that
             depend on the network alone are measured once per network.
+        inherit: weight inheritance (Real et al. 2017; Zhang et al. 2018's knowledge
+            inheritance): each trial's trained weights are kept with it, and a child (an arch
+            a strategy mutated from a trial, ``ctx.parent``) starts from every tensor of its
+            parent's whose name and shape match its own, then trains ``epochs`` more. The
+            trial's lineage records the names reused (:mod:`nasforge.experiment.lineage`).
+            Genome spaces name their layers by a stable id, so a child keeps what it kept.
 
     Example:
         >>> import numpy as np
@@ -200,6 +207,7 @@ class TrainEvaluator(Evaluator):
         amp: bool | str = "auto",
         max_device_data_mb: float | None = None,
         measures: Sequence[str | Measure | Mapping[str, Any]] = ("params",),
+        inherit: bool = False,
     ) -> None:
         if isinstance(dataset, str) and dataset not in DATASETS:
             raise UnknownNameError("dataset", dataset, DATASETS.names())
@@ -231,6 +239,8 @@ class TrainEvaluator(Evaluator):
         check_device_form(device)
         if not (isinstance(amp, bool) or amp == "auto"):
             raise ConfigError(f"amp={amp!r}; allowed: 'auto', True or False")
+        if not isinstance(inherit, bool):
+            raise ConfigError(f"inherit={inherit!r}; allowed: true or false")
         measured = resolve_measures(measures, reserved=(*TRAIN_METRICS, "epochs"))
         self.dataset = dataset
         self.epochs = epochs
@@ -252,6 +262,8 @@ class TrainEvaluator(Evaluator):
         self.amp = amp
         self.max_device_data_mb = max_device_data_mb
         self.measures = measures
+        self.inherit = inherit
+        self.inherits = inherit
         self.metric_names = (
             *TRAIN_METRICS,
             *(name for measure in measured for name in measure.metric_names),
@@ -430,12 +442,16 @@ class TrainEvaluator(Evaluator):
                     "or no dropout (training dropout: null)"
                 )
             model = model.to(device)
+            if self.inherit and ctx.parent_state is not None:
+                ctx.note_inherited(inherit_weights(model, ctx.parent_state, device))
             result = train_model(model, data, recipe, ctx.seed, precision, ctx.report)
             _, test_acc = score(model, data.x_test, data.y_test, device, precision)
             network = network_key(space, arch, sizes)
             measured = run_measures(
                 self._measures, model, data.task, device, network, self._measured
             )
+            if self.inherit:
+                ctx.keep_state(save_weights(model))
         return model, {
             "val_acc": result.val_acc,
             "test_acc": test_acc,
@@ -473,6 +489,31 @@ class TrainEvaluator(Evaluator):
                 self.load_data(), device, self.val_fraction, self.data_seed, limit
             )
         return self._on_device[key]
+
+
+def save_weights(model: nn.Module) -> bytes:
+    """``model``'s state dict on the CPU, serialised with ``torch.save`` (for inheritance)."""
+    buffer = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buffer)
+    return buffer.getvalue()
+
+
+def inherit_weights(model: nn.Module, state: bytes, device: torch.device) -> dict[str, Any]:
+    """Load into ``model`` every tensor of the serialised ``state`` whose name and shape match
+    its own; returns ``{"reused": [names], "tensors": how many the model has}``.
+
+    Example:
+        >>> parent, child = nn.Linear(3, 2), nn.Linear(4, 2)
+        >>> inherit_weights(child, save_weights(parent), torch.device("cpu"))
+        {'reused': ['bias'], 'tensors': 2}
+        >>> bool(torch.equal(child.bias, parent.bias))
+        True
+    """
+    stored = torch.load(io.BytesIO(state), map_location=device, weights_only=True)
+    own = model.state_dict()
+    reused = [k for k, t in stored.items() if k in own and own[k].shape == t.shape]
+    model.load_state_dict({k: stored[k] for k in reused}, strict=False)
+    return {"reused": reused, "tensors": len(own)}
 
 
 def _training_record(arch: Arch, recipe: TrainRecipe, dropout: float | None) -> dict[str, float]:

@@ -52,6 +52,8 @@ class Job:
     timeout_s: float | None = None  # the trial's time limit (``trial_timeout``), if any
     # the experiment's hard constraints (``Constraints.to_json()``), checked before training
     constraints: Mapping[str, str] = field(default_factory=dict)
+    parent: int | None = None  # the trial this arch was mutated from (weight inheritance)
+    parent_state: bytes | None = None  # the weights that trial kept, for an inheriting evaluator
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class Done:
     error: str | None = None
     worker: str = ""
     duration_s: float = 0.0
+    state: bytes | None = None  # the trained weights the evaluator kept (``ctx.keep_state``)
+    inherited: dict[str, Any] | None = None  # what it took from the parent's
 
 
 @dataclass(frozen=True)
@@ -207,6 +211,8 @@ def run_job(
         device=device,
         fidelity=dict(job.fidelity),
         reporter=reporter,
+        parent=job.parent,
+        parent_state=job.parent_state,
     )
     arch = Arch.from_dict(job.arch)
 
@@ -224,7 +230,7 @@ def run_job(
         metrics.update({k: v for k, v in cheap.items() if k not in metrics})
         if past_limit():
             raise TrialTimedOut
-        return ended(metrics=metrics)
+        return ended(metrics=metrics, state=ctx.kept_state, inherited=ctx.inherited)
     except TrialPruned:
         return ended(metrics={}, pruned=True)
     except TrialTimedOut:

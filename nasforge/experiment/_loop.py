@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from nasforge.errors import SearchFailedError
 from nasforge.execution import Done, Executor, Job, Lost
+from nasforge.experiment.lineage import kept_weights, record_end
 from nasforge.experiment.liveness import Heartbeat
 from nasforge.experiment.replay import STOPPED_BY_DRIVER, LoopState, Retry, first_line, trial_seed
 from nasforge.experiment.session import RunSession
@@ -44,6 +45,7 @@ class _Work:
     ask_seq: int | None
     retry_of: int | None
     losses: int = 0  # earlier attempts that lost their worker
+    parent: int | None = None  # the trial the arch was mutated from (lineage, inheritance)
 
 
 @dataclass
@@ -165,6 +167,11 @@ class SearchLoop:
 
     def _start(self, work: _Work) -> Job:
         session = self.session
+        # a retry's parent too: replay made the strategy ask (and name parents) again
+        work.parent = self.strategy.parent_of(work.arch)
+        parent_state = None
+        if work.parent is not None and session.evaluator.inherits:
+            parent_state = kept_weights(session.storage, session.experiment_id, work.parent)
         number = session.start(work.arch, work.seed, ask_seq=work.ask_seq, retry_of=work.retry_of)
         with self._lock:
             self._running[number] = _Running(number, work, time.monotonic())
@@ -176,6 +183,8 @@ class SearchLoop:
             wait_decision=self.scheduler is not None,
             timeout_s=self._trial_timeout,
             constraints=session.constraints.to_json(),
+            parent=work.parent,
+            parent_state=parent_state,
         )
 
     # ---- reports ------------------------------------------------------------------------------
@@ -202,6 +211,16 @@ class SearchLoop:
             status = TrialStatus.PRUNED
         elif done.error is not None:
             status = TrialStatus.FAILED
+        if done.state is not None or run.work.parent is not None:
+            session = self.session
+            record_end(
+                session.storage,
+                session.experiment_id,
+                run.number,
+                parent=run.work.parent,
+                state=done.state,
+                inherited=done.inherited,
+            )
         return self._finish(
             run, status, done.metrics, done.error, on_trial, done.worker, done.infeasible
         )

@@ -78,6 +78,18 @@ SPACES.register(
     "GoogLeNet-style multi-branch blocks: branch count, branch operations, 1x1 reductions, "
     "concatenation; 1-D or 2-D.",
 )
+SPACES.register(
+    "large-scale-evolution",
+    "nasforge.spaces.large_scale_evolution:LargeScaleEvolutionSpace",
+    "Large-Scale Evolution (Real et al. 2017): networks that grow from no convolution by the "
+    "paper's mutations (layers, strides, channels, filter sizes, skips, learning rate).",
+)
+SPACES.register(
+    "evolved-topology",
+    "nasforge.spaces.evolved_topology:EvolvedTopologySpace",
+    "Zhang et al. 2018: stages whose DAG of conv blocks grows by adding nodes and edges and "
+    "removing edges.",
+)
 
 
 def register_space(name: str, factory: Callable[..., Space] | str, summary: str = "") -> None:
@@ -110,6 +122,11 @@ def create_space(name: str, **options: Any) -> Space:
     space = factory(**options)
     if training is None or training is False:
         return space
+    if getattr(space, "variable_size", False):
+        raise ConfigError(
+            f"space {name!r}: training={training!r}; a space of variable-size genomes keeps its "
+            "training choices in the genome; allowed: null"
+        )
     if not isinstance(training, Mapping) and training is not True:
         raise ConfigError(
             f"space {name!r}: training={training!r}; allowed: a mapping of training fields, "

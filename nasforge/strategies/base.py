@@ -57,6 +57,10 @@ class Strategy(ABC):
     multi_objective: bool = False
     #: options earlier versions took, and what replaces each (refused with that message)
     replaced_options: ClassVar[dict[str, str]] = {}
+    #: whether it reads the space's fixed dimensions (``space.dims``: per-dimension samplers,
+    #: one-hot encodings); such a strategy refuses a space of variable-size genomes
+    #: (:class:`~nasforge.space.genome.GenomeSpace`), which only its moves can search
+    reads_dimensions: ClassVar[bool] = True
 
     def __init__(
         self, space: Space, seed: int = 0, *, objectives: Objectives | None = None
@@ -68,6 +72,15 @@ class Strategy(ABC):
         self.pending_: Counter[Arch] = Counter()
         self.seen_: set[Arch] = set()
         self._space_size: float | None = None
+        #: child arch -> number of the trial of the arch it was mutated from (:meth:`child_of`)
+        self.parents_: dict[Arch, int] = {}
+        self._scored_trial: dict[Arch, int] = {}
+        if self.reads_dimensions and getattr(space, "variable_size", False):
+            raise ConfigError(
+                f"strategy {self.name!r} reads a space's fixed dimensions, and space "
+                f"{space.name!r} grows variable-size genomes; allowed: random, "
+                "regularized-evolution, large-scale-evolution or local-search"
+            )
         self.check_space(space)
 
     # ---- what subclasses write -----------------------------------------------------------
@@ -115,6 +128,8 @@ class Strategy(ABC):
                 del self.pending_[trial.arch]
         self.seen_.add(trial.arch)
         self.history_.append(trial)
+        if trial.score is not None:
+            self._scored_trial[trial.arch] = trial.number
         self.observe(trial)
 
     # ---- helpers for subclasses ----------------------------------------------------------
@@ -135,6 +150,24 @@ class Strategy(ABC):
                 return arch
             arch = propose()
         return arch
+
+    def child_of(self, parent: Arch, child: Arch) -> Arch:
+        """Note that ``child`` was made from ``parent`` (a mutation of it) and return ``child``.
+
+        :meth:`parent_of` then names the trial of ``parent`` (its latest with a score), which
+        the search stores as the child's lineage and whose trained weights a training
+        evaluator with ``inherit`` starts the child from (Real et al. 2017's weight
+        inheritance). Replay makes the same calls, so a resumed search knows the same parents.
+        """
+        number = self._scored_trial.get(parent)
+        if number is not None and child != parent:
+            self.parents_[child] = number
+        return child
+
+    def parent_of(self, arch: Arch) -> int | None:
+        """The number of the trial whose arch ``arch`` was last made from (:meth:`child_of`),
+        or ``None`` (a random arch, or a strategy that does not say)."""
+        return self.parents_.get(arch)
 
     @property
     def space_exhausted(self) -> bool:

@@ -34,6 +34,7 @@ class RegularizedEvolution(Strategy):
     """
 
     name = "regularized-evolution"
+    reads_dimensions = False
 
     def __init__(
         self,
@@ -62,7 +63,7 @@ class RegularizedEvolution(Strategy):
         k = min(self.sample_size, len(members))
         picks = self.rng.choice(len(members), size=k, replace=False)
         parent = max((members[i] for i in picks), key=lambda m: m[1])[0]
-        return self.space.mutate(parent, self.rng)
+        return self.child_of(parent, self.space.mutate(parent, self.rng))
 
     def observe(self, trial: Trial) -> None:
         if trial.score is None:

@@ -28,15 +28,17 @@ class LargeScaleEvolution(Strategy):
 
     Departures from the paper, and why:
 
-    - the initial population is random rather than copies of one trivial model: a general
-      space has no "simplest" architecture, and on a benchmark table identical individuals
-      waste queries;
+    - the initial population is the space's samples rather than copies of one trivial model:
+      a general space has no "simplest" architecture, and on a benchmark table identical
+      individuals waste queries (the ``large-scale-evolution`` space with ``start: empty``
+      samples the paper's trivial model);
     - a child already evaluated is mutated again (up to ``Strategy.novelty_tries`` times): on
       a finite space a repeat costs a query and teaches nothing;
-    - mutations are the space's own (one dimension changed); the paper's mutation list (add a
-      convolution, change a learning rate, ...) and its weight inheritance belong to its space
-      and its trainer, and its "identity" mutation (retrain as is) is left out for the reason
-      above;
+    - mutations are the space's own (``space.mutate``); the paper's growing networks and
+      mutation list are the ``large-scale-evolution`` space, and its weight inheritance is the
+      training evaluator's ``inherit`` option: each child names its parent's trial
+      (:meth:`~nasforge.strategies.base.Strategy.parent_of`), whose weights it starts from;
+      the "identity" mutation (retrain as is) is left out for the reason above;
     - failed and pruned trials do not join the population (no comparable score); the member
       their tournament killed at the ask stays dead, so failures shrink the population, down
       to the one-member and random fallbacks above;
@@ -53,6 +55,7 @@ class LargeScaleEvolution(Strategy):
     """
 
     name = "large-scale-evolution"
+    reads_dimensions = False
 
     def __init__(
         self,
@@ -74,7 +77,7 @@ class LargeScaleEvolution(Strategy):
             return self.novel(lambda: self.space.sample(self.rng))
         # with one member left (parallel asks, failures) there is no pair to compare
         parent = self.population_[0][0] if len(self.population_) == 1 else self._tournament()
-        return self.novel(lambda: self.space.mutate(parent, self.rng))
+        return self.novel(lambda: self.child_of(parent, self.space.mutate(parent, self.rng)))
 
     def _tournament(self) -> Arch:
         """Draw two members; kill the worse (the second drawn on a tie); return the better."""

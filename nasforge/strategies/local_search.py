@@ -52,6 +52,7 @@ class LocalSearch(Strategy):
     """
 
     name = "local-search"
+    reads_dimensions = False
 
     def __init__(
         self,

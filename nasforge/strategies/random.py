@@ -22,6 +22,7 @@ class RandomSearch(Strategy):
     """
 
     name = "random"
+    reads_dimensions = False
     #: it proposes uniformly whatever the objectives are, so several are no concern
     multi_objective = True
 

@@ -42,6 +42,7 @@ from nasforge.space import (
     Task,
     TrainingSpace,
 )
+from nasforge.space.genome import GenomeSpace
 from nasforge.testing.strategies import cell_space
 
 #: spaces up to this size are enumerated in full by :func:`check_size_matches_enumerate`
@@ -172,6 +173,15 @@ def check_cells_match_templates(space: Space) -> None:
     are the templates realised with its values."""
     templates = space.cell_templates()
     assert len({t.name for t in templates}) == len(templates), "cell names must differ"
+    if isinstance(space, GenomeSpace):  # grown graphs: no templates, every edge decided
+        assert templates == (), "a genome space's cells are grown, not templates"
+        for arch in sample_archs(space, seed=4):
+            cells = space.cells(arch)
+            assert cells and len({c.name for c in cells}) == len(cells), arch.key
+            for cell in cells:
+                assert all(e.op is not None and e.dim is None for e in cell.edges), arch.key
+                cell.paths()
+        return
     for template in templates:
         for edge in template.edges:
             if edge.dim is None:

@@ -12,6 +12,7 @@ from nasforge.viz._data import op_counts as _op_counts
 from nasforge.viz._data import resolve
 from nasforge.viz.arch_weights import plot_arch_weights
 from nasforge.viz.cell import cell_graphs, cell_layout, cell_svg, draw_cell
+from nasforge.viz.lineage import plot_lineage
 from nasforge.viz.plots import (
     PLOT_KINDS,
     plot,
@@ -43,6 +44,7 @@ __all__ = [
     "plot_curves",
     "plot_history",
     "plot_hypervolume",
+    "plot_lineage",
     "plot_ops",
     "plot_pareto",
 ]

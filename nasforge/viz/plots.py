@@ -39,6 +39,7 @@ from nasforge.viz._figure import finish as _finish
 from nasforge.viz._figure import place_labels as _place_labels
 from nasforge.viz.arch_weights import plot_arch_weights
 from nasforge.viz.cell import cell_aspect, cell_graphs, draw_cell
+from nasforge.viz.lineage import plot_lineage
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -50,7 +51,16 @@ STATUS_STYLE: dict[str, dict[str, Any]] = {
     "pruned": {"color": "#ff7f0e", "marker": "x"},
     "failed": {"color": "#d62728", "marker": "v"},
 }
-PLOT_KINDS = ("history", "curves", "ops", "pareto", "hypervolume", "cell", "arch-weights")
+PLOT_KINDS = (
+    "history",
+    "curves",
+    "ops",
+    "pareto",
+    "hypervolume",
+    "cell",
+    "arch-weights",
+    "lineage",
+)
 
 
 def plot_history(
@@ -397,6 +407,7 @@ def plot(source: Any, kind: str, out: str | Path | None = None, **options: Any) 
         "hypervolume": plot_hypervolume,
         "cell": plot_cell,
         "arch-weights": plot_arch_weights,
+        "lineage": plot_lineage,
     }
     if kind not in functions:
         raise ConfigError(f"kind: unknown plot {kind!r}; allowed: {', '.join(PLOT_KINDS)}")

@@ -45,7 +45,7 @@ def test_plot_writes_each_kind(store: str, tmp_path: Path, kind: str) -> None:
         (
             ["plot", "demo", "--kind", "bars"],
             "error: --kind: unknown plot 'bars'; allowed: history, curves, ops, pareto, "
-            "hypervolume, cell, arch-weights",
+            "hypervolume, cell, arch-weights, lineage",
         ),
         (
             ["plot", "single", "--kind", "hypervolume"],

@@ -280,6 +280,30 @@ def add_api(app: FastAPI, experiments: Experiments) -> None:
             raise NotFoundError(payloads.no_arch_weights(record))
         return weights
 
+    @app.get("/api/experiments/{name}/lineage")
+    def get_lineage(name: str) -> dict[str, Any]:
+        """Which trial each child was mutated from, and the tensors it inherited (404 when no
+        trial names a parent): ``{"children": [{"trial", "parent", "reused", "tensors"}]}``,
+        ``reused`` a count (the names are in the store's ``lineage`` artifacts)."""
+        from nasforge.experiment.lineage import lineage
+
+        record = experiments.get(name)
+        found = lineage(store, record.id)
+        if not found:
+            raise NotFoundError(
+                f"experiment {record.name!r} has no lineage: no trial was mutated from another"
+            )
+        children = [
+            {
+                "trial": child,
+                "parent": info["parent"],
+                "reused": len(info.get("reused", [])),
+                "tensors": info.get("tensors"),
+            }
+            for child, info in sorted(found.items())
+        ]
+        return {"children": children}
+
     @app.get("/api/experiments/{name}/cell.svg", response_class=Response)
     def get_cell(name: str, trial: int | None = None) -> Response:
         """The cell of the best trial (or of ``trial``) as SVG."""
