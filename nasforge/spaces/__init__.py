@@ -78,6 +78,12 @@ SPACES.register(
     "GoogLeNet-style multi-branch blocks: branch count, branch operations, 1x1 reductions, "
     "concatenation; 1-D or 2-D.",
 )
+SPACES.register(
+    "genetic-cnn",
+    "nasforge.spaces.genetic_cnn:GeneticCNNSpace",
+    "Genetic CNN (Xie & Yuille 2017): stages of ordered conv nodes, one connection bit per "
+    "pair, default input/output nodes; bit-flip mutation, stage-swap crossover; 1-D or 2-D.",
+)
 
 
 def register_space(name: str, factory: Callable[..., Space] | str, summary: str = "") -> None:
