@@ -10,8 +10,7 @@ from torch import nn
 
 from nasforge.ops.blocks import DepthwiseSeparableConv
 from nasforge.ops.layers import ConvNormAct
-from nasforge.space import CellGraph, Task
-from nasforge.spaces.hierarchical import NONE
+from nasforge.space import ABSENT_OPS, CellGraph, Task
 
 
 def primitive(name: str, channels: int, ndim: int) -> nn.Module:
@@ -47,7 +46,7 @@ class Motif(nn.Module):
         self.edges = nn.ModuleDict()
         self.incoming: list[list[tuple[int, str]]] = [[] for _ in range(graph.n_nodes)]
         for edge in graph.edges:
-            if edge.op in (None, NONE) or edge.dst not in needed:
+            if edge.op is None or edge.op in ABSENT_OPS or edge.dst not in needed:
                 continue
             op = str(edge.op)
             name = f"{edge.src}_{edge.dst}"
