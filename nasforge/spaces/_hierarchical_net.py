@@ -35,13 +35,22 @@ class Motif(nn.Module):
     """A motif: node 0 is the input, each later node sums its live incoming edges (each a
     primitive or a fresh copy of a lower motif), the last node is the output. A node that
     receives nothing is zero and its edges carry nothing; nodes that cannot reach the output
-    are not built."""
+    are not built. A motif used as an edge of another (``project``) ends in a 1x1
+    convolution, BN and ReLU."""
 
     def __init__(
-        self, graph: CellGraph, graphs: Mapping[str, CellGraph], channels: int, ndim: int
+        self,
+        graph: CellGraph,
+        graphs: Mapping[str, CellGraph],
+        channels: int,
+        ndim: int,
+        project: bool = False,
     ) -> None:
         super().__init__()
         self.n_nodes = graph.n_nodes
+        # a motif used as an edge ends in a 1x1 convolution, BN and ReLU (the paper's, after
+        # each level-2 motif): it keeps the scale of nested sums in check
+        self.project = ConvNormAct(channels, channels, 1, ndim=ndim) if project else None
         needed = graph.needed_nodes()
         self.edges = nn.ModuleDict()
         self.incoming: list[list[tuple[int, str]]] = [[] for _ in range(graph.n_nodes)]
@@ -51,7 +60,7 @@ class Motif(nn.Module):
             op = str(edge.op)
             name = f"{edge.src}_{edge.dst}"
             self.edges[name] = (
-                Motif(graphs[op], graphs, channels, ndim)
+                Motif(graphs[op], graphs, channels, ndim, project=True)
                 if op in graphs
                 else primitive(op, channels, ndim)
             )
@@ -69,7 +78,9 @@ class Motif(nn.Module):
                 total = y if total is None else total + y
             values[node] = total
         out = values[-1]
-        return out if out is not None else torch.zeros_like(x)
+        if out is None:
+            return torch.zeros_like(x)
+        return self.project(out) if self.project is not None else out
 
 
 class HierarchicalNetwork(nn.Module):

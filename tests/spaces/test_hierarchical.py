@@ -50,10 +50,14 @@ def test_trivial_genotype_is_chains_of_identities_and_builds_an_identity_cell() 
         live = [(e.src, e.dst, e.op) for e in cell.edges if e.op != "none"]
         op = "identity" if cell.name.startswith("level 2") else "l2m0"
         assert live == [(i, i + 1, op) for i in range(cell.n_nodes - 1)]
-    model = space.build(trivial, SIGNAL)
-    motif = model.features[1]  # the first cell: identities all the way through
+    cell = space.build(trivial, SIGNAL).features[1]  # the first cell
+    # four chained identity motifs, each followed by its 1x1 projection: no other convolution
+    kernels = [m.kernel_size for m in cell.modules() if isinstance(m, torch.nn.Conv1d)]
+    assert kernels == [(1,)] * 4
+    flat = HierarchicalSpace(flat=True, channels=4)
+    flat_cell = flat.build(flat.trivial(), SIGNAL).features[1]
     x = torch.randn(2, 4, 40)
-    assert torch.equal(motif(x), x)
+    assert torch.equal(flat_cell(x), x)  # a chain of identities all the way through
 
 
 def test_mutation_changes_one_edge_of_one_motif_to_another_op() -> None:
