@@ -157,3 +157,28 @@ def test_every_mutation_builds_a_network_that_trains(seed: int) -> None:
     optimizer.step()
     assert torch.isfinite(loss)
     assert any(not torch.equal(p, q) for p, q in zip(model.parameters(), before, strict=True))
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        "random",
+        "regularized-evolution",
+        "large-scale-evolution",
+        "genetic",
+        "hierarchical-evolution",
+    ],
+)
+def test_evolution_strategies_search_it_through_its_own_moves(strategy: str) -> None:
+    from nasforge.strategies import create_strategy
+    from nasforge.testing.strategies import complete
+
+    space = GeneticCNNSpace()
+    search = create_strategy(strategy, space, seed=0)
+    asked = []
+    for number in range(30):
+        arch = search.ask()
+        assert space.validate(arch) == arch and space.parse(arch.key) == arch
+        asked.append(arch)
+        search.tell(complete(number, arch, float(space.encode(arch).sum())))
+    assert len(set(asked)) == 30
