@@ -46,7 +46,8 @@ class GeneticSearch(Strategy):
     Departures from the paper, and why:
 
     - genes are categorical or numeric, not bits, so that any space of the library has a genome
-      (a binary encoding is the special case of two-valued dimensions);
+      (a binary encoding is the special case of two-valued dimensions, the ``genetic-cnn``
+      space's);
     - crossover swaps the space's crossover groups (:meth:`~nasforge.space.Space.crossover_groups`),
       each with probability ``q_C``: whole stages on the ``genetic-cnn`` space, as in the paper,
       whole motifs on ``hierarchical``, single genes on a space without groups (there, an edge
