@@ -210,15 +210,16 @@ class Space:
         return arch  # with rules, every try broke one: keep the (valid) arch
 
     def crossover(self, a: Arch, b: Arch, rng: np.random.Generator) -> Arch:
-        """Uniform crossover: each dimension's value from ``a`` or ``b`` with equal chance
-        (with rules, drawn again until the child obeys them, else ``a``)."""
+        """Uniform crossover: each group of :meth:`crossover_groups` (by default each
+        dimension) from ``a`` or ``b`` with equal chance (with rules, drawn again until the
+        child obeys them, else ``a``)."""
+        groups = self.crossover_groups()
         for _ in range(RULE_TRIES):
             values: dict[str, Any] = {}
-            for dim in self.dims:
+            for group in groups:
                 first, second = (a, b) if rng.random() < 0.5 else (b, a)
-                values[dim.name] = (
-                    first[dim.name] if first[dim.name] is not None else second[dim.name]
-                )
+                for name in group:
+                    values[name] = first[name] if first[name] is not None else second[name]
             child = self._complete(values, rng)
             if self._obeys(child):
                 return child
@@ -308,6 +309,16 @@ class Space:
     def cells(self, arch: Arch) -> tuple[CellGraph, ...]:
         """The cells of ``arch``: the templates with each edge's operation filled in."""
         return tuple(template.realise(arch) for template in self.cell_templates())
+
+    def crossover_groups(self) -> list[list[str]]:
+        """Dimension names grouped into the units crossover passes on whole, in order; every
+        dimension in exactly one group.
+
+        By default each dimension is a group of its own. A genotype made of parts says so
+        here: Genetic CNN's crossover exchanges whole stages, the hierarchical space's whole
+        motifs; :meth:`crossover` and the ``genetic`` strategy both respect the groups.
+        """
+        return [[d.name] for d in self.dims]
 
     def decision_groups(self) -> list[list[str]]:
         """Dimension names grouped into the decisions a step-wise strategy (PNAS) takes one

@@ -333,6 +333,10 @@ class TrainingSpace(Space):
         """The inner space's decisions, then each training dimension alone."""
         return [*self.inner.decision_groups(), *self._training.decision_groups()]
 
+    def crossover_groups(self) -> list[list[str]]:
+        """The inner space's crossover groups, then each training dimension alone."""
+        return [*self.inner.crossover_groups(), *self._training.crossover_groups()]
+
 
 class TrainingModelSpace(TrainingSpace, ModelSpace):
     """A :class:`TrainingSpace` around a :class:`ModelSpace`: it builds the inner space's

@@ -90,6 +90,18 @@ SPACES.register(
     "Zhang et al. 2018: stages whose DAG of conv blocks grows by adding nodes and edges and "
     "removing edges.",
 )
+SPACES.register(
+    "genetic-cnn",
+    "nasforge.spaces.genetic_cnn:GeneticCNNSpace",
+    "Genetic CNN (Xie & Yuille 2017): stages of ordered conv nodes, one connection bit per "
+    "pair, default input/output nodes; bit-flip mutation, stage-swap crossover; 1-D or 2-D.",
+)
+SPACES.register(
+    "hierarchical",
+    "nasforge.spaces.hierarchical:HierarchicalSpace",
+    "Hierarchical representations (Liu et al. 2018): motifs of motifs over 6 primitives, the "
+    "paper's one mutation, a flat variant; 1-D or 2-D.",
+)
 
 
 def register_space(name: str, factory: Callable[..., Space] | str, summary: str = "") -> None:

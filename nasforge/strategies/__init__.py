@@ -58,6 +58,10 @@ _LAZY = {
         "nasforge.strategies.genetic:GeneticSearch",
         "Genetic CNN (Xie & Yuille 2017): generations of selection, crossover and mutation.",
     ),
+    "hierarchical-evolution": (
+        "nasforge.strategies.hierarchical_evolution:HierarchicalEvolution",
+        "Hierarchical evolution (Liu et al. 2018): 5% tournaments, one mutation, nobody dies.",
+    ),
     "local-search": (
         "nasforge.strategies.local_search:LocalSearch",
         "Local search (White et al. 2020): best-improvement over neighbours, random restarts.",

@@ -30,11 +30,12 @@ class GeneticSearch(Strategy):
 
     Here the genome is the arch's values, one gene per dimension of the space (a categorical
     gene for a ``Categorical``, e.g. one operation per edge of a cell, a number for an ``Int``
-    or a ``Float``); a mutated gene takes the dimension's own ``mutate`` (another category, a
-    step of an integer, a Gaussian move of a float) and a conditional gene that becomes active
-    is sampled. Asks hand out the children not evaluated yet; a child equal to an arch already
-    scored keeps that score (the mean, if told more than once) and costs no ask, like the
-    paper's unchanged survivors.
+    or a ``Float``; on the ``genetic-cnn`` space, the paper's own genome: one two-valued gene
+    per connection bit, so that a mutation flips bits); a mutated gene takes the dimension's
+    own ``mutate`` (another category, a step of an integer, a Gaussian move of a float) and a
+    conditional gene that becomes active is sampled. Asks hand out the children not evaluated
+    yet; a child equal to an arch already scored keeps that score (the mean, if told more than
+    once) and costs no ask, like the paper's unchanged survivors.
 
     Parallel workers: the next generation is bred once ``quorum`` of the current one has been
     told. An ask made before that, with every child handed out, gets a *filler*: a roulette
@@ -45,9 +46,12 @@ class GeneticSearch(Strategy):
     Departures from the paper, and why:
 
     - genes are categorical or numeric, not bits, so that any space of the library has a genome
-      (a binary encoding is the special case of two-valued dimensions);
-    - crossover swaps single genes, not stages: a general space has no stages (for a cell, an
-      edge plays the stage's role);
+      (a binary encoding is the special case of two-valued dimensions, the ``genetic-cnn``
+      space's);
+    - crossover swaps the space's crossover groups (:meth:`~nasforge.space.Space.crossover_groups`),
+      each with probability ``q_C``: whole stages on the ``genetic-cnn`` space, as in the paper,
+      whole motifs on ``hierarchical``, single genes on a space without groups (there, an edge
+      of a cell plays the stage's role);
     - ``mutation_gene_prob`` defaults to one over the number of genes, about one change per
       mutated individual, which is what the paper's ``q_M = 0.05`` gives its genomes of about
       twenty bits; a fixed 0.05 would leave a six-gene cell nearly always unchanged;
@@ -70,7 +74,8 @@ class GeneticSearch(Strategy):
         elite: best distinct individuals copied unchanged into the next generation (0 in the
             paper); ``< population_size``.
         crossover_prob: chance that a pair of neighbours crosses over (``p_C``; 0.2).
-        crossover_gene_prob: chance that a crossing pair swaps each gene (``q_C``; 0.2).
+        crossover_gene_prob: chance that a crossing pair swaps each crossover group of the
+            space (``q_C``; 0.2): a stage of ``genetic-cnn``, else a gene.
         mutation_prob: chance that an individual mutates (``p_M``; 0.8).
         mutation_gene_prob: chance that a mutating individual changes each gene (``q_M``);
             ``None`` for one over the number of dimensions.
@@ -111,6 +116,8 @@ class GeneticSearch(Strategy):
                 "mutation_gene_prob", mutation_gene_prob, positive=True
             )
         self.quorum = self._fraction("quorum", quorum, positive=True)
+        # the units crossover swaps: Genetic CNN's stages on its own space, else single genes
+        self._groups = space.crossover_groups()
         self.generation_ = -1
         self.members_: list[Arch] = []
         self.queue_: deque[Arch] = deque()
@@ -210,9 +217,10 @@ class GeneticSearch(Strategy):
         for first, second in zip(genomes[0::2], genomes[1::2], strict=False):  # odd one out
             if self.rng.random() >= self.crossover_prob:
                 continue
-            for dim in self.space.dims:
+            for group in self._groups:
                 if self.rng.random() < self.crossover_gene_prob:
-                    first[dim.name], second[dim.name] = second[dim.name], first[dim.name]
+                    for name in group:
+                        first[name], second[name] = second[name], first[name]
 
     def _mutate(self, genome: dict[str, Any]) -> Arch:
         if self.rng.random() < self.mutation_prob:

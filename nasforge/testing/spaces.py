@@ -168,9 +168,30 @@ def check_decision_groups(space: Space) -> None:
     assert sorted(flat) == sorted(space.names) and len(flat) == len(set(flat)), groups
 
 
+def check_crossover_groups(space: Space) -> None:
+    """The crossover groups are non-empty and hold every dimension exactly once, and a child
+    of two archs takes each group whole from one parent."""
+    groups = space.crossover_groups()
+    assert all(groups) and all(isinstance(g, list) for g in groups), groups
+    flat = [name for group in groups for name in group]
+    assert sorted(flat) == sorted(space.names) and len(flat) == len(set(flat)), groups
+    if space._has_rules():  # a child that breaks a rule is drawn again, or is a parent
+        return
+    rng = np.random.default_rng(7)
+    for a, b in itertools.pairwise(sample_archs(space, n=6, seed=7)):
+        child = space.crossover(a, b, rng)
+        for group in groups:
+            assert any(all(child[n] == p[n] for n in group if p[n] is not None) for p in (a, b))
+
+
 def check_cells_match_templates(space: Space) -> None:
     """Templates name real categorical dimensions with their choices, and each arch's cells
-    are the templates realised with its values."""
+    are the templates realised with its values.
+
+    A space without templates may still state the cells of each arch itself, when no edge is
+    decided by one dimension alone (Genetic CNN's default connections follow from a whole
+    stage's bits): its cells are checked to be distinct by name, with every edge holding an
+    operation."""
     templates = space.cell_templates()
     assert len({t.name for t in templates}) == len(templates), "cell names must differ"
     if isinstance(space, GenomeSpace):  # grown graphs: no templates, every edge decided
@@ -193,7 +214,11 @@ def check_cells_match_templates(space: Space) -> None:
         template.paths()  # the structure can be walked
     for arch in sample_archs(space, seed=4):
         cells = space.cells(arch)
-        assert cells == tuple(t.realise(arch) for t in templates), arch.key
+        if templates:
+            assert cells == tuple(t.realise(arch) for t in templates), arch.key
+        else:
+            assert len({c.name for c in cells}) == len(cells), "cell names must differ"
+            assert all(isinstance(c, CellGraph) for c in cells), arch.key
         for cell in cells:
             for edge in cell.edges:
                 assert edge.op is not None and (not edge.choices or edge.op in edge.choices)
@@ -289,6 +314,9 @@ class SpaceConformance:
     def test_decision_groups(self, space: Space) -> None:
         check_decision_groups(space)
 
+    def test_crossover_groups(self, space: Space) -> None:
+        check_crossover_groups(space)
+
     def test_cells_match_templates(self, space: Space) -> None:
         check_cells_match_templates(space)
 
@@ -308,6 +336,7 @@ __all__ = [
     "cell_space",
     "check_builds_at_every_size",
     "check_cells_match_templates",
+    "check_crossover_groups",
     "check_decision_groups",
     "check_encoding_length",
     "check_moves_give_valid_archs",
