@@ -147,9 +147,12 @@ class TrainEvaluator(Evaluator):
         data_seed: seed of the validation split, of the ``train_fraction`` subset (and of the
             test split of ``(x, y)`` data).
         threads: torch intra-op CPU threads while a trial runs (restored afterwards); ``None``
-            leaves torch's setting. Small networks gain little from several threads, and when
-            other processes share the cores several threads can make training many times
-            slower: use 1 per trial when anything else runs beside it.
+            leaves torch's setting (one per core). The default, 1, is what degrades gracefully:
+            small networks gain little from several threads, and while another CPU-bound
+            process shares the cores, several threads made a trial many times slower (measured
+            by ``benchmarks/main_job.py``; see BENCHMARKS.md); one thread barely notices it. Give
+            more (or ``None``) for large networks on an otherwise idle machine. Only the CPU's
+            intra-op threads: a trial on a GPU is not slowed by it.
         amp: automatic mixed precision. ``"auto"``: on for CUDA devices (bfloat16, or float16
             with loss scaling on GPUs without bfloat16), off elsewhere; ``True``: also on the
             CPU (bfloat16; slower than float32 on most CPUs); ``False``: float32 everywhere.
@@ -203,7 +206,7 @@ class TrainEvaluator(Evaluator):
         channels: int | None = None,
         device: str = "auto",
         data_seed: int = 0,
-        threads: int | None = None,
+        threads: int | None = 1,
         amp: bool | str = "auto",
         max_device_data_mb: float | None = None,
         measures: Sequence[str | Measure | Mapping[str, Any]] = ("params",),

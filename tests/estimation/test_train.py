@@ -355,3 +355,16 @@ def test_metrics_match_those_recorded_before_the_toolkit(
     assert metrics["val_loss"] == pytest.approx(val_loss, rel=1e-4)
     assert metrics["val_acc"] == pytest.approx(val_acc, abs=1.4)  # one sample is 0.69
     assert metrics["test_acc"] == pytest.approx(test_acc, abs=0.6)  # one sample is 0.28
+
+
+@pytest.mark.parametrize(("options", "expected"), [({}, 1), ({"threads": 2}, 2)])
+def test_a_trial_trains_with_one_thread_unless_told(
+    space: NB201Space, options: dict[str, int], expected: int
+) -> None:
+    """One thread by default (it degrades gracefully beside other CPU-bound work); the
+    caller's setting is back afterwards."""
+    evaluator = TrainEvaluator("digits", epochs=1, device="cpu", **options)
+    before, seen = torch.get_num_threads(), []
+    arch = space.sample(np.random.default_rng(0))
+    evaluator.fit(arch, space, on_epoch=lambda epoch, metrics: seen.append(torch.get_num_threads()))
+    assert seen == [expected] and torch.get_num_threads() == before
