@@ -78,6 +78,12 @@ SPACES.register(
     "GoogLeNet-style multi-branch blocks: branch count, branch operations, 1x1 reductions, "
     "concatenation; 1-D or 2-D.",
 )
+SPACES.register(
+    "rnn-cell",
+    "nasforge.spaces.rnn_cell:RnnCellSpace",
+    "Recurrent cells (NAS-RL, Jozefowicz et al., Schrimpf et al.): graphs over x, h and c of "
+    "linear maps, sums, products, blends and activations; LSTM, GRU and RNN as references.",
+)
 
 
 def register_space(name: str, factory: Callable[..., Space] | str, summary: str = "") -> None:
