@@ -239,8 +239,9 @@ class RecurrentStack(nn.Module):
 
 
 class SequenceClassifier(nn.Module):
-    """Classify a ``(batch, features, steps)`` signal from the top layer's last hidden state
-    (what :meth:`~nasforge.spaces.rnn_cell.RnnCellSpace.build` returns)."""
+    """Classify a ``(batch, features, steps)`` signal, or a ``(batch, channels, height,
+    width)`` image read row by row, from the top layer's last hidden state (what
+    :meth:`~nasforge.spaces.rnn_cell.RnnCellSpace.build` returns)."""
 
     def __init__(self, stack: RecurrentStack, num_classes: int, dropout: float = 0.0) -> None:
         super().__init__()
@@ -249,7 +250,9 @@ class SequenceClassifier(nn.Module):
         self.head = nn.Linear(stack.hidden, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out, _ = self.stack(x.transpose(1, 2))
+        # an image's rows are its steps: (batch, height, channels * width)
+        steps = x.permute(0, 2, 1, 3).flatten(2) if x.dim() == 4 else x.transpose(1, 2)
+        out, _ = self.stack(steps)
         logits: torch.Tensor = self.head(self.dropout(out[:, -1]))
         return logits
 

@@ -29,8 +29,9 @@ map with a sigmoid whose value multiplies the memory (a forget gate) starts with
 GRU); every other bias starts at 0.
 
 **Building.** :meth:`RnnCellSpace.build` gives a sequence classifier for a ``Task`` of shape
-``(features, steps)`` (a 1-D signal read as ``steps`` time steps); :meth:`~RnnCellSpace.
-recurrent` gives the batch-first stack of cells alone, an ``nn.Module`` for one's own model.
+``(features, steps)`` (a 1-D signal read as ``steps`` time steps; an image row by row);
+:meth:`~RnnCellSpace.recurrent` gives the batch-first stack of cells alone, an ``nn.Module``
+for one's own model.
 
 Example:
     >>> space = RnnCellSpace(nodes=10)
@@ -395,18 +396,20 @@ class RnnCellSpace(ModelSpace):
         )
 
     def build(self, arch: Arch, task: Task, **sizes: int) -> nn.Module:
-        """A sequence classifier: a ``(features, steps)`` input read step by step, the last
-        hidden state of the top layer classified (2-D inputs are refused)."""
+        """A sequence classifier: a ``(features, steps)`` signal read step by step (an image
+        ``(channels, height, width)`` row by row: ``height`` steps of ``channels * width``
+        features), the last hidden state of the top layer classified."""
         from nasforge.spaces.recurrent import SequenceClassifier
 
         self.check_sizes(sizes)
-        if len(task.input_shape) != 2:
+        if len(task.input_shape) not in (2, 3):
             raise ConfigError(
-                f"rnn-cell builds for inputs of shape (features, steps); got "
-                f"{task.input_shape}; allowed: a 1-D signal task"
+                f"rnn-cell builds for inputs of shape (features, steps) or (channels, height, "
+                f"width); got {task.input_shape}"
             )
+        features = task.input_shape[0] * (task.input_shape[2] if task.ndim == 2 else 1)
         merged = {**self.size_options, **sizes}
-        stack = self.recurrent(arch, task.input_shape[0], merged["hidden"], merged["layers"])
+        stack = self.recurrent(arch, features, merged["hidden"], merged["layers"])
         return SequenceClassifier(stack, task.num_classes, self.dropout)
 
 

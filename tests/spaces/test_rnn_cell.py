@@ -142,7 +142,8 @@ def test_stack_is_batch_first_with_dropout_between_layers() -> None:
     assert stack.dropout.p == 0.5
 
 
-def test_build_refuses_images() -> None:
-    space = RnnCellSpace()
-    with pytest.raises(ConfigError, match="features, steps"):
-        space.build(space.reference("rnn"), Task(input_shape=(1, 8, 8), num_classes=2))
+def test_images_are_read_row_by_row() -> None:
+    space = RnnCellSpace(hidden=8)
+    model = space.build(space.reference("rnn"), Task(input_shape=(2, 5, 3), num_classes=4))
+    assert model.stack.layers[0].input_size == 6
+    assert model(torch.randn(2, 2, 5, 3)).shape == (2, 4)
