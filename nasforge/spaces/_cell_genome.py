@@ -209,6 +209,31 @@ def _parse_node(formula: str, index: int) -> CellNode:
     return CellNode(op, act, inputs)
 
 
+def cell_mermaid(genome: CellGenome) -> str:
+    """A Mermaid flowchart of the cell (Markdown renders it on GitHub): sources, each node as
+    its operator and activation, an edge per source read, the outputs ``h_t`` and ``c_t``.
+
+    Example:
+        >>> print(cell_mermaid(parse_genome("n0=tanh(linear(x,h));h=n0")))
+        flowchart LR
+          x([x_t]) --> n0
+          h([h_t-1]) --> n0
+          n0["n0: linear, tanh"]
+          n0 --> h_out([h_t])
+    """
+    names = {"x": "x([x_t])", "h": "h([h_t-1])", "c": "c([c_t-1])"}
+    lines = ["flowchart LR"]
+    for i, node in enumerate(genome.nodes):
+        for source in node.inputs:
+            lines.append(f"  {names.get(source, source)} --> n{i}")
+        label = node.op if node.act == "identity" else f"{node.op}, {node.act}"
+        lines.append(f'  n{i}["n{i}: {label}"]')
+    lines.append(f"  n{genome.h_out} --> h_out([h_t])")
+    if genome.c_out is not None:
+        lines.append(f"  n{genome.c_out} --> c_out([c_t])")
+    return "\n".join(lines)
+
+
 #: the reference cells (Elman's vanilla RNN; the LSTM of Hochreiter & Schmidhuber with Gers et
 #: al.'s forget gate; Cho et al. 2014's GRU, its candidate reading ``r * h``), as keys
 REFERENCE_CELLS: dict[str, str] = {
@@ -235,6 +260,7 @@ __all__ = [
     "CellGenome",
     "CellNode",
     "canonical",
+    "cell_mermaid",
     "format_genome",
     "format_node",
     "node_index",

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.benchmarks.conftest import RunBenchmark
+
+
+def test_recurrent_quick_compares_the_found_cell_with_lstm_and_gru(
+    run_benchmark: RunBenchmark,
+) -> None:
+    done = run_benchmark("recurrent.py", "--quick", "--tasks", "adding,chars", timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert list(result) == ["adding", "chars", "beats_lstm_on"]
+    for task, metric in (("adding", "test_mse"), ("chars", "test_bpc")):
+        row = result[task]
+        assert row["metric"] == metric and row["search_trials"] == 3
+        assert set(row["params"]) == {"found", "lstm", "gru"}
+        counts = row["params"].values()
+        assert max(counts) - min(counts) < 0.05 * max(counts)  # the same parameter budget
+        assert row["drawing"].startswith("flowchart LR") and "h_out" in row["drawing"]
+        for name in ("found", "lstm", "gru"):
+            assert row[f"{name}_mean"] > 0
+    assert set(result["beats_lstm_on"]) <= {"adding", "chars"}
+
+
+def test_recurrent_refuses_an_unknown_task(run_benchmark: RunBenchmark) -> None:
+    done = run_benchmark("recurrent.py", "--quick", "--tasks", "speech", timeout=120)
+    assert done.returncode == 2 and "--tasks: unknown 'speech'" in done.stderr
