@@ -11,9 +11,11 @@ test split: test MSE (adding), test accuracy (MNIST-1D), test bits per character
 
 Recipes (both Adam, lr 3e-3, cosine schedule, gradient norm clipped to 1, batch 64, one
 layer): search with ``--search-epochs`` epochs on ``--search-samples`` sequences; final with
-``--epochs`` epochs on the task's default number of sequences.
+``--epochs`` epochs on ``--final-samples`` sequences (default: the task's, 2,000 or 3,200).
 
-    python benchmarks/recurrent.py                       # the full run (about 20 min, 2 cores)
+    python benchmarks/recurrent.py                       # the full run (about 20 min, 2 idle cores)
+    python benchmarks/recurrent.py --trials 12 --search-samples 500 --epochs 5 \
+        --final-samples 1000                             # what BENCHMARKS.md reports
     python benchmarks/recurrent.py --tasks chars --trials 30
     python benchmarks/recurrent.py --quick               # smoke run: tiny tasks, 3 trials
 
@@ -115,6 +117,8 @@ def final(task: str, arch: Any, args: argparse.Namespace) -> tuple[list[float], 
     spec = TASKS[task]
     space = RnnCellSpace(nodes=args.nodes)
     options = {**spec["options"], **(QUICK[task] if args.quick else {})}
+    if args.final_samples is not None and not args.quick:
+        options["samples"] = args.final_samples
     evaluator = SequenceEvaluator(
         **options, epochs=args.epochs, params=spec["params"], threads=1, device="cpu"
     )
@@ -162,6 +166,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--search-epochs", type=int, default=2, help="epochs per search trial")
     parser.add_argument("--search-samples", type=int, default=1000, help="search sequences")
     parser.add_argument("--epochs", type=int, default=8, help="epochs of the final recipe (8)")
+    parser.add_argument(
+        "--final-samples", type=int, default=None, help="final sequences (task default)"
+    )
     parser.add_argument("--seeds", type=int, default=3, help="training seeds per cell (3)")
     parser.add_argument("--nodes", type=int, default=10, help="rnn-cell nodes (10)")
     parser.add_argument("--seed", type=int, default=0, help="search seed")
