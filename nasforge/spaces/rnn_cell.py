@@ -19,9 +19,10 @@ on the input ``x``. Every other assignment is a valid cell: nodes no output depe
 form: dead nodes pruned, live ones renumbered first, unused slots filled with ``pass(h)``, the
 sources of ``add``, ``mul`` and ``linear`` sorted. Cells that differ only there share one key.
 
-**Mutations are Jozefowicz et al.'s**: replace an activation, swap sum and product, insert a
-node on an edge, remove a node (its readers read its first source), change a source; plus
-replace an operator (so the DSL's operators are reached), each as likely.
+**Mutations are Jozefowicz et al.'s** (:mod:`nasforge.spaces._cell_mutations`): replace an
+activation, swap sum and product, insert a node on an edge, remove a node (its readers read its
+first source), change a source; plus replace an operator (so the DSL's operators are reached),
+each as likely.
 
 **Reference cells** :meth:`RnnCellSpace.reference` (``"rnn"``, ``"lstm"``, ``"gru"``). A linear
 map with a sigmoid whose value multiplies the memory (a forget gate) starts with bias
@@ -66,6 +67,7 @@ from nasforge.spaces._cell_genome import (
     node_index,
     parse_genome,
 )
+from nasforge.spaces._cell_mutations import MUTATIONS, CellChoices, mutate_genome
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; importing the space imports no torch
     from torch import nn
@@ -77,15 +79,6 @@ _FILLER = CellNode("pass", "identity", ("h",))
 #: the largest ``nodes`` (the dimensions grow with it, the sources of a node too)
 NODE_LIMIT = 24
 _NODE_DIM = re.compile(r"(?:op|act|in)(\d+)(?:_\d)?")
-#: the mutations :meth:`RnnCellSpace.mutate` chooses among
-MUTATIONS: tuple[str, ...] = (
-    "activation",
-    "swap_add_mul",
-    "insert",
-    "remove",
-    "input",
-    "operator",
-)
 
 
 def _check_names(field: str, chosen: object, allowed: tuple[str, ...]) -> tuple[str, ...]:
@@ -264,11 +257,12 @@ class RnnCellSpace(ModelSpace):
         """One of Jozefowicz et al.'s mutations (see :data:`MUTATIONS`), drawn uniformly among
         those that change the cell; ``arch`` itself when none can."""
         genome = self.cell(arch)
+        choices = CellChoices(self.op_choices, self.act_choices, self.nodes)
         moves = list(MUTATIONS)
         while moves:
             move = moves.pop(int(rng.integers(len(moves))))
             for _ in range(8):  # a move's random draw may give the same cell: draw again
-                mutant = self._mutation(move, genome, rng)
+                mutant = mutate_genome(move, genome, rng, choices)
                 if mutant is None or len(mutant.nodes) > self.nodes:
                     continue
                 try:
@@ -278,70 +272,6 @@ class RnnCellSpace(ModelSpace):
                 if child != arch:
                     return child
         return arch
-
-    def _mutation(self, move: str, g: CellGenome, rng: np.random.Generator) -> CellGenome | None:
-        nodes = list(g.nodes)
-        pick = int(rng.integers(len(nodes)))
-        node = nodes[pick]
-        if move == "activation":
-            acts = [a for a in self.act_choices if a != node.act]
-            if not acts:
-                return None
-            nodes[pick] = CellNode(node.op, _choice(rng, acts), node.inputs)
-        elif move == "swap_add_mul":
-            summed = [i for i, n in enumerate(nodes) if n.op in ("add", "mul")]
-            if not summed or not {"add", "mul"} <= set(self.op_choices):
-                return None
-            i = _choice(rng, summed)
-            swapped = "mul" if nodes[i].op == "add" else "add"
-            nodes[i] = CellNode(swapped, nodes[i].act, nodes[i].inputs)
-        elif move == "input":
-            k = int(rng.integers(len(node.inputs)))
-            sources = [s for s in _sources(pick) if s != node.inputs[k]]
-            inputs = list(node.inputs)
-            inputs[k] = _choice(rng, sources)
-            nodes[pick] = CellNode(node.op, node.act, tuple(inputs))
-        elif move == "operator":
-            ops = [o for o in self.op_choices if o != node.op]
-            if not ops:
-                return None
-            op = _choice(rng, ops)
-            inputs = [*node.inputs[: OP_ARITY[op]]]
-            while len(inputs) < OP_ARITY[op]:
-                inputs.append(_choice(rng, _sources(pick)))
-            nodes[pick] = CellNode(op, node.act, tuple(inputs))
-        elif move == "insert":
-            return self._insert(g, pick, rng)
-        else:
-            return _remove(g, pick)
-        return CellGenome(tuple(nodes), g.h_out, g.c_out)
-
-    def _insert(self, g: CellGenome, at: int, rng: np.random.Generator) -> CellGenome | None:
-        """A new node on one of node ``at``'s incoming edges: it reads that source (and random
-        earlier ones), node ``at`` reads it instead."""
-        if len(g.nodes) >= self.nodes:
-            return None
-        target = g.nodes[at]
-        k = int(rng.integers(len(target.inputs)))
-
-        def shift(source: str) -> str:
-            if source.startswith("n") and node_index(source) >= at:
-                return f"n{node_index(source) + 1}"
-            return source
-
-        op = _choice(rng, list(self.op_choices))
-        inputs = [target.inputs[k]]
-        while len(inputs) < OP_ARITY[op]:
-            inputs.append(_choice(rng, _sources(at)))
-        new = CellNode(op, _choice(rng, list(self.act_choices)), tuple(inputs))
-        nodes = [*g.nodes[:at], new]
-        for i, node in enumerate(g.nodes[at:], start=at):
-            moved = [shift(s) for s in node.inputs]
-            if i == at:
-                moved[k] = f"n{at}"
-            nodes.append(CellNode(node.op, node.act, tuple(moved)))
-        c_out = None if g.c_out is None else g.c_out + (g.c_out >= at)
-        return CellGenome(tuple(nodes), g.h_out + (g.h_out >= at), c_out)
 
     # ---- counting ----------------------------------------------------------------------------
 
@@ -423,46 +353,10 @@ def _depends_on_input(genome: CellGenome) -> bool:
     return reads[genome.h_out]
 
 
-def _choice(rng: np.random.Generator, items: list[Any]) -> Any:
-    return items[int(rng.integers(len(items)))]
-
-
-def _sources(i: int) -> list[str]:
-    """What node ``i`` may read."""
-    return [*STATE_SOURCES, *(f"n{j}" for j in range(i))]
-
-
 def _node_of(name: str) -> int | None:
     """The node a dimension decides (``None`` for the outputs)."""
     match = _NODE_DIM.fullmatch(name)
     return int(match.group(1)) if match else None
-
-
-def _remove(g: CellGenome, gone: int) -> CellGenome | None:
-    """Node ``gone`` removed: what read it reads its first source instead (not possible when an
-    output is a node whose first source is a state: the output would be no node)."""
-    first = g.nodes[gone].inputs[0]
-    if len(g.nodes) == 1 or (not first.startswith("n") and gone in (g.h_out, g.c_out)):
-        return None
-
-    def redirect(source: str) -> str:
-        if not source.startswith("n"):
-            return source
-        j = node_index(source)
-        if j == gone:
-            return redirect(first)
-        return f"n{j - 1}" if j > gone else source
-
-    nodes = [
-        CellNode(n.op, n.act, tuple(redirect(s) for s in n.inputs))
-        for i, n in enumerate(g.nodes)
-        if i != gone
-    ]
-
-    def output(i: int) -> int:
-        return node_index(redirect(f"n{i}"))
-
-    return CellGenome(tuple(nodes), output(g.h_out), None if g.c_out is None else output(g.c_out))
 
 
 __all__ = ["MUTATIONS", "NODE_LIMIT", "RnnCellSpace"]
