@@ -15,7 +15,7 @@ layer): search with ``--search-epochs`` epochs on ``--search-samples`` sequences
 
     python benchmarks/recurrent.py                       # the full run (about 20 min, 2 idle cores)
     python benchmarks/recurrent.py --trials 12 --search-samples 500 --epochs 5 \
-        --final-samples 1000                             # what BENCHMARKS.md reports
+        --final-samples 1000 --plot benchmarks/recurrent_cells.png  # BENCHMARKS.md
     python benchmarks/recurrent.py --tasks chars --trials 30
     python benchmarks/recurrent.py --quick               # smoke run: tiny tasks, 3 trials
 
@@ -158,6 +158,27 @@ def beats(row: dict[str, Any], task: str) -> bool:
     return bool(found < lstm if lower_is_better else found > lstm)
 
 
+def plot_cells(result: dict[str, Any], path: Path, nodes: int = 10) -> None:
+    """Draw each task's found cell (``x``, ``h``, ``c`` are nodes 0, 1, 2) into one figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nasforge.spaces.rnn_cell import RnnCellSpace
+    from nasforge.viz.cell import cell_aspect, draw_cell
+
+    space = RnnCellSpace(nodes=nodes)
+    tasks = [t for t in TASKS if t in result]
+    graphs = [space.cell_graph(space.parse(result[t]["found"])) for t in tasks]
+    heights = [12 * cell_aspect(g) for g in graphs]
+    fig, axes = plt.subplots(len(graphs), 1, figsize=(12, sum(heights)), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})  # fmt: skip
+    for ax, task, graph in zip(axes[:, 0], tasks, graphs, strict=True):
+        draw_cell(ax, graph, f"{task}: {result[task]['found']}")
+    fig.savefig(path, dpi=80, bbox_inches="tight")
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", default=",".join(TASKS), help="adding, mnist1d, chars")
@@ -172,6 +193,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seeds", type=int, default=3, help="training seeds per cell (3)")
     parser.add_argument("--nodes", type=int, default=10, help="rnn-cell nodes (10)")
     parser.add_argument("--seed", type=int, default=0, help="search seed")
+    parser.add_argument("--plot", type=Path, default=None, help="draw the found cells (PNG)")
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny tasks, 3 trials")
     args = parser.parse_args(argv)
     if args.quick:
@@ -186,6 +208,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for name in names:
             result[name] = run_task(name, args, Path(folder))
     result["beats_lstm_on"] = [name for name in names if beats(result[name], name)]
+    if args.plot is not None:
+        plot_cells(result, args.plot, args.nodes)
     print(json.dumps(result))
     return result
 

@@ -52,7 +52,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasforge.errors import ConfigError, RuleViolation, SpaceError, one_of
-from nasforge.space import Arch, Categorical, Dimension, ModelSpace, Space, Task
+from nasforge.space import (
+    Arch,
+    Categorical,
+    CellEdge,
+    CellGraph,
+    Dimension,
+    ModelSpace,
+    Space,
+    Task,
+)
 from nasforge.space.base import RULE_COUNT_LIMIT
 from nasforge.spaces._cell_genome import (
     ACTIVATIONS,
@@ -291,6 +300,38 @@ class RnnCellSpace(ModelSpace):
             if arch.key not in seen:
                 seen.add(arch.key)
                 yield self.make(arch)
+
+    def cell_graph(self, arch: Arch) -> CellGraph:
+        """``arch``'s cell as a :class:`~nasforge.space.CellGraph` for drawing
+        (:func:`nasforge.viz.cell.draw_cell`): nodes 0, 1, 2 are ``x``, ``h`` and ``c``, node
+        ``3 + i`` is ``n{i}``, each edge labelled with the operator and activation of the node
+        it enters; the outputs are the nodes giving ``h`` (then ``c``).
+
+        Not :meth:`cells`: a cell's edges here are decided by several dimensions together, so
+        the space states no templates (as ``darts``; its genotypes draw the same way).
+        """
+        genome = self.cell(self.validate(arch))
+        offset = len(STATE_SOURCES)
+
+        def index(source: str) -> int:
+            if source in STATE_SOURCES:
+                return STATE_SOURCES.index(source)
+            return offset + node_index(source)
+
+        edges = []
+        for i, node in enumerate(genome.nodes):
+            label = node.op if node.act == "identity" else f"{node.op}/{node.act}"
+            edges.extend(CellEdge(index(s), offset + i, label) for s in node.inputs)
+        outputs = [offset + genome.h_out]
+        if genome.c_out is not None and genome.c_out != genome.h_out:
+            outputs.append(offset + genome.c_out)
+        return CellGraph(
+            "rnn-cell",
+            offset + len(genome.nodes),
+            inputs=tuple(range(offset)),
+            outputs=tuple(outputs),
+            edges=tuple(edges),
+        )
 
     def decision_groups(self) -> list[list[str]]:
         """One group per node (its operator, activation and sources), then the outputs."""

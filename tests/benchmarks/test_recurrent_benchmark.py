@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -8,9 +9,12 @@ if TYPE_CHECKING:
 
 
 def test_recurrent_quick_compares_the_found_cell_with_lstm_and_gru(
-    run_benchmark: RunBenchmark,
+    run_benchmark: RunBenchmark, tmp_path: Path
 ) -> None:
-    done = run_benchmark("recurrent.py", "--quick", "--tasks", "adding,chars", timeout=300)
+    plot = tmp_path / "cells.png"
+    done = run_benchmark(
+        "recurrent.py", "--quick", "--tasks", "adding,chars", "--plot", str(plot), timeout=300
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert list(result) == ["adding", "chars", "beats_lstm_on"]
@@ -24,6 +28,7 @@ def test_recurrent_quick_compares_the_found_cell_with_lstm_and_gru(
         for name in ("found", "lstm", "gru"):
             assert row[f"{name}_mean"] > 0
     assert set(result["beats_lstm_on"]) <= {"adding", "chars"}
+    assert plot.read_bytes().startswith(b"\x89PNG")
 
 
 def test_recurrent_refuses_an_unknown_task(run_benchmark: RunBenchmark) -> None:

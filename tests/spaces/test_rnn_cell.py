@@ -147,3 +147,14 @@ def test_images_are_read_row_by_row() -> None:
     model = space.build(space.reference("rnn"), Task(input_shape=(2, 5, 3), num_classes=4))
     assert model.stack.layers[0].input_size == 6
     assert model(torch.randn(2, 2, 5, 3)).shape == (2, 4)
+
+
+def test_cell_graph_draws_the_cell() -> None:
+    space = RnnCellSpace()
+    graph = space.cell_graph(space.reference("gru"))
+    assert graph.inputs == (0, 1, 2) and graph.outputs == (7,) and graph.n_nodes == 8
+    assert [(e.src, e.dst, e.op) for e in graph.incoming(7)] == [
+        (3, 7, "blend"),
+        (1, 7, "blend"),
+        (6, 7, "blend"),
+    ]
