@@ -250,7 +250,7 @@ class SequenceEvaluator(Evaluator):
     def check_fidelity(self, fidelity: Mapping[str, Any], space: Space) -> None:
         for key, value in fidelity.items():
             if key != "epochs":
-                raise ConfigError(f"fidelity {key!r}; allowed: 'epochs'")
+                raise ConfigError(f"fidelity has unknown key {key!r}; allowed: 'epochs'")
             check_int("fidelity 'epochs'", whole(value), 1)
 
     def check_device(self, device: str) -> None:

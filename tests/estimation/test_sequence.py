@@ -84,5 +84,5 @@ def test_refuses_a_space_without_recurrent_cells() -> None:
         ev.evaluate(
             space.sample(__import__("numpy").random.default_rng(0)), TrialContext(space=space)
         )
-    with pytest.raises(ConfigError, match="fidelity 'channels'"):
+    with pytest.raises(ConfigError, match="fidelity has unknown key 'channels'"):
         ev.check_fidelity({"channels": 4}, space)
