@@ -57,7 +57,7 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
     "mnist1d": ("val_acc", "test_acc"),
     "chars": ("val_bpc", "test_bpc"),
 }
-#: the largest hidden size :func:`hidden_for_params` considers
+#: the largest hidden size :func:`hidden_for_params` considers by default
 MAX_HIDDEN = 2048
 _EVAL_BATCH = 512
 
@@ -95,17 +95,22 @@ def _recurrent(
 
 
 def hidden_for_params(
-    space: Space, arch: Arch, data: SequenceData, params: int, layers: int = 1
+    space: Space,
+    arch: Arch,
+    data: SequenceData,
+    params: int,
+    layers: int = 1,
+    max_hidden: int = MAX_HIDDEN,
 ) -> int:
-    """The hidden size whose :class:`SequenceModel` of ``arch`` has the parameter count
-    nearest to ``params`` (the smaller size on a tie)."""
+    """The hidden size, at most ``max_hidden``, whose :class:`SequenceModel` of ``arch`` has
+    the parameter count nearest to ``params`` (the smaller size on a tie)."""
 
     def count(hidden: int) -> int:
         with torch.device("meta"):
             stack = _recurrent(space, arch, data.features, hidden, layers)
             return count_parameters(SequenceModel(stack, hidden, data.out_dim, data))
 
-    low, high = 1, MAX_HIDDEN
+    low, high = 1, max_hidden
     while low < high:  # the smallest hidden size with at least ``params`` parameters
         mid = (low + high) // 2
         if count(mid) >= params:
@@ -134,6 +139,10 @@ class SequenceEvaluator(Evaluator):
         batch_size: sequences per step.
         hidden: hidden size of every cell (``None``: from ``params``, else the space's).
         params: a target parameter count; each cell's hidden size is chosen to match it.
+        max_hidden: the widest hidden size ``params`` may choose. A cell with few weights
+            (one ``linear`` node reading ``x`` only) needs a very wide state to reach a count
+            that an LSTM reaches at 30 units, and runs many times slower; a search may cap it
+            (e.g. 256) and accept fewer parameters for such cells.
         layers: stacked cells.
         dropout: dropout between stacked layers.
         lr: learning rate.
@@ -165,6 +174,7 @@ class SequenceEvaluator(Evaluator):
         batch_size: int = 64,
         hidden: int | None = None,
         params: int | None = None,
+        max_hidden: int = MAX_HIDDEN,
         layers: int = 1,
         dropout: float = 0.0,
         lr: float = 3e-3,
@@ -185,6 +195,7 @@ class SequenceEvaluator(Evaluator):
         check_int("batch_size", batch_size, 1)
         check_int("layers", layers, 1)
         check_int("data_seed", data_seed, None)
+        check_int("max_hidden", max_hidden, 1)
         for field, value in (("hidden", hidden), ("params", params), ("threads", threads)):
             if value is not None:
                 check_int(field, value, 1)
@@ -207,6 +218,7 @@ class SequenceEvaluator(Evaluator):
         self.batch_size = batch_size
         self.hidden = hidden
         self.params = params
+        self.max_hidden = max_hidden
         self.layers = layers
         self.dropout = dropout
         self.lr = lr
@@ -259,7 +271,9 @@ class SequenceEvaluator(Evaluator):
     def hidden_size(self, space: Space, arch: Arch) -> int:
         """The hidden size a trial of ``arch`` trains with."""
         if self.params is not None:
-            return hidden_for_params(space, arch, self.data(), self.params, self.layers)
+            return hidden_for_params(
+                space, arch, self.data(), self.params, self.layers, self.max_hidden
+            )
         if self.hidden is not None:
             return self.hidden
         return int(getattr(space, "hidden", 64))

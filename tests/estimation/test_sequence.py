@@ -56,6 +56,14 @@ def test_params_picks_the_hidden_size_nearest_the_target() -> None:
     assert counts["rnn"] != counts["lstm"]  # matched by count, not width
 
 
+def test_max_hidden_caps_a_cell_with_few_weights() -> None:
+    arch = SPACE.parse("n0=tanh(add(x,h));h=n0")  # weights: the map of x only
+    free = SequenceEvaluator("adding", length=8, samples=32, params=3000)
+    capped = SequenceEvaluator("adding", length=8, samples=32, params=3000, max_hidden=64)
+    assert free.hidden_size(SPACE, arch) > 500
+    assert capped.hidden_size(SPACE, arch) == 64
+
+
 def test_fidelity_epochs_overrides_the_option() -> None:
     ev = SequenceEvaluator("adding", length=8, **SMALL)
     metrics = ev.evaluate(SPACE.reference("rnn"), TrialContext(space=SPACE, fidelity={"epochs": 2}))
