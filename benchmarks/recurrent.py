@@ -3,7 +3,8 @@
 For each task (the adding problem at length 100, MNIST-1D read as 40 steps, character-level
 language modelling on the Python standard library's sources), a search over the ``rnn-cell``
 space (``--strategy``, default regularized evolution with population 8 and tournament 3, from
-random cells) of ``--trials`` cells, each trained briefly (the *search recipe*), picks the
+random cells, or with ``--seed-cells lstm,gru`` from the reference cells as Jozefowicz et al.
+started) of ``--trials`` cells, each trained briefly (the *search recipe*), picks the
 cell with the best validation score. That cell, the LSTM (forget-gate bias 1) and the GRU are
 then trained with the *final recipe* at the same parameter count (``SequenceEvaluator(params=
 ...)`` picks each cell's hidden size), over ``--seeds`` training seeds each, and scored on the
@@ -17,9 +18,9 @@ Recipes (both Adam, lr 3e-3, cosine schedule, gradient norm clipped to 1, batch 
 layer): search with ``--search-epochs`` epochs on ``--search-samples`` sequences; final with
 ``--epochs`` epochs on ``--final-samples`` sequences (default: the task's, 2,000 or 3,200).
 
-    python benchmarks/recurrent.py                       # the full run (about 20 min, 2 idle cores)
-    python benchmarks/recurrent.py --tasks mnist1d,chars,adding --trials 20 \
-        --search-samples 1000 --search-epochs 3 --epochs 15 \
+    python benchmarks/recurrent.py                       # defaults: 16 trials, 8 epochs
+    python benchmarks/recurrent.py --tasks chars,mnist1d,adding --trials 20 \
+        --search-samples 1000 --search-epochs 3 --epochs 15 --seed-cells lstm,gru \
         --plot benchmarks/recurrent_cells.png            # what BENCHMARKS.md reports
     python benchmarks/recurrent.py --tasks chars --trials 30
     python benchmarks/recurrent.py --quick               # smoke run: tiny tasks, 3 trials
@@ -33,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -72,11 +72,19 @@ QUICK: dict[str, dict[str, Any]] = {
 REFERENCES = ("lstm", "gru")
 
 
-def search(task: str, args: argparse.Namespace, folder: Path) -> tuple[Any, dict[str, Any]]:
-    """The best cell of a search on ``task`` (by the searched validation metric)."""
-    import nasforge as nf
+def search(task: str, args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """The best cell of a search on ``task`` (by the searched validation metric).
+
+    The strategy is driven ask by ask in this process; with ``--seed-cells``, those reference
+    cells are trained and told first (they count in ``--trials``), as Jozefowicz et al. 2015
+    started their evolution from the LSTM and the GRU.
+    """
+    from nasforge.estimation import TrialContext
     from nasforge.estimation.sequence import SequenceEvaluator
+    from nasforge.objectives import Objectives
     from nasforge.spaces.rnn_cell import RnnCellSpace
+    from nasforge.strategies import create_strategy
+    from nasforge.trial import Trial, TrialStatus
 
     spec = TASKS[task]
     space = RnnCellSpace(nodes=args.nodes)
@@ -92,26 +100,33 @@ def search(task: str, args: argparse.Namespace, folder: Path) -> tuple[Any, dict
         device="cpu",
     )
     metric, direction = spec["objective"]
+    objectives = Objectives.parse({metric: direction})
     strategy_options = (
         {"population_size": 8, "sample_size": 3} if args.strategy == "regularized-evolution" else {}
     )
-    started = time.perf_counter()
-    exp = nf.Experiment(
-        space,
-        strategy=args.strategy,
-        strategy_options=strategy_options,
-        evaluator=evaluator,
-        objectives={metric: direction},
-        storage=folder / f"{task}.db",
-        name=f"recurrent-{task}",
-        seed=args.seed,
+    strategy = create_strategy(
+        args.strategy, space, seed=args.seed, objectives=objectives, **strategy_options
     )
-    exp.run(max_trials=args.trials, progress=False)
-    done = [t for t in exp.trials("complete") if t.metrics.get(metric) is not None]
-    sign = 1.0 if direction == "max" else -1.0
-    best = max(done, key=lambda t: (sign * t.metrics[metric], -t.number))
+    seeds = [space.reference(name) for name in args.seed_cells.split(",") if name]
+    started = time.perf_counter()
+    trials: list[Any] = []
+    for number in range(args.trials):
+        arch = seeds[number] if number < len(seeds) else strategy.ask()
+        ctx = TrialContext(number=number, seed=args.seed + number, space=space)
+        try:
+            metrics = evaluator.evaluate(arch, ctx)
+        except FloatingPointError as exc:  # a diverged cell: failed, the search goes on
+            strategy.tell(Trial(number, arch, TrialStatus.FAILED, error=str(exc)))
+            continue
+        trial = Trial(
+            number, arch, TrialStatus.COMPLETE, metrics, scores=objectives.scores(metrics)
+        )
+        strategy.tell(trial)
+        trials.append(trial)
+    best = max(trials, key=lambda t: (t.score, -t.number))
     info = {
-        "search_trials": len(done),
+        "search_trials": len(trials),
+        "seeded_with": [a.key for a in seeds],
         "search_s": round(time.perf_counter() - started, 1),
         "search_best_val": round(best.metrics[metric], 4),
     }
@@ -145,12 +160,12 @@ def final(task: str, arch: Any, args: argparse.Namespace) -> tuple[list[float], 
     return scores, params
 
 
-def run_task(task: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+def run_task(task: str, args: argparse.Namespace) -> dict[str, Any]:
     from nasforge.spaces._cell_genome import cell_mermaid
     from nasforge.spaces.rnn_cell import RnnCellSpace
 
     space = RnnCellSpace(nodes=args.nodes)
-    found, info = search(task, args, folder)
+    found, info = search(task, args)
     row: dict[str, Any] = {"metric": TASKS[task]["test"], "found": found.key, **info}
     params: dict[str, int] = {}
     started = time.perf_counter()
@@ -210,6 +225,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument("--seeds", type=int, default=3, help="training seeds per cell (3)")
     parser.add_argument("--nodes", type=int, default=10, help="rnn-cell nodes (10)")
+    parser.add_argument(
+        "--seed-cells", default="", help="reference cells told first, e.g. lstm,gru (none)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="search seed")
     parser.add_argument("--plot", type=Path, default=None, help="draw the found cells (PNG)")
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny tasks, 3 trials")
@@ -222,9 +240,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         parser.error(f"--tasks: unknown {unknown[0]!r}; allowed: {', '.join(TASKS)}")
     warnings.simplefilter("ignore")
     result: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="nasforge-recurrent-") as folder:
-        for name in names:
-            result[name] = run_task(name, args, Path(folder))
+    for name in names:
+        result[name] = run_task(name, args)
     result["beats_lstm_on"] = [name for name in names if beats(result[name], name)]
     if args.plot is not None:
         plot_cells(result, args.plot, args.nodes)

@@ -13,7 +13,15 @@ def test_recurrent_quick_compares_the_found_cell_with_lstm_and_gru(
 ) -> None:
     plot = tmp_path / "cells.png"
     done = run_benchmark(
-        "recurrent.py", "--quick", "--tasks", "adding,chars", "--plot", str(plot), timeout=300
+        "recurrent.py",
+        "--quick",
+        "--tasks",
+        "adding,chars",
+        "--seed-cells",
+        "gru",
+        "--plot",
+        str(plot),
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -21,6 +29,10 @@ def test_recurrent_quick_compares_the_found_cell_with_lstm_and_gru(
     for task, metric in (("adding", "test_mse"), ("chars", "test_bpc")):
         row = result[task]
         assert row["metric"] == metric and row["search_trials"] == 3
+        assert row["seeded_with"] == [
+            "n0=sigmoid(linear(x,h));n1=sigmoid(linear(x,h));"
+            "n2=mul(h,n1);n3=tanh(linear(x,n2));n4=blend(n0,h,n3);h=n4"
+        ]
         assert set(row["params"]) == {"found", "lstm", "gru"}
         counts = row["params"].values()
         assert max(counts) - min(counts) < 0.05 * max(counts)  # the same parameter budget
