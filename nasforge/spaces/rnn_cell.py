@@ -318,7 +318,7 @@ class RnnCellSpace(ModelSpace):
                 return STATE_SOURCES.index(source)
             return offset + node_index(source)
 
-        edges = []
+        edges: list[CellEdge] = []
         for i, node in enumerate(genome.nodes):
             label = node.op if node.act == "identity" else f"{node.op}/{node.act}"
             edges.extend(CellEdge(index(s), offset + i, label) for s in node.inputs)
