@@ -43,6 +43,11 @@ EVALUATORS.register(
     "nasforge.estimation.zero_cost:ZeroCostEvaluator",
     "Zero-cost proxies at initialisation (synflow, naswot, jacob_cov, snip, grad_norm, params).",
 )
+EVALUATORS.register(
+    "sequence",
+    "nasforge.estimation.sequence:SequenceEvaluator",
+    "Train recurrent cells (rnn-cell) on a sequence task: adding, copy, mnist1d, chars (bpc).",
+)
 
 
 def register_evaluator(name: str, factory: Any, summary: str = "") -> None:

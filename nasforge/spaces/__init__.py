@@ -102,6 +102,12 @@ SPACES.register(
     "Hierarchical representations (Liu et al. 2018): motifs of motifs over 6 primitives, the "
     "paper's one mutation, a flat variant; 1-D or 2-D.",
 )
+SPACES.register(
+    "rnn-cell",
+    "nasforge.spaces.rnn_cell:RnnCellSpace",
+    "Recurrent cells (NAS-RL, Jozefowicz et al., Schrimpf et al.): graphs over x, h and c of "
+    "linear maps, sums, products, blends and activations; LSTM, GRU and RNN as references.",
+)
 
 
 def register_space(name: str, factory: Callable[..., Space] | str, summary: str = "") -> None:

@@ -82,6 +82,10 @@ _LAZY = {
         "nasforge.strategies.bananas:Bananas",
         "BANANAS (White et al. 2021): neural-predictor ensemble, Thompson sampling.",
     ),
+    "generate-rank": (
+        "nasforge.strategies.generate_rank:GenerateRankEvaluate",
+        "Generate-rank-evaluate (Schrimpf et al. 2017): random archs ranked by a learned model.",
+    ),
     "pnas": (
         "nasforge.strategies.pnas:ProgressiveSearch",
         "PNAS (Liu et al. 2018): grow archs simple to complex, a surrogate ranks the beam.",

@@ -64,7 +64,8 @@ DARTS_V2_KEY = create_space("darts", **DARTS_SMALL).from_genotype(DARTS_V2).key 
 WITH_HP = ALL_OPS + ",lr=0.05,weight_decay=0.0001,width=16"
 #: ONNX export takes seconds (torch.export): checked here on a 1-D arch with every operation;
 #: tests/cli/test_ship_cli.py exports a 2-D one and test_codegen.py a space of another kind
-ONNX_KEYS = (WITH_HP, DARTS_ALL_OPS_KEY)
+RNN_LSTM_KEY = create_space("rnn-cell").reference("lstm").key  # type: ignore[attr-defined]
+ONNX_KEYS = (WITH_HP, DARTS_ALL_OPS_KEY, RNN_LSTM_KEY)
 
 #: per registered space: small options, the arch key and the task's spatial dimensions (1:
 #: signals, 2: images); a space missing here is still tested, with a sampled arch per task
@@ -78,6 +79,7 @@ CASES: dict[str, list[tuple[dict[str, Any], str, int]]] = {
         ({"n_cells": 1, "hyperparameters": ["lr", "weight_decay", "width"]}, WITH_HP, 1),
     ],
     "darts": [(DARTS_SMALL, DARTS_ALL_OPS_KEY, 1), (DARTS_THREE, DARTS_V2_KEY, 2)],
+    "rnn-cell": [({"hidden": 8}, RNN_LSTM_KEY, 1)],  # signals only: a sequence of steps
 }
 
 
