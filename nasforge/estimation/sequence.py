@@ -151,7 +151,8 @@ class SequenceEvaluator(Evaluator):
         clip: the gradient norm clipped to (``None``: no clipping).
         weight_decay: L2 penalty.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ...
-        threads: torch CPU threads during a trial (``None``: as set).
+        threads: torch CPU threads during a trial (``None``: as set); 1 by default, as for
+            the training evaluator (it degrades gracefully beside other CPU-bound work).
         data_seed: seed of the generated sequences.
 
     Example:
@@ -183,7 +184,7 @@ class SequenceEvaluator(Evaluator):
         clip: float | None = 1.0,
         weight_decay: float = 0.0,
         device: str = "auto",
-        threads: int | None = None,
+        threads: int | None = 1,
         data_seed: int = 0,
     ) -> None:
         if task not in SEQUENCE_TASKS:
