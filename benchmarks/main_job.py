@@ -233,7 +233,10 @@ def _busy() -> None:  # pragma: no cover - runs in a child process until termina
 @contextlib.contextmanager
 def busy_processes(count: int) -> Iterator[None]:
     """``count`` other CPU-bound processes running for the duration of the block."""
-    context = multiprocessing.get_context("spawn")
+    # fork: a pure-Python loop needs nothing re-imported (spawn would import torch again)
+    context = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    )
     workers = [context.Process(target=_busy, daemon=True) for _ in range(count)]
     for worker in workers:
         worker.start()
@@ -285,7 +288,7 @@ def threads_part(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     seeds = [0] if args.quick else [int(s) for s in args.seeds.split(",")]
-    minutes = [0.05] if args.quick else [float(m) for m in args.minutes.split(",")]
+    minutes = [0.02] if args.quick else [float(m) for m in args.minutes.split(",")]
     result: dict[str, Any] = {"machine_cores": multiprocessing.cpu_count()}
     if args.part in ("all", "threads"):
         result["threads"] = threads_part(args)

@@ -16,7 +16,7 @@ def test_main_job_quick_compares_both_arms_and_threads(run_benchmark: RunBenchma
     threads = result["threads"]
     for label in ("1", "default"):
         assert threads[label]["idle"] > 0 and threads[label]["loaded"] > 0
-    arms = result["search"]["0.05min"]
+    arms = result["search"]["0.02min"]
     assert set(arms) == {"nasforge", "optuna_tpe"}
     for arm in arms.values():
         assert arm["trials_mean"] >= 1 and 0.0 <= arm["test_acc_mean"] <= 100.0

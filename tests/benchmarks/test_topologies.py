@@ -17,7 +17,7 @@ def test_topologies_quick(run_benchmark: RunBenchmark, tmp_path: Path) -> None:
         "topologies.py",
         "--quick",
         "--cases",
-        "large-scale-evolution,hierarchical",
+        "large-scale-evolution,genetic-cnn",
         "--plot",
         str(png),
         timeout=300,
@@ -26,8 +26,8 @@ def test_topologies_quick(run_benchmark: RunBenchmark, tmp_path: Path) -> None:
     result = json.loads(done.stdout.strip().splitlines()[-1])
     from nasforge.spaces import list_spaces
 
-    if "hierarchical" not in list_spaces():
-        assert result["skipped"] == ["hierarchical"] and "skipped" in done.stderr
+    if "genetic-cnn" not in list_spaces():
+        assert result["skipped"] == ["genetic-cnn"] and "skipped" in done.stderr
     case = result["large-scale-evolution"]
     assert case["evolution"]["trials"] == case["random"]["trials"] == 3
     for run in ("evolution", "random", "inherit", "scratch"):

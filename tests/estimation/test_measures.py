@@ -175,7 +175,9 @@ def test_yaml_names_measures(tmp_path: Path) -> None:
     assert experiment.evaluator.metric_names == (*BASE, "params", "epochs")
     with pytest.raises(ConfigError, match=r"evaluator\.options\.measures"):
         parse_config(config("params", tmp_path))  # a name, not a list
-    with pytest.raises(UnknownNameError, match=r"^unknown measure 'macs'; known: flops, "):
+    with pytest.raises(
+        UnknownNameError, match=r"^evaluator: unknown measure 'macs'; known: flops, "
+    ):
         build_experiment(parse_config(config(["macs"], tmp_path)))
 
 

@@ -39,7 +39,7 @@ def test_a_good_config_parses_with_defaults_filled():
     ("data", "message"),
     [
         (with_(sed=1), "sed: unknown key; allowed: budget, constraints, device, evaluator"),
-        (with_(space="nb999"), "space.name: unknown space 'nb999'; known: chain, darts, incep"),
+        (with_(space="nb999"), "space.name: unknown space 'nb999'; known: chain, darts, "),
         (
             with_(strategy="evolution"),
             "strategy.name: unknown strategy 'evolution'; known: bananas, bohb, cmaes, darts,",
