@@ -329,6 +329,42 @@ class SpaceConformance:
         check_options_round_trip(space)
 
 
+def check_trains_one_step(space: Space, arch: Arch, task: Task, batch: int = 8) -> None:
+    """The network of ``arch`` trains one SGD step on random inputs: a finite loss, and some
+    weight moves (the property test of a genotype's mutations: every child is a network that
+    learns, not only one that runs forward)."""
+    import torch
+
+    torch.manual_seed(0)
+    model = space.build(arch, task)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.randn(batch, *task.input_shape)
+    y = torch.randint(0, task.num_classes, (batch,))
+    before = [p.detach().clone() for p in model.parameters()]
+    loss = torch.nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    optimizer.step()
+    assert torch.isfinite(loss), arch.key
+    moved = (not torch.equal(p, q) for p, q in zip(model.parameters(), before, strict=True))
+    assert any(moved), arch.key
+
+
+def check_searched_by(space: Space, strategy: str, trials: int = 30) -> None:
+    """The registered ``strategy`` searches ``space`` through the space's own moves: every ask
+    is a valid arch whose key parses back, and ``trials`` asks are all different."""
+    from nasforge.strategies import create_strategy
+    from nasforge.testing.strategies import complete
+
+    search = create_strategy(strategy, space, seed=0)
+    asked = []
+    for number in range(trials):
+        arch = search.ask()
+        assert space.validate(arch) == arch and space.parse(arch.key) == arch, arch.key
+        asked.append(arch)
+        search.tell(complete(number, arch, float(space.encode(arch).sum())))
+    assert len(set(asked)) == trials, strategy
+
+
 __all__ = [
     "SMALL_SPACE",
     "TASKS",
@@ -344,7 +380,9 @@ __all__ = [
     "check_moves_give_valid_archs",
     "check_options_round_trip",
     "check_parse_round_trip",
+    "check_searched_by",
     "check_size_matches_enumerate",
+    "check_trains_one_step",
     "mixed_space",
     "registered_name",
     "sample_archs",

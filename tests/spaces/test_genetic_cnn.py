@@ -13,7 +13,7 @@ from nasforge.space import Arch, Space, Task
 from nasforge.spaces import create_space
 from nasforge.spaces.genetic_cnn import GeneticCNNSpace, bit_name
 from nasforge.strategies.genetic import GeneticSearch
-from nasforge.testing.spaces import SpaceConformance
+from nasforge.testing.spaces import SpaceConformance, check_searched_by, check_trains_one_step
 from nasforge.testing.strategies import complete as done
 
 SIGNAL = Task(input_shape=(1, 40), num_classes=10)
@@ -147,16 +147,7 @@ def test_every_mutation_builds_a_network_that_trains(seed: int) -> None:
     space = GeneticCNNSpace(channels=4)
     rng = np.random.default_rng(seed)
     child = space.mutate(space.sample(rng), rng)
-    torch.manual_seed(0)
-    model = space.build(child, SIGNAL)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    x, y = torch.randn(8, 1, 40), torch.randint(0, 10, (8,))
-    before = [p.detach().clone() for p in model.parameters()]
-    loss = torch.nn.functional.cross_entropy(model(x), y)
-    loss.backward()
-    optimizer.step()
-    assert torch.isfinite(loss)
-    assert any(not torch.equal(p, q) for p, q in zip(model.parameters(), before, strict=True))
+    check_trains_one_step(space, child, SIGNAL)
 
 
 @pytest.mark.parametrize(
@@ -170,15 +161,4 @@ def test_every_mutation_builds_a_network_that_trains(seed: int) -> None:
     ],
 )
 def test_evolution_strategies_search_it_through_its_own_moves(strategy: str) -> None:
-    from nasforge.strategies import create_strategy
-    from nasforge.testing.strategies import complete
-
-    space = GeneticCNNSpace()
-    search = create_strategy(strategy, space, seed=0)
-    asked = []
-    for number in range(30):
-        arch = search.ask()
-        assert space.validate(arch) == arch and space.parse(arch.key) == arch
-        asked.append(arch)
-        search.tell(complete(number, arch, float(space.encode(arch).sum())))
-    assert len(set(asked)) == 30
+    check_searched_by(GeneticCNNSpace(), strategy)

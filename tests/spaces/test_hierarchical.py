@@ -14,7 +14,7 @@ from nasforge.errors import ConfigError, SpaceError
 from nasforge.space import Arch, Space, Task
 from nasforge.spaces import create_space
 from nasforge.spaces.hierarchical import PRIMITIVES, HierarchicalSpace, edge_name
-from nasforge.testing.spaces import SpaceConformance
+from nasforge.testing.spaces import SpaceConformance, check_searched_by, check_trains_one_step
 
 SIGNAL = Task(input_shape=(1, 40), num_classes=10)
 
@@ -126,16 +126,7 @@ def test_every_mutation_builds_a_network_that_trains(seed: int, flat: bool) -> N
     rng = np.random.default_rng(seed)
     start = space.sample(rng) if seed % 2 else space.trivial()
     child = space.mutate(start, rng)
-    torch.manual_seed(0)
-    model = space.build(child, SIGNAL)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    x, y = torch.randn(8, 1, 40), torch.randint(0, 10, (8,))
-    before = [p.detach().clone() for p in model.parameters()]
-    loss = torch.nn.functional.cross_entropy(model(x), y)
-    loss.backward()
-    optimizer.step()
-    assert torch.isfinite(loss)
-    assert any(not torch.equal(p, q) for p, q in zip(model.parameters(), before, strict=True))
+    check_trains_one_step(space, child, SIGNAL)
 
 
 @pytest.mark.parametrize(
@@ -149,15 +140,4 @@ def test_every_mutation_builds_a_network_that_trains(seed: int, flat: bool) -> N
     ],
 )
 def test_evolution_strategies_search_it_through_its_own_moves(strategy: str) -> None:
-    from nasforge.strategies import create_strategy
-    from nasforge.testing.strategies import complete
-
-    space = HierarchicalSpace()
-    search = create_strategy(strategy, space, seed=0)
-    asked = []
-    for number in range(30):
-        arch = search.ask()
-        assert space.validate(arch) == arch and space.parse(arch.key) == arch
-        asked.append(arch)
-        search.tell(complete(number, arch, float(space.encode(arch).sum())))
-    assert len(set(asked)) == 30
+    check_searched_by(HierarchicalSpace(), strategy)
