@@ -182,10 +182,14 @@ def run_task(task: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def beats(row: dict[str, Any], task: str) -> bool:
-    """Whether the found cell's mean test score is better than the LSTM's."""
+    """Whether the found cell's mean test score is better than the LSTM's by more than the two
+    spreads together and by at least 1% of the LSTM's score (a lead inside the seeds' noise,
+    or two cells that both predict the mean of the adding problem, is not a win)."""
     lower_is_better = TASKS[task]["objective"][1] == "min"
     found, lstm = row["found_mean"], row["lstm_mean"]
-    return bool(found < lstm if lower_is_better else found > lstm)
+    spreads = (row.get("found_std") or 0.0) + (row.get("lstm_std") or 0.0)
+    margin = max(spreads, 0.01 * abs(lstm))
+    return bool(found < lstm - margin if lower_is_better else found > lstm + margin)
 
 
 def plot_cells(result: dict[str, Any], path: Path, nodes: int = 10) -> None:
