@@ -17,7 +17,7 @@ from nasforge.space.genome import graph_properties
 from nasforge.spaces import create_space
 from nasforge.spaces.large_scale_evolution import LargeScaleEvolutionSpace
 from nasforge.strategies import create_strategy
-from nasforge.testing.spaces import SpaceConformance
+from nasforge.testing.spaces import SpaceConformance, check_trains_one_step
 
 TASK = Task(input_shape=(1, 16), num_classes=3)
 SPACE_FOR_PROPERTIES = LargeScaleEvolutionSpace(max_layers=6, channels=4, max_channels=16)
@@ -143,9 +143,4 @@ def test_any_grown_genome_trains_on_the_cpu(seed: int, steps: int) -> None:
     arch = space.sample(rng)
     for _ in range(steps):
         arch = space.mutate(arch, rng)
-    torch.manual_seed(0)
-    model = space.build(arch, TASK)
-    x, y = torch.randn(4, *TASK.input_shape), torch.randint(0, 3, (4,))
-    loss = torch.nn.functional.cross_entropy(model(x), y)
-    loss.backward()
-    assert math.isfinite(loss.item()), arch.key
+    check_trains_one_step(space, arch, TASK, batch=4)
