@@ -80,7 +80,6 @@ def search(task: str, args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     started their evolution from the LSTM and the GRU.
     """
     from nasforge.estimation import TrialContext
-    from nasforge.estimation.sequence import SequenceEvaluator
     from nasforge.objectives import Objectives
     from nasforge.spaces.rnn_cell import RnnCellSpace
     from nasforge.strategies import create_strategy
@@ -88,17 +87,7 @@ def search(task: str, args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 
     spec = TASKS[task]
     space = RnnCellSpace(nodes=args.nodes)
-    options = {**spec["options"], **(QUICK[task] if args.quick else {})}
-    if not args.quick:
-        options["samples"] = args.search_samples
-    evaluator = SequenceEvaluator(
-        **options,
-        epochs=args.search_epochs,
-        params=spec["params"],
-        max_hidden=args.max_hidden,
-        threads=1,
-        device="cpu",
-    )
+    evaluator = recipe(task, args, args.search_epochs, args.search_samples)
     metric, direction = spec["objective"]
     objectives = Objectives.parse({metric: direction})
     strategy_options = (
@@ -136,22 +125,11 @@ def search(task: str, args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 def final(task: str, arch: Any, args: argparse.Namespace) -> tuple[list[float], int]:
     """Test scores of ``arch`` over the seeds with the final recipe, and its parameter count."""
     from nasforge.estimation import TrialContext
-    from nasforge.estimation.sequence import SequenceEvaluator
     from nasforge.spaces.rnn_cell import RnnCellSpace
 
     spec = TASKS[task]
     space = RnnCellSpace(nodes=args.nodes)
-    options = {**spec["options"], **(QUICK[task] if args.quick else {})}
-    if args.final_samples is not None and not args.quick:
-        options["samples"] = args.final_samples
-    evaluator = SequenceEvaluator(
-        **options,
-        epochs=args.epochs,
-        params=spec["params"],
-        max_hidden=args.max_hidden,
-        threads=1,
-        device="cpu",
-    )
+    evaluator = recipe(task, args, args.epochs, args.final_samples)
     scores, params = [], 0
     for seed in range(args.seeds):
         metrics = evaluator.evaluate(arch, TrialContext(space=space, seed=seed))
@@ -179,6 +157,25 @@ def run_task(task: str, args: argparse.Namespace) -> dict[str, Any]:
     print(f"{task:8s} {json.dumps({k: v for k, v in row.items() if k != 'drawing'})}",
           file=sys.stderr, flush=True)  # fmt: skip
     return row
+
+
+def recipe(task: str, args: argparse.Namespace, epochs: int, samples: int | None) -> Any:
+    """The evaluator of ``task`` at the parameter budget: the search's recipe or the final one
+    (``samples`` replaces the task's sequence count unless ``--quick`` or ``None``)."""
+    from nasforge.estimation.sequence import SequenceEvaluator
+
+    spec = TASKS[task]
+    options = {**spec["options"], **(QUICK[task] if args.quick else {})}
+    if samples is not None and not args.quick:
+        options["samples"] = samples
+    return SequenceEvaluator(
+        **options,
+        epochs=epochs,
+        params=spec["params"],
+        max_hidden=args.max_hidden,
+        threads=1,
+        device="cpu",
+    )
 
 
 def beats(row: dict[str, Any], task: str) -> bool:
