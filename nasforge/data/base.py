@@ -18,7 +18,8 @@ _SHAPES = "(n, length), (n, channels, length) or (n, channels, height, width)"
 class Augmentation:
     """Random changes to each training image, drawn anew for every batch: shift by up to
     ``padding`` pixels (a random crop of the image padded by ``padding`` on each side, the
-    padding black) and, when ``flip``, a horizontal flip with probability 1/2.
+    padding black) and, when ``flip``, a horizontal flip with probability 1/2. Signals
+    ``(channels, length)`` are shifted (and flipped) along their length.
 
     The training toolkit applies it on the device, to training batches only
     (:func:`nasforge.training.augmentation`); ``padding=4, flip=True`` is the standard for CIFAR.
@@ -102,11 +103,6 @@ class ArrayDataset:
             object.__setattr__(self, field, tuple(float(v) for v in values))
         if (self.mean is None) != (self.std is None):
             raise ConfigError("mean and std: one is given; allowed: both or neither")
-        if self.augment is not None and x_train.ndim != 4:
-            raise ConfigError(
-                f"augment={self.augment} for inputs of shape {x_train.shape[1:]}; allowed: "
-                "augmentation of images (n, channels, height, width) only"
-            )
 
     def __repr__(self) -> str:
         return (

@@ -232,7 +232,5 @@ def test_normalisation_and_augmentation_are_checked() -> None:
         ArrayDataset(x, y, x, y, mean=(1.0, 2.0), std=1.0)
     with pytest.raises(ConfigError, match="one is given; allowed: both or neither"):
         ArrayDataset(x, y, x, y, mean=1.0)
-    with pytest.raises(ConfigError, match="augmentation of images"):
-        ArrayDataset(x[:, :, 0], y, x[:, :, 0], y, augment=Augmentation())
     with pytest.raises(ConfigError, match="padding=-1; allowed: an integer >= 0"):
         Augmentation(padding=-1)

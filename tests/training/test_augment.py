@@ -37,6 +37,17 @@ def test_crop_shifts_each_image_and_pads_with_the_fill() -> None:
     assert (shifted(x.repeat(8, 1, 1, 1), torch.Generator().manual_seed(0)) == -9.0).any()
 
 
+def test_signals_are_shifted_along_their_length_only() -> None:
+    x = torch.arange(1.0, 9.0).reshape(1, 1, 8).repeat(50, 2, 1)  # (n, channels, length)
+    shift = augmentation(Augmentation(padding=2, flip=False))
+    out = shift(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and torch.equal(out[:, 0], out[:, 1])  # channels move together
+    padded = torch.nn.functional.pad(x[0, 0], (2, 2))
+    windows = [padded[start : start + 8] for start in range(5)]
+    seen = {next(k for k, w in enumerate(windows) if torch.equal(row, w)) for row in out[:, 0]}
+    assert seen == set(range(5))  # every shift from -2 to 2 occurs, nothing else
+
+
 def test_flip_mirrors_about_half_of_the_images() -> None:
     x = torch.arange(4.0).reshape(1, 1, 1, 4).repeat(200, 1, 1, 1)
     out = augmentation(Augmentation(padding=0, flip=True))(x, torch.Generator().manual_seed(0))
