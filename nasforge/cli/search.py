@@ -47,6 +47,13 @@ def search(
         float | None,
         typer.Option(help="Seconds a trial may run; a longer one fails (overrides the file)."),
     ] = None,
+    ordered: Annotated[
+        bool | None,
+        typer.Option(
+            "--ordered/--unordered",
+            help="Tell results in the order asked: the same search with any workers.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Run (or resume) the search a YAML file describes; Ctrl-C stops it, rerun to resume."""
@@ -79,6 +86,8 @@ def search(
                 f"--trial-timeout must be a number of seconds > 0, got {trial_timeout}"
             )
         execution = execution.model_copy(update={"trial_timeout": trial_timeout})
+    if ordered is not None:
+        execution = execution.model_copy(update={"ordered": ordered})
     given = {"max_trials": max_trials, "max_time": max_time}
     budget = cfg.budget.model_copy(update={k: v for k, v in given.items() if v is not None})
     exp = build_experiment(cfg, source=str(config))

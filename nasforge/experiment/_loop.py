@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from nasforge.errors import SearchFailedError
 from nasforge.execution import Done, Executor, Job, Lost
@@ -46,6 +47,7 @@ class _Work:
     retry_of: int | None
     losses: int = 0  # earlier attempts that lost their worker
     parent: int | None = None  # the trial the arch was mutated from (lineage, inheritance)
+    order: int | None = None  # its place among this run's asks (``ordered`` runs tell by it)
 
 
 @dataclass
@@ -56,6 +58,7 @@ class _Running:
     work: _Work
     started: float
     curve: dict[int, dict[str, float]] = field(default_factory=dict)
+    ended: float | None = None  # when its result came (an ordered run may tell it later)
 
 
 class SearchLoop:
@@ -63,6 +66,15 @@ class SearchLoop:
 
     A free worker of the executor gets the next ask at once (no generations); the driver alone
     talks to the strategy, the scheduler and the store.
+
+    **Ordered** runs (``ordered=True``) make a search with several workers repeat itself: a
+    result that arrives before those asked earlier is held (its trial still ``running`` in
+    the store) and stored and told once they are, and each tell is followed by the asks it
+    frees before the next tell. The strategy then sees ``ask 0 .. ask W-1, tell 0, ask W,
+    tell 1, ask W+1, ...`` (``W`` workers) whatever the timing, so the same seed gives the
+    same search with any number of workers (a scheduler's stop decisions still depend on
+    which reports came first). The price: a worker whose result is held waits for the
+    earlier trials instead of starting the next one.
     """
 
     def __init__(
@@ -81,6 +93,11 @@ class SearchLoop:
         self._on_report: OnReport = None
         self._trial_timeout: float | None = None
         self._fail_fast = FAIL_FAST_TRIALS
+        self._ordered = False
+        self._orders = 0  # asks (and retries of earlier runs) placed in this run's order
+        self._told = 0  # places told so far in an ordered run
+        #: an ordered run's held endings: place -> (trial number, store and tell it)
+        self._held: dict[int, tuple[int, Callable[[], list[Trial]]]] = {}
 
     # ---- the loop -----------------------------------------------------------------------------
 
@@ -93,6 +110,7 @@ class SearchLoop:
         on_report: OnReport = None,
         heartbeat_s: float = 2.0,
         trial_timeout: float | None = None,
+        ordered: bool = False,
     ) -> list[Trial]:
         """Keep ``executor``'s workers busy until the budget is spent and every trial ended.
 
@@ -103,11 +121,12 @@ class SearchLoop:
         trial); on Ctrl-C (or any error in the driver) the running trials are marked
         ``interrupted`` and the next run retries them, without limit. When no trial has
         succeeded yet and the last :data:`FAIL_FAST_TRIALS` finished ones failed with the same
-        error, the search stops with :class:`~nasforge.errors.SearchFailedError`. Returns the
-        trials this call finished.
+        error, the search stops with :class:`~nasforge.errors.SearchFailedError`. ``ordered``:
+        tell results in the order asked (see the class). Returns the trials this call finished.
         """
         self._on_report = on_report
         self._trial_timeout = trial_timeout
+        self._ordered = ordered
         self._fail_fast = min(FAIL_FAST_TRIALS, max_trials or FAIL_FAST_TRIALS)
         session = self.session
         finished: list[Trial] = []
@@ -116,24 +135,35 @@ class SearchLoop:
         start = time.monotonic()
         with Heartbeat(session.heartbeat, self._running_numbers, heartbeat_s):
             try:
-                while True:
+
+                def fill() -> None:
                     in_time = max_time is None or time.monotonic() - start < max_time
-                    while in_time and executor.free_slots() > 0:
+                    while in_time and executor.free_slots() - len(self._held) > 0:
                         work = self._next_work(max_trials)
                         if work is None:
                             break
                         executor.submit(self._start(work))
+
+                while True:
+                    fill()
                     if not self._running:
+                        finished.extend(self._release(fill, everything=True))
                         break
                     for event in executor.poll(timeout=min(0.5, heartbeat_s)):
                         with self._lock:
                             run = self._running.pop(event.number, None)
                         if run is None:  # a late event of a trial already ended or lost
                             continue
+                        run.ended = time.monotonic()
                         if isinstance(event, Done):
-                            finished.append(self._finish_done(run, event, on_trial))
+                            ending = partial(self._finish_done, run, event, on_trial)
+                            finished.extend(self._end(run, ending, fill))
                         elif isinstance(event, Lost):
-                            finished.extend(self._lost(run, event.reason, on_trial))
+                            lost = partial(self._lost, run, event.reason, on_trial)
+                            if self._ordered and run.work.losses + 1 <= self.session.max_retries:
+                                finished.extend(lost())  # retried: its place stays open
+                            else:
+                                finished.extend(self._end(run, lost, fill))
             finally:
                 executor.shutdown()
                 with self._lock:
@@ -148,8 +178,39 @@ class SearchLoop:
         return finished
 
     def _running_numbers(self) -> list[int]:
+        with self._lock:  # a held trial is still running as far as the store knows
+            return [*self._running, *(number for number, _ in self._held.values())]
+
+    # ---- ordered runs -------------------------------------------------------------------------
+
+    def _end(
+        self, run: _Running, ending: Callable[[], list[Trial]], fill: Callable[[], None]
+    ) -> list[Trial]:
+        """Store and tell a trial's end now, or, in an ordered run, once every trial asked
+        before it has been told (then the ends it frees, each followed by its asks)."""
+        if not self._ordered:
+            return ending()
+        assert run.work.order is not None
         with self._lock:
-            return list(self._running)
+            self._held[run.work.order] = (run.number, ending)
+        return self._release(fill)
+
+    def _release(self, fill: Callable[[], None], everything: bool = False) -> list[Trial]:
+        """The held ends that are next in order, each told and followed by the asks it frees;
+        ``everything``: the rest too, in order (the run ends, nothing is left to wait for)."""
+        finished: list[Trial] = []
+        while self._held:
+            if self._told not in self._held:
+                if not everything:
+                    break
+                self._told = min(self._held)
+            with self._lock:
+                _, ending = self._held.pop(self._told)
+            self._told += 1
+            finished.extend(ending())
+            if not everything:
+                fill()
+        return finished
 
     # ---- asking and starting ------------------------------------------------------------------
 
@@ -157,13 +218,18 @@ class SearchLoop:
         """A queued retry first, then a new ask while the budget allows; else ``None``."""
         if self.state.retries:
             retry = self.state.retries.pop(0)
-            return _Work(retry.arch, retry.seed, None, retry.root, retry.losses)
+            order = retry.order if retry.order is not None else self._take_order()
+            return _Work(retry.arch, retry.seed, None, retry.root, retry.losses, order=order)
         if max_trials is not None and self.state.asked >= max_trials:
             return None
         arch = self.strategy.ask()
         seed = trial_seed(self.session.seed, self.state.asked)
         self.state.asked += 1
-        return _Work(arch, seed, self.session.take_seq(), None)
+        return _Work(arch, seed, self.session.take_seq(), None, order=self._take_order())
+
+    def _take_order(self) -> int:
+        self._orders += 1
+        return self._orders - 1
 
     def _start(self, work: _Work) -> Job:
         session = self.session
@@ -205,7 +271,7 @@ class SearchLoop:
 
     # ---- endings ------------------------------------------------------------------------------
 
-    def _finish_done(self, run: _Running, done: Done, on_trial: Sequence[OnTrial]) -> Trial:
+    def _finish_done(self, run: _Running, done: Done, on_trial: Sequence[OnTrial]) -> list[Trial]:
         status = TrialStatus.COMPLETE
         if done.pruned or done.infeasible:  # infeasible: not trained (a hard constraint broke)
             status = TrialStatus.PRUNED
@@ -221,9 +287,11 @@ class SearchLoop:
                 state=done.state,
                 inherited=done.inherited,
             )
-        return self._finish(
-            run, status, done.metrics, done.error, on_trial, done.worker, done.infeasible
-        )
+        return [
+            self._finish(
+                run, status, done.metrics, done.error, on_trial, done.worker, done.infeasible
+            )
+        ]
 
     def _finish(
         self,
@@ -248,7 +316,7 @@ class SearchLoop:
             worker=worker,
             retry_of=run.work.retry_of,
             ask_seq=run.work.ask_seq,
-            duration_s=time.monotonic() - run.started,
+            duration_s=(run.ended or time.monotonic()) - run.started,
             untrained=untrained,
         )
         if self.scheduler is not None:
@@ -269,7 +337,8 @@ class SearchLoop:
         root = run.number if run.work.retry_of is None else run.work.retry_of
         losses = run.work.losses + 1
         if losses <= session.max_retries:
-            self.state.retries.append(Retry(run.work.arch, run.work.seed, root, losses))
+            retry = Retry(run.work.arch, run.work.seed, root, losses, order=run.work.order)
+            self.state.retries.append(retry)
             return []
         error = f"{_given_up(losses, session.max_retries)}; last: {reason}"
         return [self._finish(run, TrialStatus.FAILED, {}, error, on_trial)]

@@ -16,7 +16,8 @@ Example file::
     budget: {max_trials: 20, max_time: 600}
     execution: {executor: processes, workers: 4}             # optional; default: in-process
     # execution may also set heartbeat_s (2) and stale_after (30): how often running trials
-    # write a heartbeat, and how old one may be before a rerun takes the trial back
+    # write a heartbeat, and how old one may be before a rerun takes the trial back; and
+    # ordered: true, results told in the order asked (the same search with any workers)
 
 ``constraints`` is a list of ``"metric <operator> bound"`` strings or a mapping such as
 ``{params_m: "<= 0.5"}`` (quote a condition that starts with ``>``: YAML reads a bare ``>`` as
@@ -117,6 +118,8 @@ class Execution(_Strict):
 
     ``trial_timeout`` (seconds, default none) limits each trial: one that runs longer is
     stopped and stored ``failed`` with ``timed out after S s (trial_timeout)``, not retried.
+    ``ordered: true`` tells the strategy the results in the order asked, so the same seed
+    gives the same search with several workers (see ``Experiment.run``).
     """
 
     executor: Literal["local", "processes", "ray"] = "local"
@@ -127,6 +130,7 @@ class Execution(_Strict):
     heartbeat_s: float = Field(default=2.0, gt=0)
     stale_after: float = Field(default=30.0, gt=0)
     trial_timeout: float | None = Field(default=None, gt=0)
+    ordered: bool = False
 
     def run_options(self) -> dict[str, Any]:
         """Keyword options of ``Experiment.run``; ``workers > 1`` alone means processes."""
@@ -142,6 +146,7 @@ class Execution(_Strict):
             "heartbeat_s": self.heartbeat_s,
             "stale_after": self.stale_after,
             "trial_timeout": self.trial_timeout,
+            "ordered": self.ordered,
         }
 
 

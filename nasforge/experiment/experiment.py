@@ -322,6 +322,7 @@ class Experiment(ResultsView):
         heartbeat_s: float = 2.0,
         stale_after: float = 30.0,
         trial_timeout: float | None = None,
+        ordered: bool = False,
     ) -> list[Trial]:
         """Search until ``max_trials`` trials in total have finished or ``max_time`` seconds pass.
 
@@ -337,6 +338,9 @@ class Experiment(ResultsView):
         (fractions allowed) each. An :class:`~nasforge.execution.Executor` instance works too.
         With several workers the order in which results arrive depends on timing, so two runs
         may differ; every finished trial is stored once and a resume replays them in order.
+        ``ordered=True`` tells the strategy the results in the order it asked for them (a
+        result that comes early waits, and so does its worker), so the same seed gives the
+        same search with any number of workers.
         A one-shot method runs its own search in this process.
 
         Faults: a trial left ``running`` by a driver that died is retried (its process is gone,
@@ -369,6 +373,7 @@ class Experiment(ResultsView):
             heartbeat_s,
             stale_after,
             trial_timeout,
+            ordered,
         )
         session = self.session()
         reclaim_running(self.storage, self.record.id, self.name, stale_after)
@@ -400,7 +405,14 @@ class Experiment(ResultsView):
             self.scheduler_ = scheduler
             loop = SearchLoop(session, method, state, scheduler)
             return loop.run(
-                runner, max_trials, max_time, on_trial, on_report, heartbeat_s, trial_timeout
+                runner,
+                max_trials,
+                max_time,
+                on_trial,
+                on_report,
+                heartbeat_s,
+                trial_timeout,
+                ordered,
             )
 
     def check_run(
@@ -415,6 +427,7 @@ class Experiment(ResultsView):
         heartbeat_s: float = 2.0,
         stale_after: float = 30.0,
         trial_timeout: float | None = None,
+        ordered: bool = False,
     ) -> Executor:
         """Check the options of :meth:`run` as it does before it opens the store (the budget,
         the liveness settings, the trial time limit, the executor, and that the device of
@@ -430,6 +443,8 @@ class Experiment(ResultsView):
         )
         components.check_one_shot_executor(self.strategy_, self.strategy_name, executor, workers)
         components.check_trial_timeout(self.strategy_, self.strategy_name, trial_timeout)
+        if not isinstance(ordered, bool):
+            raise ConfigError(f"ordered={ordered!r}; allowed: True or False")
         runner = components.make_executor(
             executor, workers, devices, ray_address, gpus_per_trial, self.device
         )

@@ -65,6 +65,7 @@ class Retry:
     seed: int
     root: int  # number of the trial whose ask this retries
     losses: int  # attempts that lost their worker (see ``lost_its_worker``)
+    order: int | None = None  # its place in an ordered run (``None``: from an earlier run)
 
 
 @dataclass

@@ -94,7 +94,7 @@ def test_yaml_execution_block_and_cli_workers(tmp_path):
         "evaluator": {"name": "tabular"},
         "objectives": {"val_acc": "max"},
         "budget": {"max_trials": 6},
-        "execution": {"executor": "processes", "workers": 2},
+        "execution": {"executor": "processes", "workers": 2, "ordered": True},
     }
     path = tmp_path / "search.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -102,6 +102,8 @@ def test_yaml_execution_block_and_cli_workers(tmp_path):
     assert result.exit_code == 0, result.output
     trials = nf.load_experiment("par", config["storage"]).trials()
     assert len(trials) == 6 and all(t.worker and "/w" in t.worker for t in trials)
+    by_tell = sorted(trials, key=lambda t: t.tell_seq or 0)
+    assert [t.number for t in by_tell] == sorted(t.number for t in trials)  # told as asked
     result = CliRunner().invoke(
         app,
         [
@@ -125,6 +127,10 @@ def test_yaml_execution_block_and_cli_workers(tmp_path):
     path.write_text(yaml.safe_dump(config))
     result = CliRunner().invoke(app, ["search", str(path)])
     assert result.exit_code == 2 and "execution.workers" in result.output
+    config["execution"] = {"ordered": "maybe"}
+    path.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(app, ["search", str(path)])
+    assert result.exit_code == 2 and "execution.ordered" in result.output
     config["execution"] = {"heartbeat_s": 0}
     path.write_text(yaml.safe_dump(config))
     result = CliRunner().invoke(app, ["search", str(path)])
@@ -139,7 +145,7 @@ def test_yaml_execution_block_and_cli_workers(tmp_path):
     config["execution"] = {"heartbeat_s": 0.5, "stale_after": 60}
     config["budget"] = {"max_trials": 10}
     path.write_text(yaml.safe_dump(config))
-    result = CliRunner().invoke(app, ["search", str(path), "--quiet"])
+    result = CliRunner().invoke(app, ["search", str(path), "--quiet", "--ordered"])
     assert result.exit_code == 0, result.output
     assert len(nf.load_experiment("par", config["storage"]).trials()) == 10
 
