@@ -120,6 +120,8 @@ def test_every_format_matches_the_library_model(
 ) -> None:
     space = create_space(space_name, **options)
     store = make_store(space, [key])
+    if space_name == "rnn-cell":  # the ONNX exporter unrolls every step: 6 instead of 24
+        signals = tuple(a[..., :6] if a.ndim == 3 else a for a in signals)
     evaluator = evaluator_for(ndim, signals)
     common = {"space": space, "evaluator": evaluator}
     pt = export_model("exp", store, format="pytorch", out=tmp_path / "m.pt", **common)
