@@ -61,8 +61,8 @@ class ShuffledExecutor(Executor):
         self.jobs = []
 
 
-def search(tmp_path: Path, executor: Executor, ordered: bool, name: str) -> nf.Experiment:
-    exp = nf.Experiment(
+def experiment(tmp_path: Path, name: str) -> nf.Experiment:
+    return nf.Experiment(
         SPACE,
         strategy="regularized-evolution",
         strategy_options={"population_size": 4, "sample_size": 2},
@@ -70,7 +70,12 @@ def search(tmp_path: Path, executor: Executor, ordered: bool, name: str) -> nf.E
         objectives={"val_acc": "max"},
         storage=f"sqlite:///{tmp_path / f'{name}.db'}",
         seed=3,
+        name="ordered",
     )
+
+
+def search(tmp_path: Path, executor: Executor, ordered: bool, name: str) -> nf.Experiment:
+    exp = experiment(tmp_path, name)
     exp.run(max_trials=20, progress=False, executor=executor, ordered=ordered)
     return exp
 
@@ -105,6 +110,28 @@ def test_a_lost_worker_keeps_its_place_in_an_ordered_search(tmp_path: Path) -> N
     assert told(lossy) == told(plain)  # the retries took the lost trials' places
     interrupted = [t for t in lossy.trials() if t.status == TrialStatus.INTERRUPTED]
     assert len(interrupted) == 2
+
+
+def test_a_killed_ordered_search_resumes_to_the_same_search(tmp_path: Path) -> None:
+    whole = search(tmp_path, ShuffledExecutor(3, 0), True, "whole")
+
+    def kill_after_seven(exp: nf.Experiment, trial: nf.Trial) -> None:
+        if len(exp.strategy_.history_) == 7:  # held and running trials are cut off
+            raise KeyboardInterrupt
+
+    killed = experiment(tmp_path, "killed")
+    with pytest.raises(KeyboardInterrupt):
+        killed.run(
+            max_trials=20,
+            progress=False,
+            executor=ShuffledExecutor(3, 5),
+            ordered=True,
+            callbacks=[kill_after_seven],
+        )
+    assert any(t.status == TrialStatus.INTERRUPTED for t in killed.trials())
+    resumed = experiment(tmp_path, "killed")
+    resumed.run(max_trials=20, progress=False, executor=ShuffledExecutor(3, 9), ordered=True)
+    assert told(resumed) == told(whole)
 
 
 def test_ordered_is_a_yes_or_no(tmp_path: Path) -> None:
