@@ -1,26 +1,33 @@
 """The main job against what a user without nasforge would run: Optuna's TPE over a plain CNN.
 
-Two parts, each measured side by side in one run:
+Three parts, each measured side by side in one run:
 
 1. ``search``: the README's main job (``examples/mnist1d_nb201.yaml``: NAS-Bench-201 cells on
    MNIST-1D, every candidate trained for real) against a hand-written baseline: Optuna's TPE
    (its defaults) over a plain 1-D CNN written in this script (depth 1-4, width 16-128, kernel 3,
    5 or 7, batch norm or not, dropout 0-0.5, AdamW learning rate 1e-4 to 3e-2, weight decay
    1e-6 to 1e-2; 20 epochs, batch 128), on the same data and the same validation split
-   (``val_fraction`` 0.1, ``data_seed`` 0). Each gets the same wall time (``--minutes``, a
-   trial running at the limit finishes, as in both tools) per search seed (``--seeds``), in this
-   process, one trial at a time, with torch's thread setting as the main job leaves it. Reported
-   per arm and budget: the test accuracy of the best trial by validation accuracy (mean and
-   sample standard deviation over the seeds) and the trials finished.
+   (the main job's ``val_fraction``, ``data_seed`` 0). Each gets the same wall time
+   (``--minutes``; a trial running at the limit finishes, as in both tools) per search seed
+   (``--seeds``): the main job with its own ``execution`` (its worker processes, as
+   ``nasforge search`` runs it), the baseline in this process, one trial at a time, with
+   torch's default threads (what a user's script gets). Reported per arm and budget: the test
+   accuracy of the best trial by validation accuracy (mean and sample standard deviation over
+   the seeds) and the trials finished (trained to the end or, in the main job, stopped early
+   by its scheduler: ``pruned`` counts those).
 2. ``threads``: seconds per training epoch of the main job's evaluator on one fixed cell with
    torch intra-op threads 1, 2 and torch's default, idle and while ``--load`` other CPU-bound
    processes (pure-Python loops, one core each) run: what the ``threads`` option buys.
+3. ``recipes``: the test accuracy of one good NB201 cell trained alone (3 training seeds)
+   under the networks and recipes the main job's settings were chosen among: what the
+   network can reach apart from which cell a search picks (about 15 minutes).
 
 Prints Markdown tables, then one JSON object as its last line.
 
 Usage:
-    python benchmarks/main_job.py                      # both parts: 3 and 10 min x seeds 0,1,2
+    python benchmarks/main_job.py                      # all: 3 and 10 min x seeds 0,1,2
     python benchmarks/main_job.py --part threads       # the thread measurement only (~2 min)
+    python benchmarks/main_job.py --part recipes       # one cell, 8 recipes (~15 min)
     python benchmarks/main_job.py --minutes 3 --seeds 3,4,5
     python benchmarks/main_job.py --quick              # a smoke run of a few seconds
 """
@@ -36,6 +43,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +52,7 @@ import torch
 from torch import nn
 
 from nasforge.data import load_dataset
+from nasforge.estimation.base import TrialContext
 from nasforge.estimation.train import TrainEvaluator
 from nasforge.experiment.config import build_experiment, load_config
 from nasforge.spaces import NB201Space
@@ -52,15 +61,30 @@ ROOT = Path(__file__).resolve().parents[1]
 MAIN_JOB = ROOT / "examples" / "mnist1d_nb201.yaml"
 #: the cell the thread part trains (every operation type once)
 CELL = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"
+#: the cell the recipe part trains: NAS-Bench-201's best on CIFAR-10
+GOOD_CELL = "+".join(
+    (
+        "|nor_conv_3x3~0|",
+        "|nor_conv_3x3~0|nor_conv_3x3~1|",
+        "|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+    )
+)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("all", "search", "threads"), default="all")
+    parser.add_argument("--part", choices=("all", "search", "threads", "recipes"), default="all")
     parser.add_argument("--minutes", default="3,10", help="search budgets (default 3,10)")
     parser.add_argument("--seeds", default="0,1,2", help="search seeds (default 0,1,2)")
     parser.add_argument("--load", type=int, default=1, help="busy processes when loaded (1)")
     parser.add_argument("--epochs", type=int, default=20, help="baseline epochs (default 20)")
+    parser.add_argument(
+        "--main-job", type=Path, default=MAIN_JOB, help="the nasforge arm's YAML (the main job)"
+    )
+    parser.add_argument("--arms", default="nasforge,optuna_tpe", help="arms to run (default: both)")
+    parser.add_argument(
+        "--keep", type=Path, help="keep the main job's stores in this new folder (for analysis)"
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
     return parser.parse_args(argv)
 
@@ -100,9 +124,9 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 class Baseline:
     """Optuna's TPE over :func:`plain_cnn`, trained with AdamW and a cosine schedule."""
 
-    def __init__(self, epochs: int) -> None:
+    def __init__(self, epochs: int, val_fraction: float = 0.1) -> None:
         data = load_dataset("mnist1d")
-        x_train, y_train, x_val, y_val = data.split_validation(0.1, seed=0)
+        x_train, y_train, x_val, y_val = data.split_validation(val_fraction, seed=0)
         as_x, as_y = torch.from_numpy, torch.from_numpy
         self.x_train, self.y_train = as_x(x_train), as_y(y_train)
         self.x_val, self.y_val = as_x(x_val), as_y(y_val)
@@ -161,9 +185,13 @@ class Baseline:
 # ---- the main job --------------------------------------------------------------------------
 
 
-def main_job(seed: int, seconds: float, folder: Path, quick: bool) -> dict[str, Any]:
-    """The README's main job with ``seed`` for ``seconds`` (its YAML otherwise unchanged)."""
-    config = load_config(MAIN_JOB)
+def main_job(
+    seed: int, seconds: float, folder: Path, quick: bool, path: Path = MAIN_JOB
+) -> dict[str, Any]:
+    """The README's main job (or the YAML at ``path``) with ``seed`` for ``seconds``, run with
+    its own ``execution`` (workers) as ``nasforge search`` runs it; its YAML otherwise
+    unchanged."""
+    config = load_config(path)
     updates: dict[str, Any] = {
         "seed": seed,
         "storage": f"sqlite:///{folder / f'main-{seed}-{seconds:g}.db'}",
@@ -173,16 +201,26 @@ def main_job(seed: int, seconds: float, folder: Path, quick: bool) -> dict[str, 
             update={"options": {**config.evaluator.options, "epochs": 1}}
         )
         updates["evaluator"] = evaluator
+        updates["scheduler"] = None  # one epoch: nothing for a grace period to wait for
     experiment = build_experiment(config.model_copy(update=updates))
-    experiment.run(max_trials=100_000, max_time=seconds, progress=False)
+    execution = config.execution  # its workers, as `nasforge search` runs it
+    if quick:  # a smoke run: no worker processes to start
+        execution = execution.model_copy(update={"executor": "local", "workers": 1})
+    run_options = execution.run_options()
+    experiment.run(max_trials=100_000, max_time=seconds, progress=False, **run_options)
     best = experiment.best()
-    trials = [t for t in experiment.trials() if t.status.value == "complete"]
+    statuses = [t.status.value for t in experiment.trials()]
+    # trials: every candidate tried to the end or stopped early by the scheduler (pruned)
+    counts = {
+        "trials": sum(s in ("complete", "pruned") for s in statuses),
+        "pruned": statuses.count("pruned"),
+    }
     if best is None:
-        return {"test_acc": None, "val_acc": None, "trials": len(trials)}
+        return {"test_acc": None, "val_acc": None, **counts}
     return {
         "test_acc": float(best.metrics["test_acc"]),
         "val_acc": float(best.metrics["val_acc"]),
-        "trials": len(trials),
+        **counts,
     }
 
 
@@ -197,20 +235,31 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def search_part(args: argparse.Namespace, seeds: list[int], minutes: list[float]) -> dict:
-    baseline = Baseline(1 if args.quick else args.epochs)
+    names = [arm.strip() for arm in args.arms.split(",") if arm.strip()]
+    unknown = sorted(set(names) - {"nasforge", "optuna_tpe"})
+    if unknown or not names:
+        raise SystemExit(f"--arms={args.arms!r}; allowed: nasforge and/or optuna_tpe")
+    # the baseline holds out what the main job holds out (the same samples: data_seed 0)
+    evaluator_options = load_config(args.main_job).evaluator.options
+    baseline = Baseline(
+        1 if args.quick else args.epochs, evaluator_options.get("val_fraction", 0.1)
+    )
     out: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = args.keep or stack.enter_context(tempfile.TemporaryDirectory())
+        if args.keep is not None:  # a new folder: a store already there would be resumed
+            args.keep.mkdir(parents=True, exist_ok=False)
         for budget in minutes:
             seconds = budget * 60
-            arms: dict[str, list[dict[str, Any]]] = {"nasforge": [], "optuna_tpe": []}
+            arms: dict[str, list[dict[str, Any]]] = {arm: [] for arm in names}
             for seed in seeds:
-                arms["nasforge"].append(main_job(seed, seconds, Path(tmp), args.quick))
-                arms["optuna_tpe"].append(baseline.search(seed, seconds))
-                print(
-                    f"{budget:g} min seed {seed}: nasforge {arms['nasforge'][-1]} | "
-                    f"optuna {arms['optuna_tpe'][-1]}",
-                    flush=True,
-                )
+                if "nasforge" in arms:
+                    run = main_job(seed, seconds, Path(tmp), args.quick, args.main_job)
+                    arms["nasforge"].append(run)
+                if "optuna_tpe" in arms:
+                    arms["optuna_tpe"].append(baseline.search(seed, seconds))
+                done = " | ".join(f"{arm} {runs[-1]}" for arm, runs in arms.items())
+                print(f"{budget:g} min seed {seed}: {done}", flush=True)
             out[f"{budget:g}min"] = {arm: summarise(runs) for arm, runs in arms.items()}
     print("\n| budget | arm | test acc of best by val (mean ± std) | trials |")
     print("|---|---|---|---|")
@@ -285,6 +334,55 @@ def threads_part(args: argparse.Namespace) -> dict[str, Any]:
     return {"torch_default_threads": torch.get_num_threads(), "load": args.load, **rows}
 
 
+# ---- recipes -------------------------------------------------------------------------------
+
+#: the settings the main job's were chosen among: (label, NB201 space options, evaluator options)
+RECIPES: list[tuple[str, dict[str, int], dict[str, Any]]] = [
+    ("16 channels, batch 128 (the old default)", {"channels": 16}, {"batch_size": 128}),
+    ("16 channels, batch 128, 40 epochs", {"channels": 16}, {"batch_size": 128, "epochs": 40}),
+    ("16 channels, batch 64", {"channels": 16}, {"batch_size": 64}),
+    ("16 channels, batch 32", {"channels": 16}, {"batch_size": 32}),
+    ("32 channels, batch 128", {"channels": 32}, {"batch_size": 128}),
+    ("32 channels, batch 64 (the main job's)", {"channels": 32}, {"batch_size": 64}),
+    ("32 channels, batch 64, shifts of up to 3", {"channels": 32}, {"batch_size": 64, "shift": 3}),
+    ("64 channels, batch 128", {"channels": 64}, {"batch_size": 128}),
+]
+
+
+def recipes_part(args: argparse.Namespace) -> dict[str, Any]:
+    """Test accuracy of one good cell (:data:`GOOD_CELL`) trained alone under each of
+    :data:`RECIPES` (20 epochs of SGD unless said, training seeds 0-2): what the network and
+    recipe can reach, apart from which cell a search picks."""
+    from nasforge.data import Augmentation
+
+    data = load_dataset("mnist1d")
+    rows: dict[str, dict[str, Any]] = {}
+    chosen = RECIPES[:1] if args.quick else RECIPES
+    for label, space_options, options in chosen:
+        options = {"epochs": 1, "train_fraction": 0.05} if args.quick else dict(options)
+        shift = options.pop("shift", 0)
+        source = replace(data, augment=Augmentation(shift, flip=False)) if shift else data
+        evaluator = TrainEvaluator(source, device="cpu", **options)
+        space = NB201Space(n_cells=1, **space_options)
+        arch = space.parse(GOOD_CELL)
+        tests, seconds = [], []
+        for seed in (0,) if args.quick else (0, 1, 2):
+            start = time.perf_counter()
+            tests.append(evaluator.evaluate(arch, TrialContext(space=space, seed=seed))["test_acc"])
+            seconds.append(time.perf_counter() - start)
+        rows[label] = {
+            "test_acc_mean": round(statistics.fmean(tests), 2),
+            "test_acc": [round(t, 2) for t in tests],
+            "seconds": round(statistics.fmean(seconds), 1),
+        }
+    print("\n| network and recipe | test acc (seeds 0-2) | mean | s per trial |")
+    print("|---|---|---|---|")
+    for label, row in rows.items():
+        values = " / ".join(f"{t:.1f}" for t in row["test_acc"])
+        print(f"| {label} | {values} | {row['test_acc_mean']:.2f} | {row['seconds']:.0f} |")
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     seeds = [0] if args.quick else [int(s) for s in args.seeds.split(",")]
@@ -292,6 +390,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"machine_cores": multiprocessing.cpu_count()}
     if args.part in ("all", "threads"):
         result["threads"] = threads_part(args)
+    if args.part in ("all", "recipes"):
+        result["recipes"] = recipes_part(args)
     if args.part in ("all", "search"):
         result["search"] = search_part(args, seeds, minutes)
     print(json.dumps(result))
