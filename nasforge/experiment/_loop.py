@@ -98,6 +98,8 @@ class SearchLoop:
         self._told = 0  # places told so far in an ordered run
         #: an ordered run's held endings: place -> (trial number, store and tell it)
         self._held: dict[int, tuple[int, Callable[[], list[Trial]]]] = {}
+        #: the run's asks while the budget and the workers allow (set by ``run``)
+        self._fill: Callable[[], None] = lambda: None
 
     # ---- the loop -----------------------------------------------------------------------------
 
@@ -144,10 +146,11 @@ class SearchLoop:
                             break
                         executor.submit(self._start(work))
 
+                self._fill = fill
                 while True:
                     fill()
                     if not self._running:
-                        finished.extend(self._release(fill, everything=True))
+                        finished.extend(self._release(everything=True))
                         break
                     for event in executor.poll(timeout=min(0.5, heartbeat_s)):
                         with self._lock:
@@ -157,13 +160,9 @@ class SearchLoop:
                         run.ended = time.monotonic()
                         if isinstance(event, Done):
                             ending = partial(self._finish_done, run, event, on_trial)
-                            finished.extend(self._end(run, ending, fill))
+                            finished.extend(self._end(run, ending))
                         elif isinstance(event, Lost):
-                            lost = partial(self._lost, run, event.reason, on_trial)
-                            if self._ordered and run.work.losses + 1 <= self.session.max_retries:
-                                finished.extend(lost())  # retried: its place stays open
-                            else:
-                                finished.extend(self._end(run, lost, fill))
+                            finished.extend(self._lost(run, event.reason, on_trial))
             finally:
                 executor.shutdown()
                 with self._lock:
@@ -183,9 +182,7 @@ class SearchLoop:
 
     # ---- ordered runs -------------------------------------------------------------------------
 
-    def _end(
-        self, run: _Running, ending: Callable[[], list[Trial]], fill: Callable[[], None]
-    ) -> list[Trial]:
+    def _end(self, run: _Running, ending: Callable[[], list[Trial]]) -> list[Trial]:
         """Store and tell a trial's end now, or, in an ordered run, once every trial asked
         before it has been told (then the ends it frees, each followed by its asks)."""
         if not self._ordered:
@@ -193,9 +190,9 @@ class SearchLoop:
         assert run.work.order is not None
         with self._lock:
             self._held[run.work.order] = (run.number, ending)
-        return self._release(fill)
+        return self._release()
 
-    def _release(self, fill: Callable[[], None], everything: bool = False) -> list[Trial]:
+    def _release(self, everything: bool = False) -> list[Trial]:
         """The held ends that are next in order, each told and followed by the asks it frees;
         ``everything``: the rest too, in order (the run ends, nothing is left to wait for)."""
         finished: list[Trial] = []
@@ -209,7 +206,7 @@ class SearchLoop:
             self._told += 1
             finished.extend(ending())
             if not everything:
-                fill()
+                self._fill()
         return finished
 
     # ---- asking and starting ------------------------------------------------------------------
@@ -341,7 +338,8 @@ class SearchLoop:
             self.state.retries.append(retry)
             return []
         error = f"{_given_up(losses, session.max_retries)}; last: {reason}"
-        return [self._finish(run, TrialStatus.FAILED, {}, error, on_trial)]
+        # a retry keeps the ask's place in an ordered run; a failure ends it there
+        return self._end(run, lambda: [self._finish(run, TrialStatus.FAILED, {}, error, on_trial)])
 
     def _stop_if_failing(self) -> None:
         """Raise ``SearchFailedError`` when no trial succeeded so far and the last few
