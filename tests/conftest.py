@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import pytest
+
+# A shell starts a background job (`python -m pytest &`, a CI runner's script) with SIGINT
+# ignored, and a child started with it ignored keeps it ignored: Python then installs no
+# KeyboardInterrupt handler, and the tests that stop a search with Ctrl-C (SIGINT) wait for an
+# exit that never comes. A handler here makes the children start with SIGINT's default (exec
+# resets caught signals, not ignored ones), as they do when pytest runs in a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
