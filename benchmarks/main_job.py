@@ -21,6 +21,13 @@ Three parts, each measured side by side in one run:
 3. ``recipes``: the test accuracy of one good NB201 cell trained alone (3 training seeds)
    under the networks and recipes the main job's settings were chosen among: what the
    network can reach apart from which cell a search picks (about 15 minutes).
+4. ``selection`` (offline, seconds): on the main job's stores that ``--part search --keep DIR``
+   kept (``--stores DIR``), the test accuracy of the trial each selection rule picks among
+   those finished within each ``--minutes`` budget: the highest validation accuracy (the
+   main job's own pick), the lowest validation loss, the highest test accuracy (an oracle: what
+   the best selection could get from the trials the search trained) and the mean test accuracy
+   of the five best by validation accuracy. It tells a search that finds nothing good from a
+   selection that cannot tell the good from the lucky.
 
 Prints Markdown tables, then one JSON object as its last line.
 
@@ -29,6 +36,8 @@ Usage:
     python benchmarks/main_job.py --part threads       # the thread measurement only (~2 min)
     python benchmarks/main_job.py --part recipes       # one cell, 8 recipes (~15 min)
     python benchmarks/main_job.py --minutes 3 --seeds 3,4,5
+    python benchmarks/main_job.py --part search --arms nasforge --minutes 10 --keep runs
+    python benchmarks/main_job.py --part selection --stores runs --minutes 3,10
     python benchmarks/main_job.py --quick              # a smoke run of a few seconds
 """
 
@@ -42,7 +51,7 @@ import multiprocessing
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -55,7 +64,9 @@ from nasforge.data import load_dataset
 from nasforge.estimation.base import TrialContext
 from nasforge.estimation.train import TrainEvaluator
 from nasforge.experiment.config import build_experiment, load_config
+from nasforge.experiment.load import load_experiment
 from nasforge.spaces import NB201Space
+from nasforge.trial import Trial, TrialStatus
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN_JOB = ROOT / "examples" / "mnist1d_nb201.yaml"
@@ -73,7 +84,9 @@ GOOD_CELL = "+".join(
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("all", "search", "threads", "recipes"), default="all")
+    parser.add_argument(
+        "--part", choices=("all", "search", "threads", "recipes", "selection"), default="all"
+    )
     parser.add_argument("--minutes", default="3,10", help="search budgets (default 3,10)")
     parser.add_argument("--seeds", default="0,1,2", help="search seeds (default 0,1,2)")
     parser.add_argument("--load", type=int, default=1, help="busy processes when loaded (1)")
@@ -84,6 +97,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--arms", default="nasforge,optuna_tpe", help="arms to run (default: both)")
     parser.add_argument(
         "--keep", type=Path, help="keep the main job's stores in this new folder (for analysis)"
+    )
+    parser.add_argument(
+        "--stores", type=Path, help="--part selection: the folder --keep filled with stores"
     )
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
     return parser.parse_args(argv)
@@ -271,6 +287,68 @@ def search_part(args: argparse.Namespace, seeds: list[int], minutes: list[float]
     return out
 
 
+# ---- selection rules, offline on kept stores ------------------------------------------------
+
+#: how each rule picks one trial from the complete ones (ties: the lower trial number)
+SELECTION_RULES: dict[str, Callable[[list[Trial]], Trial]] = {
+    "val_acc": lambda ts: min(ts, key=lambda t: (-t.metrics["val_acc"], t.number)),
+    "val_loss": lambda ts: min(ts, key=lambda t: (t.metrics["val_loss"], t.number)),
+    "oracle (test_acc)": lambda ts: min(ts, key=lambda t: (-t.metrics["test_acc"], t.number)),
+}
+
+
+def selection_part(args: argparse.Namespace, minutes: list[float]) -> dict[str, Any]:
+    """Per budget, the test accuracy each of :data:`SELECTION_RULES` picks in each kept store
+    (a trial counts when it finished within the budget from the store's first start; a store
+    searched for less than the budget is skipped), with mean and spread over the stores."""
+    if args.stores is None or not args.stores.is_dir():
+        raise SystemExit(f"--stores={args.stores}; allowed: a folder that --keep filled")
+    name = load_config(args.main_job).name
+    paths = sorted(args.stores.glob("main-*.db"))
+    if not paths:
+        raise SystemExit(f"--stores={args.stores}: no main-<seed>-<seconds>.db store in it")
+    out: dict[str, Any] = {}
+    for budget in minutes:
+        rows: dict[str, list[float]] = {}
+        for path in paths:
+            searched = float(path.stem.rsplit("-", 1)[1])  # main-<seed>-<seconds>.db
+            if searched < budget * 60 and not args.quick:
+                continue
+            trials = load_experiment(name, f"sqlite:///{path}").trials()
+            starts = [t.started_at for t in trials if t.started_at is not None]
+            done = [
+                t
+                for t in trials
+                if t.status == TrialStatus.COMPLETE
+                and t.finished_at is not None
+                and (args.quick or (t.finished_at - min(starts)).total_seconds() <= budget * 60)
+            ]
+            if not done:
+                continue
+            for rule, pick in SELECTION_RULES.items():
+                rows.setdefault(rule, []).append(float(pick(done).metrics["test_acc"]))
+            top = sorted(done, key=lambda t: (-t.metrics["val_acc"], t.number))[:5]
+            top_mean = statistics.fmean(float(t.metrics["test_acc"]) for t in top)
+            rows.setdefault("top 5 by val_acc (mean)", []).append(top_mean)
+            rows.setdefault("trials", []).append(len(done))
+        out[f"{budget:g}min"] = {
+            rule: {
+                "mean": round(statistics.fmean(values), 2),
+                "std": round(statistics.stdev(values), 2) if len(values) > 1 else None,
+                "values": [round(v, 2) for v in values],
+            }
+            for rule, values in rows.items()
+        }
+    print("\n| budget | selection rule | test acc picked, per store | mean ± std |")
+    print("|---|---|---|---|")
+    for budget, by_rule in out.items():
+        for rule, row in by_rule.items():
+            std = f" ± {row['std']:.2f}" if row["std"] is not None else ""
+            values = " / ".join(f"{v:g}" for v in row["values"])
+            print(f"| {budget} | {rule} | {values} | {row['mean']:g}{std} |")
+    return out
+
+
 # ---- threads -------------------------------------------------------------------------------
 
 
@@ -394,6 +472,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         result["recipes"] = recipes_part(args)
     if args.part in ("all", "search"):
         result["search"] = search_part(args, seeds, minutes)
+    if args.part == "selection":  # offline, on stores a search kept: not part of "all"
+        result["selection"] = selection_part(args, minutes)
     print(json.dumps(result))
     return result
 

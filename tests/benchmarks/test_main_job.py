@@ -1,5 +1,5 @@
 """Smoke test of benchmarks/main_job.py: both arms, the thread timing and the recipes run,
-JSON last."""
+JSON last; the selection rules read the stores a search kept."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import json
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.benchmarks.conftest import RunBenchmark
 
 
@@ -29,3 +31,27 @@ def test_main_job_names_the_arms_it_knows(run_benchmark: RunBenchmark) -> None:
     done = run_benchmark("main_job.py", "--part", "search", "--arms", "tpe", timeout=120)
     assert done.returncode != 0
     assert "--arms='tpe'; allowed: nasforge and/or optuna_tpe" in done.stderr
+
+
+def test_selection_rules_read_the_stores_a_search_kept(
+    run_benchmark: RunBenchmark, tmp_path: Path
+) -> None:
+    kept = tmp_path / "runs"
+    search = run_benchmark(
+        "main_job.py", "--quick", "--part", "search", "--arms", "nasforge", "--keep", str(kept)
+    )
+    assert search.returncode == 0, search.stderr
+    assert len(list(kept.glob("main-0-*.db"))) == 1  # the quick search's one store, kept
+    done = run_benchmark("main_job.py", "--quick", "--part", "selection", "--stores", str(kept))
+    assert done.returncode == 0, done.stderr
+    (rules,) = json.loads(done.stdout.strip().splitlines()[-1])["selection"].values()
+    assert rules["trials"]["values"][0] >= 1
+    picked = {rule: rules[rule]["values"][0] for rule in ("val_acc", "val_loss")}
+    oracle = rules["oracle (test_acc)"]["values"][0]
+    assert all(0.0 <= test <= oracle for test in picked.values())  # nothing beats the oracle
+
+
+def test_selection_needs_a_folder_of_stores(run_benchmark: RunBenchmark, tmp_path: Path) -> None:
+    done = run_benchmark("main_job.py", "--part", "selection", "--stores", str(tmp_path))
+    assert done.returncode != 0
+    assert "no main-<seed>-<seconds>.db store in it" in done.stderr
