@@ -7,7 +7,8 @@ trained alone with the evaluator's recipe (``--train-epochs`` epochs of SGD, CPU
 and ``random-one-shot`` the report trains ``--tau-archs`` archs across the supernet's ranking
 (Kendall's tau over at least 30 by default), for the others ``--report-archs``. ``darts`` runs
 three times on the same seed: as the paper, with the beta-decay remedy (both operation
-histograms), and with perturbation-based selection (DARTS-PT). GDAS searches three times as
+histograms), and with perturbation-based selection (DARTS-PT); with ``--perturbation``, ``gdas``
+and ``drnas`` also run a second time picking by perturbation. GDAS searches three times as
 many epochs (one sampled path per step). Each derived arch is trained alone with
 ``--derived-seeds`` seeds and compared by its mean test accuracy. Beside them, on the same
 space and recipe (skipped with ``--no-baselines``): the mean test accuracy of ``--random``
@@ -260,6 +261,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--no-baselines", action="store_true", help="skip random archs and evolution"
     )
     parser.add_argument(
+        "--perturbation",
+        action="store_true",
+        help="gdas and drnas also pick by perturbation (DARTS-PT), each a run of its own",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="smoke run: 1 epoch, digits, tiny networks"
     )
     args = parser.parse_args(argv)
@@ -285,6 +291,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if "darts" in methods:
                 runs.append(("darts+beta-decay", {"remedy": "beta-decay"}))
                 runs.append(("darts+perturbation", {"selection": "perturbation"}))
+            for method in ("gdas", "drnas") if args.perturbation else ():
+                if method in methods:
+                    runs.append((f"{method}+perturbation", {"selection": "perturbation"}))
             for method, options in runs:
                 rows[method] = run_method(space_name, method, options, args, Path(folder))
             if args.no_baselines:

@@ -26,3 +26,14 @@ def test_oneshot_quick_prints_the_comparison_last(run_benchmark: RunBenchmark) -
 def test_oneshot_refuses_an_unknown_method(run_benchmark: RunBenchmark) -> None:
     done = run_benchmark("oneshot.py", "--quick", "--methods", "magic", timeout=120)
     assert done.returncode == 2 and "--methods: unknown 'magic'" in done.stderr
+
+
+def test_oneshot_perturbation_runs_gdas_a_second_time(run_benchmark: RunBenchmark) -> None:
+    done = run_benchmark(
+        "oneshot.py", "--quick", "--spaces", "nb201", "--methods", "gdas", "--perturbation",
+        "--no-baselines", timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout.strip().splitlines()[-1])["nb201"]
+    assert set(rows) == {"gdas", "gdas+perturbation"}
+    assert all(0 <= row["test_acc"] <= 100 for row in rows.values())
