@@ -1,6 +1,6 @@
 """The main job against what a user without nasforge would run: Optuna's TPE over a plain CNN.
 
-Three parts, each measured side by side in one run:
+Three parts, each measured side by side in one run, and a fourth read offline from stores:
 
 1. ``search``: the README's main job (``examples/mnist1d_nb201.yaml``: NAS-Bench-201 cells on
    MNIST-1D, every candidate trained for real) against a hand-written baseline: Optuna's TPE
