@@ -315,13 +315,13 @@ def selection_part(args: argparse.Namespace, minutes: list[float]) -> dict[str, 
             if searched < budget * 60 and not args.quick:
                 continue
             trials = load_experiment(name, f"sqlite:///{path}").trials()
-            starts = [t.started_at for t in trials if t.started_at is not None]
+            first = min(t.started_at for t in trials if t.started_at is not None)
             done = [
                 t
                 for t in trials
                 if t.status == TrialStatus.COMPLETE
                 and t.finished_at is not None
-                and (args.quick or (t.finished_at - min(starts)).total_seconds() <= budget * 60)
+                and (args.quick or (t.finished_at - first).total_seconds() <= budget * 60)
             ]
             if not done:
                 continue
