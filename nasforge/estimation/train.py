@@ -133,6 +133,9 @@ class TrainEvaluator(Evaluator):
             ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``, ``"adamw"``.
         schedule: learning-rate schedule over all steps: ``"cosine"``, ``"constant"`` or
             ``"step"`` (x0.1 after 1/2 and 3/4 of the steps).
+        grad_clip: clip each step's gradients to this norm (``None``: no clipping). DARTS's
+            recipe clips to 5; cells of stacked pooling and skips, which a one-shot search
+            often derives, can diverge at ``lr`` 0.1 without it (see BENCHMARKS.md).
         dropout: the ``p`` of every dropout module of the network (``None``: as built).
         init: weight initialisation after build: ``"default"`` (PyTorch's), ``"kaiming"``,
             ``"xavier"`` or ``"lecun"``.
@@ -198,6 +201,7 @@ class TrainEvaluator(Evaluator):
         weight_decay: float = 5e-4,
         optimizer: str | None = None,
         schedule: str = "cosine",
+        grad_clip: float | None = None,
         dropout: float | None = None,
         init: str = "default",
         val_fraction: float = 0.1,
@@ -233,6 +237,8 @@ class TrainEvaluator(Evaluator):
         for name, chosen, allowed in names:
             if chosen not in allowed:
                 raise ConfigError(f"{name}={chosen!r}; allowed: {one_of(allowed)}")
+        if grad_clip is not None:
+            check_float("grad_clip", grad_clip, low=0.0, low_open=True)
         if dropout is not None:
             check_float("dropout", dropout, low=0.0, high=1.0, high_open=True)
         check_float("val_fraction", val_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
@@ -253,6 +259,7 @@ class TrainEvaluator(Evaluator):
         self.weight_decay = weight_decay
         self.optimizer = optimizer
         self.schedule = schedule
+        self.grad_clip = grad_clip
         self.dropout = dropout
         self.init = init
         self.val_fraction = val_fraction
@@ -391,6 +398,7 @@ class TrainEvaluator(Evaluator):
             train_fraction=self.train_fraction,
             optimizer=self.optimizer,
             schedule=self.schedule,
+            grad_clip=self.grad_clip,
         )
         recipe, sizes = trial_settings(
             arch, ctx.fidelity, ctx.space, options, self.size_overrides()

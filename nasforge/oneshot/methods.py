@@ -44,6 +44,7 @@ from nasforge.errors import ConfigError, SpaceError, one_of
 from nasforge.objectives import Objectives
 from nasforge.oneshot.base import EPOCH_KIND, OneShotMethod, SearchSession
 from nasforge.oneshot.report import REPORT_KIND
+from nasforge.oneshot.supernet import WEIGHTED_MODES
 from nasforge.space import Arch, Categorical, Space
 from nasforge.strategies.base import positive_int
 from nasforge.strategies.metaqnn import check_fraction
@@ -89,6 +90,11 @@ class SupernetSearch(OneShotMethod):
         bn_affine: whether batch norms inside candidate operations learn a scale and shift while
             searching (DARTS: no); stored with the run.
         bn_track_stats: whether they keep running statistics (DARTS: no).
+        pool_norm: whether the weighted sum of candidates normalises pooling candidates'
+            outputs (a batch norm without affine or running statistics, as in DARTS's search
+            network); by default on for the methods that train on a weighted sum (``darts``,
+            ``drnas``) and off for the others, whose supernet runs one candidate at a time.
+            Stored with the run.
         fixed: values of choices the supernet holds fixed (widths, depths, numbers); by default
             the first candidate, the lower bound and the largest depth.
         channels: the supernet's ``channels`` (default: the evaluator's, else the space's).
@@ -127,6 +133,7 @@ class SupernetSearch(OneShotMethod):
         grad_clip: float = 5.0,
         bn_affine: bool = False,
         bn_track_stats: bool = False,
+        pool_norm: bool | None = None,
         fixed: Mapping[str, Any] | None = None,
         channels: int | None = None,
         n_cells: int | None = None,
@@ -148,9 +155,12 @@ class SupernetSearch(OneShotMethod):
         self.arch_weight_decay = _number(name, "arch_weight_decay", arch_weight_decay, 0.0)
         self.train_portion = check_fraction(name, "train_portion", train_portion, 0.05, 0.95)
         self.grad_clip = _number(name, "grad_clip", grad_clip, 1e-12)
+        if pool_norm is None:
+            pool_norm = self.mode in WEIGHTED_MODES
         for option, flag in (
             ("bn_affine", bn_affine),
             ("bn_track_stats", bn_track_stats),
+            ("pool_norm", pool_norm),
             ("memory_check", memory_check),
         ):
             if not isinstance(flag, bool):
@@ -158,6 +168,7 @@ class SupernetSearch(OneShotMethod):
                     f"strategy {name!r}: {option} must be true or false, got {flag!r}"
                 )
         self.bn_affine, self.bn_track_stats = bn_affine, bn_track_stats
+        self.pool_norm = pool_norm
         self.memory_check = memory_check
         if fixed is not None and not isinstance(fixed, Mapping):
             raise ConfigError(f"strategy {name!r}: fixed must be a mapping of choice -> value")
@@ -206,6 +217,7 @@ class SupernetSearch(OneShotMethod):
             "mode": self.mode,
             "bn_affine": self.bn_affine,
             "bn_track_stats": self.bn_track_stats,
+            "pool_norm": self.pool_norm,
             "epochs": self.epochs,
             "warmup_epochs": self.warmup_epochs,
             "batch_size": self.batch_size,
@@ -313,6 +325,7 @@ class SupernetSearch(OneShotMethod):
                     bn_track_stats=self.bn_track_stats,
                     sizes=sizes,
                     alpha_seed=self.seed,
+                    pool_norm=self.pool_norm,
                 ).to(device)
             supernet.set_mode(self.mode)
             self.supernet_ = supernet

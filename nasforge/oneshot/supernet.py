@@ -90,6 +90,8 @@ class _Router:
         self.generator: torch.Generator | None = None
         #: weights given from outside (:meth:`Supernet.weighed`), used instead of the mode's
         self.given: dict[str, torch.Tensor] | None = None
+        #: whether a weighted sum normalises its pooling candidates' outputs
+        self.pool_norm = False
         self._drawn: dict[str, Any] = {}
 
     def begin(self) -> None:
@@ -158,6 +160,7 @@ class MixedOp(nn.Module):
         self.candidates = nn.ModuleDict(dict(candidates))
         self._router = [router]  # in a list: not a submodule, not in the state dict
         self._zero = [_is_zero(m) for m in self.candidates.values()]
+        self._pooling = [_is_pooling(m) for m in self.candidates.values()]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         chosen = self._router[0].weights(self.label)
@@ -167,10 +170,14 @@ class MixedOp(nn.Module):
             out = ops[index](x)
             return out if scale is None else out * scale
         total: torch.Tensor | None = None
-        for weight, op, zero in zip(chosen, ops, self._zero, strict=True):
+        norm = self._router[0].pool_norm
+        for weight, op, zero, pooling in zip(chosen, ops, self._zero, self._pooling, strict=True):
             if zero:
                 continue  # contributes nothing, whatever its weight
-            y = weight * op(x)
+            out = op(x)
+            if norm and pooling:  # a batch norm without affine or running statistics
+                out = nn.functional.batch_norm(out, None, None, training=True)
+            y = weight * out
             total = y if total is None else total + y
         return total if total is not None else ops[0](x)
 
@@ -182,6 +189,13 @@ def _is_zero(module: nn.Module) -> bool:
     from nasforge.ops.nb201 import Zero
 
     return isinstance(module, Zero)
+
+
+def _is_pooling(module: nn.Module) -> bool:
+    """Whether ``module`` pools (max or average): a candidate whose output DARTS's search
+    network normalises in the weighted sum."""
+    pools = (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd)
+    return any(isinstance(m, pools) for m in module.modules())
 
 
 class _LiveInputs(Sequence[int]):
@@ -302,6 +316,12 @@ class Supernet(nn.Module):
             each batch's own statistics, which suits a supernet whose paths change).
         sizes: network sizes (``channels``, ``n_cells``...) instead of the space's.
         alpha_seed: seed of the architecture parameters' small random initialisation.
+        pool_norm: whether the weighted relaxations (``"softmax"``, ``"dirichlet"``,
+            :meth:`weighed`) pass each pooling candidate's output through a batch norm without
+            affine or running statistics, as DARTS's search network does: pooling passes its
+            input's scale on while the other candidates end in a batch norm, so without it the
+            sum favours pooling's alphas by scale alone. One candidate at a time (``"path"``,
+            ``"gumbel"``) computes the arch's own network either way.
     """
 
     def __init__(
@@ -314,11 +334,13 @@ class Supernet(nn.Module):
         bn_track_stats: bool = False,
         sizes: Mapping[str, int] | None = None,
         alpha_seed: int = 0,
+        pool_norm: bool = False,
     ) -> None:
         super().__init__()
         self.space = space
         definition, base_sizes = supernet_definition(space)
         self._router = _Router()
+        self._router.pool_norm = self.pool_norm = pool_norm
         choices = SupernetChoices(self._router, fixed or {})
         self.net = definition(choices, task, **{**base_sizes, **dict(sizes or {})})
         self.held: dict[str, Any] = dict(choices.held)

@@ -41,10 +41,12 @@ def train_epoch(
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     generator: torch.Generator,
     precision: Precision,
+    grad_clip: float | None = None,
 ) -> tuple[float, int | None]:
     """One pass over the training ``rows`` (all when ``None``) in a random order, with
     cross-entropy, one ``optimizer`` and ``scheduler`` step per batch of ``batches``
-    (:func:`~nasforge.training.batch_bounds` of the rows used).
+    (:func:`~nasforge.training.batch_bounds` of the rows used), the gradients' norm clipped to
+    ``grad_clip`` first when given.
 
     Returns the mean loss and the first step (1-based) whose loss was NaN or infinite, if any.
     Losses are checked once per epoch, not per step, so that CUDA need not synchronise per step.
@@ -65,7 +67,7 @@ def train_epoch(
         with precision.autocast():
             loss = nn.functional.cross_entropy(model(x), y)
         optimizer.zero_grad(set_to_none=True)
-        precision.step(loss, optimizer)
+        precision.step(loss, optimizer, clip_norm=grad_clip)
         scheduler.step()
         total += loss.detach() * (stop - start)
         losses[step] = loss.detach()
@@ -120,7 +122,9 @@ class TrainRecipe:
     optimiser ``optimizer`` and the learning-rate ``schedule`` over all steps (names of
     :func:`~nasforge.training.make_optimizer` and :func:`~nasforge.training.make_schedule`).
 
-    By default: SGD with Nesterov momentum (when ``momentum`` > 0) and a cosine schedule.
+    By default: SGD with Nesterov momentum (when ``momentum`` > 0) and a cosine schedule, no
+    gradient clipping (``grad_clip``: the largest norm of a step's gradients; DARTS's recipe
+    clips to 5).
     """
 
     epochs: int
@@ -131,6 +135,7 @@ class TrainRecipe:
     train_fraction: float = 1.0
     optimizer: str | None = None
     schedule: str = "cosine"
+    grad_clip: float | None = None
 
 
 #: the name :class:`TrainRecipe` had when SGD was its only optimiser
@@ -176,7 +181,15 @@ def train_model(
     train_loss = val_loss = val_acc = math.nan
     for epoch in range(1, recipe.epochs + 1):
         train_loss, bad_step = train_epoch(
-            model, data, rows, batches, optimizer, scheduler, generator, precision
+            model,
+            data,
+            rows,
+            batches,
+            optimizer,
+            scheduler,
+            generator,
+            precision,
+            recipe.grad_clip,
         )
         if bad_step is not None:
             raise NonFiniteLossError(

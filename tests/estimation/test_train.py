@@ -282,6 +282,7 @@ def test_needs_a_model_space(digits: TrainEvaluator, space: NB201Space) -> None:
         ({"n_cells": 0}, "n_cells"),
         ({"channels": 2.5}, "channels"),
         ({"amp": "on"}, "amp"),
+        ({"grad_clip": 0.0}, "grad_clip"),
     ],
 )
 def test_bad_options_raise_config_error(options: dict[str, object], field: str) -> None:

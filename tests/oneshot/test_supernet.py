@@ -128,6 +128,34 @@ def test_batch_norm_setting_reaches_every_candidate() -> None:
     assert {"none", "skip_connect", "avg_pool_3x3"} == supernet.parameter_free()
 
 
+def test_pool_norm_normalises_pooling_in_the_weighted_sum_only() -> None:
+    space = NB201Space(n_cells=1, channels=4)
+    plain, normed = (Supernet(space, TASK, pool_norm=flag) for flag in (False, True))
+    normed.load_state_dict(plain.state_dict())  # same weights, same alphas
+    x = 5.0 + 3.0 * torch.randn(6, 1, 12)  # far from zero mean, unit scale
+    mixed = normed._mixed["edge_1_0"][0]
+    assert [mixed.names[i] for i, p in enumerate(mixed._pooling) if p] == ["avg_pool_3x3"]
+    with torch.no_grad():
+        for net in (plain, normed):
+            for label, names in net.labels.items():  # every edge: average pooling alone
+                alpha = torch.full((len(names),), -torch.inf)
+                alpha[names.index("avg_pool_3x3")] = 0.0
+                net.alphas[label].copy_(alpha)
+    features = mixed.candidates["avg_pool_3x3"]
+    inner = torch.randn(6, 4, 12) * 3.0 + 5.0
+    out = normed._mixed["edge_1_0"][0](inner)
+    # the pooled output, batch-normalised per channel: mean 0, variance 1
+    torch.testing.assert_close(out.mean(dim=(0, 2)), torch.zeros(4), atol=1e-5, rtol=0)
+    variance = out.var(dim=(0, 2), unbiased=False)
+    torch.testing.assert_close(variance, torch.ones(4), atol=1e-3, rtol=0)
+    torch.testing.assert_close(plain._mixed["edge_1_0"][0](inner), features(inner))
+    assert not torch.allclose(plain(x), normed(x))
+    for net in (plain, normed):  # one candidate at a time: the arch's own network either way
+        net.set_mode("path")
+        net.use({label: "avg_pool_3x3" for label in net.labels})
+    torch.testing.assert_close(plain(x), normed(x))
+
+
 def test_memory_estimate_scales_with_the_batch_and_refuses_in_one_line() -> None:
     supernet = Supernet(NB201Space(n_cells=1, channels=4), TASK)
     small, large = (estimate_memory(supernet, TASK, b)["peak_bytes"] for b in (8, 64))

@@ -121,3 +121,21 @@ def test_a_non_finite_loss_names_epoch_step_and_lr() -> None:
     message = str(info.value)
     assert message.startswith("non-finite loss at epoch 1 step 1 (of 1 per epoch")
     assert "lr=0.05" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("clip", [None, 0.01])
+def test_grad_clip_bounds_each_steps_gradient_norm(clip: float | None) -> None:
+    data = tiny_data()
+    # one plain SGD step of lr 1 per epoch: the update is the (clipped) gradient itself
+    recipe = SGDRecipe(epochs=1, batch_size=80, lr=1.0, momentum=0.0, weight_decay=0.0,
+                       schedule="constant", grad_clip=clip)  # fmt: skip
+    model = tiny_model(0)
+    before = [p.detach().clone() for p in model.parameters()]
+    train_model(model, data, recipe, seed=0)
+    after = model.parameters()
+    step = torch.cat([(b - a.detach()).flatten() for b, a in zip(before, after, strict=True)])
+    norm = float(step.norm())
+    if clip is None:
+        assert norm > 0.05  # the gradient of an untrained net is far above the clip below
+    else:
+        assert norm == pytest.approx(clip, rel=1e-4)
