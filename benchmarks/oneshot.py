@@ -9,9 +9,10 @@ and ``random-one-shot`` the report trains ``--tau-archs`` archs across the super
 three times on the same seed: as the paper, with the beta-decay remedy (both operation
 histograms), and with perturbation-based selection (DARTS-PT); with ``--perturbation``, ``gdas``
 and ``drnas`` also run a second time picking by perturbation. GDAS searches three times as
-many epochs, and so do ENAS and random one-shot (one sampled path per step). Each space's
-archs train alone with that space's standard recipe (``darts``: DARTS's gradient clipping to
-norm 5, :data:`SPACE_RECIPES`). Each derived arch is trained alone with
+many epochs, and so do ENAS and random one-shot (one sampled path per step); with
+``--warmup-epochs N``, DARTS, GDAS and DrNAS first train the weights alone for ``N`` more
+epochs. Each space's archs train alone with that space's standard recipe (``darts``: DARTS's
+gradient clipping to norm 5, :data:`SPACE_RECIPES`). Each derived arch is trained alone with
 ``--derived-seeds`` seeds and compared by its mean test accuracy. Beside them, on the same
 space and recipe (skipped with ``--no-baselines``): the mean test accuracy of ``--random``
 random archs, and regularized evolution given the longest method's search time
@@ -61,6 +62,8 @@ TAU_METHODS = ("darts", "random-one-shot")
 #: one-shot train one sampled path per step, so each candidate gets about 1/k of the updates it
 #: gets under DARTS's weighted sum; three times the epochs still cost them less than DARTS's time
 EPOCH_FACTOR = {"gdas": 3, "enas": 3, "random-one-shot": 3}
+#: methods that learn architecture parameters by gradient (``--warmup-epochs`` applies to them)
+GRADIENT_METHODS = ("darts", "gdas", "drnas")
 #: the training options of each space's standard recipe (every arch of the space trained alone,
 #: searched or baseline): DARTS's evaluation clips gradients to norm 5, without which cells of
 #: stacked pooling diverge at lr 0.1 (one derived cell: 50.7% test without, 95.8% with)
@@ -99,11 +102,15 @@ def run_method(
     sizes = args.sizes[space_name]
     k = args.tau_archs if method in TAU_METHODS else args.report_archs
     url = f"sqlite:///{folder / f'{space_name}-{method}.db'}"
+    name = method.split("+")[0]
+    # --warmup-epochs: weights-only epochs before the architecture learns, added to the search
+    warmup = args.warmup_epochs if name in GRADIENT_METHODS else 0
     exp = nf.Experiment(
         nf.create_space(space_name, **sizes),
-        strategy=method.split("+")[0],
+        strategy=name,
         strategy_options={
-            "epochs": args.search_epochs * EPOCH_FACTOR.get(method.split("+")[0], 1),
+            "epochs": args.search_epochs * EPOCH_FACTOR.get(name, 1) + warmup,
+            "warmup_epochs": warmup,
             "batch_size": 64,
             "report_archs": k,
             "report_pool": max(k, 30),
@@ -146,6 +153,8 @@ def run_method(
         "parameter_free_share": round(report.parameter_free_share, 3),
         "histogram": report.histogram,
         "derived": report.derived,
+        "epochs": report.settings.get("epochs"),
+        "warmup_epochs": report.settings.get("warmup_epochs"),
         "pool_norm": report.settings.get("pool_norm"),
         "predicted_peak_mib": round(report.settings.get("predicted_peak_mib", float("nan")), 1),
     }
@@ -258,6 +267,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--spaces", default=",".join(SPACES), help="nb201 and/or darts")
     parser.add_argument("--methods", default=",".join(METHODS), help="one-shot methods")
     parser.add_argument("--search-epochs", type=int, default=10, help="supernet epochs (10)")
+    parser.add_argument(
+        "--warmup-epochs",
+        type=int,
+        default=0,
+        help="weights-only epochs before darts/gdas/drnas learn the architecture, added (0)",
+    )
     parser.add_argument("--train-epochs", type=int, default=10, help="epochs alone (10)")
     parser.add_argument("--tau-archs", type=int, default=30, help="report archs, darts/ROS (30)")
     parser.add_argument("--report-archs", type=int, default=5, help="report archs, others (5)")
@@ -330,6 +345,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         }
     result["settings"] = {
         "search_epochs": args.search_epochs,
+        "warmup_epochs": args.warmup_epochs,
         "train_epochs": args.train_epochs,
         "sizes": {s: args.sizes[s] for s in spaces},
         "dataset": args.dataset,

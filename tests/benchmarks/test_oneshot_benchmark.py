@@ -31,9 +31,12 @@ def test_oneshot_refuses_an_unknown_method(run_benchmark: RunBenchmark) -> None:
 def test_oneshot_perturbation_runs_gdas_a_second_time(run_benchmark: RunBenchmark) -> None:
     done = run_benchmark(
         "oneshot.py", "--quick", "--spaces", "nb201", "--methods", "gdas", "--perturbation",
-        "--no-baselines", timeout=600,
+        "--no-baselines", "--warmup-epochs", "1", timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout.strip().splitlines()[-1])["nb201"]
     assert set(rows) == {"gdas", "gdas+perturbation"}
     assert all(0 <= row["test_acc"] <= 100 for row in rows.values())
+    # --quick: 1 search epoch, 3 for GDAS, after 1 weights-only epoch; no pooling norm for GDAS
+    assert all(row["epochs"] == 4 and row["warmup_epochs"] == 1 for row in rows.values())
+    assert all(row["pool_norm"] is False for row in rows.values())
