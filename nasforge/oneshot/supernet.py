@@ -318,10 +318,10 @@ class Supernet(nn.Module):
         alpha_seed: seed of the architecture parameters' small random initialisation.
         pool_norm: whether the weighted relaxations (``"softmax"``, ``"dirichlet"``,
             :meth:`weighed`) pass each pooling candidate's output through a batch norm without
-            affine or running statistics, as DARTS's search network does: pooling passes its
-            input's scale on while the other candidates end in a batch norm, so without it the
-            sum favours pooling's alphas by scale alone. One candidate at a time (``"path"``,
-            ``"gumbel"``) computes the arch's own network either way.
+            affine or running statistics, as DARTS's search network does (pooling passes its
+            input's scale on, while the other candidates end in a batch norm). It did not stop
+            the collapse to max pooling on the ``darts`` space (BENCHMARKS.md). One candidate at
+            a time (``"path"``, ``"gumbel"``) computes the arch's own network either way.
     """
 
     def __init__(
