@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from types import FrameType
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.text import Text
@@ -13,6 +12,7 @@ from rich.text import Text
 from nasforge.cli._common import stderr_console, stdout_console
 from nasforge.cli._render import print_top
 from nasforge.errors import ConfigError, SearchFailedError
+from nasforge.execution.interrupt import stop_on_signals
 
 
 def search(
@@ -104,14 +104,20 @@ def search(
     stored = len(exp.trials())
     if stored:
         console.print(f"resuming experiment [bold]{exp.name}[/] ({stored} trials stored)")
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # SIGTERM stops a search as Ctrl-C does, so the interrupted trials are recorded; both are
+    # remembered, so that an interrupt raised inside a finaliser (and ignored there) still stops
+    # it. An ignored SIGINT (a background job) stays ignored.
+    signals = [signal.SIGTERM]
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signals.append(signal.SIGINT)
     try:
-        exp.run(
-            max_trials=budget.max_trials,
-            max_time=budget.max_time,
-            progress=not quiet,
-            **run_options,
-        )
+        with stop_on_signals(*signals):
+            exp.run(
+                max_trials=budget.max_trials,
+                max_time=budget.max_time,
+                progress=not quiet,
+                **run_options,
+            )
     except SearchFailedError:  # what was tried, then the error in one line (exit status 2)
         print_top(console, exp.trials(), exp.objectives, constraints=exp.constraints)
         raise
@@ -125,8 +131,6 @@ def search(
             soft_wrap=True,
         )
         raise typer.Exit(130) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     print_top(console, exp.trials(), exp.objectives, constraints=exp.constraints)
     console.print(
         f"experiment [bold]{exp.name}[/] stored in {exp.storage.url}\n"
@@ -161,8 +165,3 @@ def _execution(
         "devices": devices.split(",") if devices else None,
     }
     return execution.model_copy(update={k: v for k, v in updates.items() if v is not None})
-
-
-def _raise_interrupt(_signum: int, _frame: FrameType | None) -> NoReturn:
-    """SIGTERM stops a search the way Ctrl-C does, so the interrupted trial is recorded."""
-    raise KeyboardInterrupt

@@ -18,6 +18,7 @@ from functools import partial
 
 from nasforge.errors import SearchFailedError
 from nasforge.execution import Done, Executor, Job, Lost
+from nasforge.execution.interrupt import raise_if_stop_requested
 from nasforge.experiment.lineage import kept_weights, record_end
 from nasforge.experiment.liveness import Heartbeat
 from nasforge.experiment.replay import STOPPED_BY_DRIVER, LoopState, Retry, first_line, trial_seed
@@ -148,6 +149,7 @@ class SearchLoop:
 
                 self._fill = fill
                 while True:
+                    raise_if_stop_requested()  # a signal's interrupt that a finaliser swallowed
                     fill()
                     if not self._running:
                         finished.extend(self._release(everything=True))
