@@ -105,8 +105,8 @@ def search(
     if stored:
         console.print(f"resuming experiment [bold]{exp.name}[/] ({stored} trials stored)")
     # SIGTERM stops a search as Ctrl-C does, so the interrupted trials are recorded; both are
-    # remembered, so that an interrupt raised inside a finaliser (and ignored there) still stops
-    # it. An ignored SIGINT (a background job) stays ignored.
+    # remembered, so that one arriving inside a finaliser (where an interrupt would be ignored)
+    # still stops it. An ignored SIGINT (a background job) stays ignored.
     signals = [signal.SIGTERM]
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signals.append(signal.SIGINT)

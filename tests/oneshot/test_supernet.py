@@ -143,7 +143,7 @@ def test_pool_norm_normalises_pooling_in_the_weighted_sum_only() -> None:
                 net.alphas[label].copy_(alpha)
     features = mixed.candidates["avg_pool_3x3"]
     inner = torch.randn(6, 4, 12) * 3.0 + 5.0
-    out = normed._mixed["edge_1_0"][0](inner)
+    out = mixed(inner)
     # the pooled output, batch-normalised per channel: mean 0, variance 1
     torch.testing.assert_close(out.mean(dim=(0, 2)), torch.zeros(4), atol=1e-5, rtol=0)
     variance = out.var(dim=(0, 2), unbiased=False)
