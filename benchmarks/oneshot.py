@@ -156,6 +156,7 @@ def run_method(
         "epochs": report.settings.get("epochs"),
         "warmup_epochs": report.settings.get("warmup_epochs"),
         "pool_norm": report.settings.get("pool_norm"),
+        "bn_recalibrate": report.settings.get("bn_recalibrate"),
         "predicted_peak_mib": round(report.settings.get("predicted_peak_mib", float("nan")), 1),
     }
     print(f"{space_name:6s} {method:22s} {row}", file=sys.stderr, flush=True)

@@ -37,6 +37,22 @@ def test_oneshot_perturbation_runs_gdas_a_second_time(run_benchmark: RunBenchmar
     rows = json.loads(done.stdout.strip().splitlines()[-1])["nb201"]
     assert set(rows) == {"gdas", "gdas+perturbation"}
     assert all(0 <= row["test_acc"] <= 100 for row in rows.values())
-    # --quick: 1 search epoch, 3 for GDAS, after 1 weights-only epoch; no pooling norm for GDAS
+    # --quick: 1 search epoch, 3 for GDAS, after 1 weights-only epoch; no pooling norm for GDAS;
+    # the running batch-norm statistics (no recalibration by default)
     assert all(row["epochs"] == 4 and row["warmup_epochs"] == 1 for row in rows.values())
     assert all(row["pool_norm"] is False for row in rows.values())
+    assert all(row["bn_recalibrate"] is False for row in rows.values())
+
+
+def test_supernet_ranking_quick_prints_both_taus_and_the_ceiling(
+    run_benchmark: RunBenchmark,
+) -> None:
+    done = run_benchmark("supernet_ranking.py", "--quick", "--space", "nb201", timeout=600)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["archs"] == 4 and result["search_s"] > 0
+    assert set(result["tau"]) == {"recalibrated", "running_averages"}
+    for taus in (*result["tau"].values(), result["ceiling"]):
+        assert set(taus) == {"val", "test"}
+        assert all(t is None or -1 <= t <= 1 for t in taus.values())  # None: all tied
+    assert all(0 <= acc <= 100 for acc in result["supernet_mean_val_acc"].values())

@@ -14,8 +14,9 @@ import nasforge as nf
 from nasforge.errors import ConfigError
 from nasforge.export import export_model, load_model, retrain
 from nasforge.oneshot import EPOCH_KIND
-from nasforge.oneshot.methods import SupernetSearch
+from nasforge.oneshot.methods import RECALIBRATION_SAMPLES, SupernetSearch
 from nasforge.storage import Storage
+from nasforge.training import score
 
 SPACE = {"n_cells": 1, "channels": 4}
 # digits (8x8 images), 80% held out: a few hundred training samples, a few steps an epoch
@@ -101,7 +102,7 @@ KILLED_SCRIPT = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from nasforge.oneshot.methods import SupernetSearch
+from nasforge.oneshot.methods import RECALIBRATION_SAMPLES, SupernetSearch
 from tests.oneshot.test_methods import experiment
 
 original = SupernetSearch._checkpoint
@@ -155,6 +156,7 @@ def test_a_search_stopped_by_its_budget_goes_on_from_its_checkpoint(tmp_path: Pa
         ({"order": 3}, "strategy 'darts': order=3; allowed: 1 or 2"),
         ({"remedy": "magic"}, "remedy='magic'; allowed: 'beta-decay' or null"),
         ({"bn_affine": "yes"}, "bn_affine must be true or false"),
+        ({"bn_recalibrate": 1}, "bn_recalibrate must be true or false"),
         ({"fixed": {"nope": 1}}, "fixed names 'nope', not a choice of space 'nb201'"),
         ({"train_portion": 1.0}, "train_portion must be a number in [0.05, 0.95]"),
         ({"warmup_epochs": 10}, "warmup_epochs=10 leaves no epoch to learn the architecture"),
@@ -189,6 +191,43 @@ def test_perturbation_selection_keeps_what_the_supernet_relies_on(tmp_path: Path
     # the final arch is the space's rule applied to the importances, and the run says so
     assert method.final_arch(data) == supernet.derive(importance)
     assert method.settings()["selection"] == "perturbation"
+
+
+def test_a_path_is_scored_with_its_own_batch_norm_statistics(tmp_path: Path) -> None:
+    exp = experiment(tmp_path, "random-one-shot", epochs=2, search_trials=2, bn_recalibrate=True)
+    exp.run(progress=False)
+    method: Any = exp.strategy_
+    assert method.settings()["bn_recalibrate"] is True
+    data = method._data(exp.evaluator, torch.device("cpu"))
+    supernet = method.supernet_
+    arch = method._sample_archs(1)[0]
+    norms = [
+        m
+        for m in supernet.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+    ]
+    assert norms  # the stem's and the cells' batch norms keep running statistics
+    # statistics that no path produced (as an average over many paths may be) ...
+    for m in norms:
+        m.running_mean.fill_(5.0)
+    before = {k: v.clone() for k, v in supernet.state_dict().items()}
+    loss, accuracy = method._score(data, arch)
+    # ... are not what the estimate uses, and come back unchanged afterwards
+    assert all(torch.equal(v, before[k]) for k, v in supernet.state_dict().items())
+    method.bn_recalibrate = False
+    stale_loss, stale_accuracy = method._score(data, arch)
+    assert loss < stale_loss and accuracy > stale_accuracy
+    # the estimate is the path's network with its statistics on the fixed training samples
+    supernet.set_mode("path")
+    supernet.use(supernet.path_of(arch))
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    supernet.train()
+    rows = method._rows_w[:RECALIBRATION_SAMPLES]
+    with torch.no_grad():
+        supernet(data.x_train[rows])
+    assert score(supernet, data.x_val, data.y_val) == pytest.approx((loss, accuracy))
 
 
 def test_what_a_one_shot_method_cannot_do_is_refused(tmp_path: Path) -> None:
