@@ -148,6 +148,7 @@ def run_method(
         "supernet_val_acc": derived.supernet_val_acc,
         "kendall_tau": None if report.kendall_tau is None else round(report.kendall_tau, 3),
         "spearman_rho": None if report.spearman_rho is None else round(report.spearman_rho, 3),
+        "kendall_p": None if report.kendall_p is None else round(report.kendall_p, 3),
         "n_compared": report.n_compared,
         "collapsed": report.collapsed,
         "parameter_free_share": round(report.parameter_free_share, 3),

@@ -23,6 +23,7 @@ from nasforge.oneshot.report import (
     op_histogram,
     pick_for_report,
     rank_correlations,
+    tau_p_value,
     train_alone,
 )
 
@@ -40,5 +41,6 @@ __all__ = [
     "op_histogram",
     "pick_for_report",
     "rank_correlations",
+    "tau_p_value",
     "train_alone",
 ]

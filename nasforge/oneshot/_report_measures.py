@@ -126,16 +126,12 @@ def rank_correlations(
         >>> rank_correlations([1, 2], [3, 4])
         (None, None)
     """
-    pairs = [
-        (float(a), float(b))
-        for a, b in zip(estimates, standalone, strict=True)
-        if math.isfinite(float(a)) and math.isfinite(float(b))
-    ]
-    if len(pairs) < 3 or len({a for a, _ in pairs}) < 2 or len({b for _, b in pairs}) < 2:
+    pairs = _pairs(estimates, standalone)
+    if pairs is None:
         return None, None
     from scipy import stats
 
-    xs, ys = zip(*pairs, strict=True)
+    xs, ys = pairs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tau = float(stats.kendalltau(xs, ys).statistic)
@@ -143,4 +139,49 @@ def rank_correlations(
     return (tau if math.isfinite(tau) else None), (rho if math.isfinite(rho) else None)
 
 
-__all__ = ["DERIVED", "collapse_check", "op_histogram", "pick_for_report", "rank_correlations"]
+def tau_p_value(estimates: Sequence[float], standalone: Sequence[float]) -> float | None:
+    """The two-sided p-value of Kendall's tau between paired values (NaN pairs left out): how
+    likely a tau at least this far from 0 is when the two rankings are unrelated. ``None`` where
+    :func:`rank_correlations` gives none. Over 5 archs even tau 0.6 has p 0.23; over 30 archs
+    the standard error of tau is about 0.13.
+
+    Example:
+        >>> round(tau_p_value([1, 2, 3, 4, 5], [2, 1, 3, 5, 4]), 3)  # tau 0.6 over 5
+        0.233
+        >>> tau_p_value([1, 2], [3, 4]) is None
+        True
+    """
+    pairs = _pairs(estimates, standalone)
+    if pairs is None:
+        return None
+    from scipy import stats
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = float(stats.kendalltau(*pairs).pvalue)
+    return p if math.isfinite(p) else None
+
+
+def _pairs(
+    estimates: Sequence[float], standalone: Sequence[float]
+) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """Both sides without NaN pairs; ``None`` for fewer than 3 pairs or a constant side."""
+    pairs = [
+        (float(a), float(b))
+        for a, b in zip(estimates, standalone, strict=True)
+        if math.isfinite(float(a)) and math.isfinite(float(b))
+    ]
+    if len(pairs) < 3 or len({a for a, _ in pairs}) < 2 or len({b for _, b in pairs}) < 2:
+        return None
+    xs, ys = zip(*pairs, strict=True)
+    return xs, ys
+
+
+__all__ = [
+    "DERIVED",
+    "collapse_check",
+    "op_histogram",
+    "pick_for_report",
+    "rank_correlations",
+    "tau_p_value",
+]

@@ -56,9 +56,12 @@ def format_report(report: HonestyReport) -> str:
             "needs 3 and values that differ)"
         )
     else:
+        p, chance = report.kendall_p, ""
+        if p is not None:  # unrelated rankings give a tau this far from 0 with probability p
+            chance = f" (p = {p:.2g}{'; within chance' if p >= 0.05 else ''})"
         lines.append(
             f"rank agreement over {compared} architectures: Kendall's tau "
-            f"{report.kendall_tau:.3f}, Spearman's rho {report.spearman_rho:.3f}"
+            f"{report.kendall_tau:.3f}{chance}, Spearman's rho {report.spearman_rho:.3f}"
         )
     ops = ", ".join(f"{op} {n}" for op, n in report.histogram.items()) or "none"
     lines.append(

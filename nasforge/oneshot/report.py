@@ -31,6 +31,7 @@ from nasforge.oneshot._report_measures import (
     op_histogram,
     pick_for_report,
     rank_correlations,
+    tau_p_value,
 )
 from nasforge.oneshot._report_progress import ReportProgress
 from nasforge.oneshot._report_text import format_report
@@ -70,7 +71,9 @@ class HonestyReport:
 
     ``kendall_tau`` and ``spearman_rho`` compare the supernet's estimates with the standalone
     accuracies over the rows that have both (``None`` with fewer than 3 such rows or when
-    either side is constant). ``histogram`` counts the derived architecture's operations,
+    either side is constant); ``kendall_p`` is tau's two-sided p-value (unrelated rankings give
+    a tau this far from 0 that often: over a handful of archs, most taus are within chance).
+    ``histogram`` counts the derived architecture's operations,
     ``parameter_free_share`` is the part of them in ``parameter_free``; ``collapsed`` says it
     passed the threshold, and ``warning`` says so in words. ``metric`` and ``test_metric`` name
     the evaluator's metrics the standalone columns hold; ``settings`` is what the method chose
@@ -90,6 +93,7 @@ class HonestyReport:
     settings: dict[str, Any] = field(default_factory=dict)
     metric: str = "val_acc"
     test_metric: str = "test_acc"
+    kendall_p: float | None = None
 
     @property
     def n_compared(self) -> int:
@@ -108,6 +112,7 @@ class HonestyReport:
         out["parameter_free"] = sorted(self.parameter_free)
         out["kendall_tau"] = _finite(self.kendall_tau)
         out["spearman_rho"] = _finite(self.spearman_rho)
+        out["kendall_p"] = _finite(self.kendall_p)
         return out
 
     @classmethod
@@ -243,16 +248,16 @@ def honesty_report(
                     on_trial(trial)
             rows.append(row)
             bar.done()
-    tau, rho = rank_correlations(
-        [r.supernet_val_acc if r.supernet_val_acc is not None else math.nan for r in rows],
-        [r.standalone_val_acc for r in rows],
-    )
+    by_supernet = [r.supernet_val_acc if r.supernet_val_acc is not None else math.nan for r in rows]
+    alone = [r.standalone_val_acc for r in rows]
+    tau, rho = rank_correlations(by_supernet, alone)
     report = HonestyReport(
         method=method,
         derived=derived.key,
         rows=tuple(rows),
         kendall_tau=tau,
         spearman_rho=rho,
+        kendall_p=tau_p_value(by_supernet, alone),
         histogram=histogram,
         parameter_free=frozenset(parameter_free),
         parameter_free_share=share,
@@ -336,5 +341,6 @@ __all__ = [
     "op_histogram",
     "pick_for_report",
     "rank_correlations",
+    "tau_p_value",
     "train_alone",
 ]

@@ -17,6 +17,7 @@ def test_oneshot_quick_prints_the_comparison_last(run_benchmark: RunBenchmark) -
     assert row["search_s"] > 0 and 0 <= row["test_acc"] <= 100 and row["n_compared"] == 3
     assert len(row["test_acc_seeds"]) == 2  # the derived arch trained with 2 seeds (--quick)
     assert -1 <= row["kendall_tau"] <= 1 and isinstance(row["collapsed"], bool)
+    assert 0 <= row["kendall_p"] <= 1
     assert 0 <= result["nb201"]["random_mean_test_acc"] <= 100
     assert set(result["nb201"]["rea_same_time_test_acc"]) == {"random-one-shot"}
     memory = result["memory"]["nb201/softmax"]

@@ -4,6 +4,7 @@ back, printed at the end of ``Experiment.run``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import scipy.stats
 from rich.console import Console
 
 import nasforge as nf
@@ -204,6 +206,10 @@ def test_honesty_report_trains_records_compares_and_stores(tmp_path: Path) -> No
     tau, rho = rank_correlations(estimates, [r.standalone_val_acc for r in report.rows])
     assert (report.kendall_tau, report.spearman_rho) == (tau, rho) and tau is not None
     assert 0.5 < tau < 1.0  # the supernet's liking for skips costs it a perfect ranking
+    # its two-sided p-value: how often unrelated rankings are this far from 0
+    alone = [r.standalone_val_acc for r in report.rows]
+    assert report.kendall_p == pytest.approx(scipy.stats.kendalltau(estimates, alone).pvalue)
+    assert report.kendall_p is not None and 0 < report.kendall_p < 0.05
     assert report.histogram == {"skip_connect": 3} and report.parameter_free_share == 1.0
     assert report.collapsed and "3 of 3 operation choices" in (report.warning or "")
     assert report.settings == {"batch_norm": "affine=False"} and report.n_compared == 5
@@ -232,6 +238,8 @@ def test_a_failed_training_is_a_row_and_the_report_goes_on(tmp_path: Path) -> No
     back = load_report(session.storage, session.experiment_id)
     assert back is not None and math.isnan(back.rows[0].standalone_val_acc)
     assert back.to_dict() == report.to_dict()
+    older = {k: v for k, v in stored.items() if k != "kendall_p"}  # stored before the p-value
+    assert HonestyReport.from_dict(older).kendall_p is None
     assert "trial 0 (derived) failed: RuntimeError: no path" in format_report(report)
 
 
@@ -253,7 +261,12 @@ def test_format_report_is_a_table_with_the_numbers(tmp_path: Path) -> None:
     derived = next(line for line in lines if " derived " in line)
     assert derived.split() == ["0", "derived", "43.00", "50.00", "49.00", ALL_SKIP.key]
     agreement = "rank agreement over 5 architectures: Kendall's tau"
-    assert any(line.startswith(agreement) for line in lines)
+    line = next(line for line in lines if line.startswith(agreement))
+    assert "(p = 0.037)," in line  # tau 0.894 over 5 archs
+    chance = format_report(
+        dataclasses.replace(report_of(make_session(tmp_path / "b")), kendall_p=0.4)
+    )
+    assert "(p = 0.4; within chance)," in chance
     assert "operations of the derived architecture: skip_connect 3 (100% parameter-free)" in lines
     assert lines[-1].startswith("warning: 3 of 3 operation choices")
 

@@ -27,6 +27,7 @@ def test_the_dashboard_serves_the_honesty_report(tmp_path: Path) -> None:
         assert shown["rows"][-1]["standalone_val_acc"] is None  # the arch of only 'none' failed
         assert shown["warning"].startswith("2 of 3 operation choices")
         assert shown["kendall_tau"] == report.kendall_tau is not None
+        assert shown["kendall_p"] == report.kendall_p is not None  # shown beside tau
         # a newer report replaces it on the page (the page fetches it when the id changes)
         store.add_artifact(experiment_id, None, REPORT_KIND, info=report.to_dict())
         newer = client.get("/api/experiments/oneshot").json()["report"]

@@ -332,8 +332,10 @@
     warning.textContent = r.warning ? `warning: ${r.warning}` : "";
     setText("report-agreement", r.kendall_tau === null || r.spearman_rho === null
       ? `rank agreement: not measurable (${r.compared} architectures with both values; it needs 3 and values that differ)`
-      : `rank agreement over ${r.compared} architectures: Kendall's tau ${fmt(r.kendall_tau)}, `
-        + `Spearman's rho ${fmt(r.spearman_rho)}`);
+      : `rank agreement over ${r.compared} architectures: Kendall's tau ${fmt(r.kendall_tau)}`
+        + (r.kendall_p === null || r.kendall_p === undefined ? ""
+          : ` (p = ${Number(r.kendall_p.toPrecision(2))}${r.kendall_p >= 0.05 ? "; within chance" : ""})`)
+        + `, Spearman's rho ${fmt(r.spearman_rho)}`);
     const ops = Object.entries(r.histogram).map(([op, n]) => `${op} ${n}`).join(", ") || "none";
     setText("report-ops", `operations of the derived architecture: ${ops} `
       + `(${Math.round(100 * r.parameter_free_share)}% parameter-free)`);
