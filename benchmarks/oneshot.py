@@ -6,9 +6,10 @@ search (``--search-epochs`` supernet epochs) with its honesty report, whose arch
 trained alone with the evaluator's recipe (``--train-epochs`` epochs of SGD, CPU); for ``darts``
 and ``random-one-shot`` the report trains ``--tau-archs`` archs across the supernet's ranking
 (Kendall's tau over at least 30 by default), for the others ``--report-archs``. ``darts`` runs
-three times on the same seed: as the paper, with the beta-decay remedy (both operation
-histograms), and with perturbation-based selection (DARTS-PT); with ``--perturbation``, ``gdas``
-and ``drnas`` also run a second time picking by perturbation. GDAS searches three times as
+four times on the same seed: as the paper, with the beta-decay remedy and with random
+smoothing (SDARTS-RS; every operation histogram), and with perturbation-based selection
+(DARTS-PT); with ``--perturbation``, ``gdas`` and ``drnas`` also run a second time picking by
+perturbation; ``--runs`` keeps only the runs named. GDAS searches three times as
 many epochs, and so do ENAS and random one-shot (one sampled path per step); with
 ``--warmup-epochs N``, DARTS, GDAS and DrNAS first train the weights alone for ``N`` more
 epochs. Each space's archs train alone with that space's standard recipe (``darts``: DARTS's
@@ -295,6 +296,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="gdas and drnas also pick by perturbation (DARTS-PT), each a run of its own",
     )
     parser.add_argument(
+        "--runs", help="keep only these runs, e.g. darts+random-smoothing (default: all)"
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="smoke run: 1 epoch, digits, tiny networks"
     )
     args = parser.parse_args(argv)
@@ -319,10 +323,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             runs = [(m, {}) for m in methods]
             if "darts" in methods:
                 runs.append(("darts+beta-decay", {"remedy": "beta-decay"}))
+                runs.append(("darts+random-smoothing", {"remedy": "random-smoothing"}))
                 runs.append(("darts+perturbation", {"selection": "perturbation"}))
             for method in ("gdas", "drnas") if args.perturbation else ():
                 if method in methods:
                     runs.append((f"{method}+perturbation", {"selection": "perturbation"}))
+            if args.runs:
+                runs = [(m, o) for m, o in runs if m in args.runs.split(",")]
             for method, options in runs:
                 rows[method] = run_method(space_name, method, options, args, Path(folder))
             if args.no_baselines:

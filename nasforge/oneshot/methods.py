@@ -57,7 +57,7 @@ from nasforge.trial import Trial, TrialStatus
 ONE_SHOT_METRICS: tuple[str, ...] = ("val_acc", "val_loss")
 
 #: the collapse remedies a gradient-based method can use
-REMEDIES: tuple[str, ...] = ("beta-decay",)
+REMEDIES: tuple[str, ...] = ("beta-decay", "random-smoothing")
 #: how a gradient method picks its final architecture from the supernet
 SELECTIONS: tuple[str, ...] = ("magnitude", "perturbation")
 #: validation signals perturbation-based selection scores each removal on
@@ -245,6 +245,9 @@ class SupernetSearch(OneShotMethod):
 
     def before_weight_step(self, generator: torch.Generator) -> None:
         """Set what the supernet computes in the next weight step (path methods draw a path)."""
+
+    def after_weight_step(self) -> None:
+        """Undo what :meth:`before_weight_step` set for that step only."""
 
     def arch_loss(self, loss: torch.Tensor, epoch: int) -> torch.Tensor:
         """The architecture loss from the validation loss (remedies add their term)."""
@@ -453,6 +456,7 @@ class SupernetSearch(OneShotMethod):
             with self._precision.autocast():
                 loss = nn.functional.cross_entropy(supernet(x_w), y_w)
             self._precision.step(loss, self._optimizer, clip_norm=self.grad_clip)
+            self.after_weight_step()
             self._schedule.step()
             if not torch.isfinite(loss):
                 raise FloatingPointError(
@@ -660,8 +664,13 @@ class _GradientSearch(SupernetSearch):
     Args:
         remedy: ``"beta-decay"`` (beta-DARTS, Ye et al. 2022: a penalty on the log-sum-exp of
             each choice's architecture parameters, whose weight grows linearly to
-            ``remedy_weight`` over the search), or ``None``.
-        remedy_weight: the penalty's final weight.
+            ``remedy_weight`` over the search), ``"random-smoothing"`` (SDARTS-RS, Chen & Hsieh
+            2020: every weight step sees the architecture parameters plus uniform noise in
+            ``[-remedy_weight, remedy_weight]``, so the weights learn to work for a
+            neighbourhood of architectures and the loss landscape the architecture descends is
+            smoother, which the paper links to the collapse), or ``None``.
+        remedy_weight: beta-decay's final weight (default 0.5), or random smoothing's noise
+            bound (default 0.3).
         selection: how the final architecture is picked: ``"magnitude"`` (the paper's: each
             choice's largest architecture weight) or ``"perturbation"`` (DARTS-PT, Wang et al.
             2021, "Rethinking Architecture Selection in Differentiable NAS": each candidate is
@@ -681,7 +690,7 @@ class _GradientSearch(SupernetSearch):
         seed: int = 0,
         *,
         remedy: str | None = None,
-        remedy_weight: float = 0.5,
+        remedy_weight: float | None = None,
         selection: str = "magnitude",
         **options: Any,
     ) -> None:
@@ -696,10 +705,30 @@ class _GradientSearch(SupernetSearch):
                 f"strategy {self.name!r}: remedy={remedy!r}; allowed: {one_of(REMEDIES)} or null"
             )
         self.remedy = remedy
+        if remedy_weight is None:
+            remedy_weight = 0.3 if remedy == "random-smoothing" else 0.5
         self.remedy_weight = _number(self.name, "remedy_weight", remedy_weight, 0.0)
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "remedy": self.remedy, "selection": self.selection}
+        return {
+            **super().settings(),
+            "remedy": self.remedy,
+            "remedy_weight": self.remedy_weight if self.remedy else None,
+            "selection": self.selection,
+        }
+
+    def before_weight_step(self, generator: torch.Generator) -> None:
+        if self.remedy == "random-smoothing":
+            bound = self.remedy_weight
+            self.supernet_.perturb(
+                {
+                    label: ((2 * torch.rand(a.shape, generator=generator) - 1) * bound).to(a.device)
+                    for label, a in self.supernet_.alphas.items()
+                }
+            )
+
+    def after_weight_step(self) -> None:
+        self.supernet_.perturb(None)
 
     def final_arch(self, data: Any) -> Arch:
         if self.selection == "magnitude":
@@ -737,7 +766,7 @@ class _GradientSearch(SupernetSearch):
 
     def collapse_advice(self) -> str | None:
         if self.remedy is None:
-            return "try remedy: beta-decay"
+            return "try remedy: beta-decay or random-smoothing"
         return "try a larger remedy_weight, or random-one-shot"
 
     def arch_loss(self, loss: torch.Tensor, epoch: int) -> torch.Tensor:

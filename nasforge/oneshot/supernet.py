@@ -92,6 +92,8 @@ class _Router:
         self.given: dict[str, torch.Tensor] | None = None
         #: whether a weighted sum normalises its pooling candidates' outputs
         self.pool_norm = False
+        #: noise added to the architecture parameters (:meth:`Supernet.perturb`)
+        self.noise: dict[str, torch.Tensor] | None = None
         self._drawn: dict[str, Any] = {}
 
     def begin(self) -> None:
@@ -108,6 +110,8 @@ class _Router:
             return self._drawn[label]  # type: ignore[no-any-return]
         assert self.alphas is not None
         alpha = self.alphas[label]
+        if self.noise is not None and label in self.noise:
+            alpha = alpha + self.noise[label]
         drawn: Any
         if self.mode == "softmax":
             drawn = torch.softmax(alpha, dim=-1)
@@ -391,6 +395,11 @@ class Supernet(nn.Module):
     def set_generator(self, generator: torch.Generator | None) -> None:
         """The generator the Gumbel and Dirichlet draws use (reproducible searches)."""
         self._router.generator = generator
+
+    def perturb(self, noise: Mapping[str, torch.Tensor] | None) -> None:
+        """Until called with ``None``, the relaxations read each label's architecture
+        parameters plus ``noise[label]`` (SDARTS's random smoothing trains the weights so)."""
+        self._router.noise = None if noise is None else dict(noise)
 
     def use(self, path: Mapping[str, str]) -> None:
         """Set the path of ``"path"`` mode: a candidate name (an input combination such as

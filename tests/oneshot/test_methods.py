@@ -14,7 +14,7 @@ import nasforge as nf
 from nasforge.errors import ConfigError
 from nasforge.export import export_model, load_model, retrain
 from nasforge.oneshot import EPOCH_KIND
-from nasforge.oneshot.methods import RECALIBRATION_SAMPLES, SupernetSearch
+from nasforge.oneshot.methods import RECALIBRATION_SAMPLES, Darts, SupernetSearch
 from nasforge.storage import Storage
 from nasforge.training import score
 
@@ -41,6 +41,7 @@ def experiment(tmp_path: Path, method: str, name: str = "oneshot", **options: An
     [
         ("darts", {}),
         ("darts", {"order": 2, "remedy": "beta-decay"}),
+        ("drnas", {"remedy": "random-smoothing"}),
         ("gdas", {}),
         ("drnas", {}),
         ("enas", {"controller_steps": 5, "derive_samples": 3}),
@@ -102,7 +103,7 @@ KILLED_SCRIPT = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from nasforge.oneshot.methods import RECALIBRATION_SAMPLES, SupernetSearch
+from nasforge.oneshot.methods import RECALIBRATION_SAMPLES, Darts, SupernetSearch
 from tests.oneshot.test_methods import experiment
 
 original = SupernetSearch._checkpoint
@@ -154,7 +155,7 @@ def test_a_search_stopped_by_its_budget_goes_on_from_its_checkpoint(tmp_path: Pa
     [
         ({"epochs": 0}, "strategy 'darts': epochs must be an integer >= 1, got 0"),
         ({"order": 3}, "strategy 'darts': order=3; allowed: 1 or 2"),
-        ({"remedy": "magic"}, "remedy='magic'; allowed: 'beta-decay' or null"),
+        ({"remedy": "magic"}, "remedy='magic'; allowed: 'beta-decay' or 'random-smoothing' or"),
         ({"bn_affine": "yes"}, "bn_affine must be true or false"),
         ({"bn_recalibrate": 1}, "bn_recalibrate must be true or false"),
         ({"fixed": {"nope": 1}}, "fixed names 'nope', not a choice of space 'nb201'"),
@@ -191,6 +192,50 @@ def test_perturbation_selection_keeps_what_the_supernet_relies_on(tmp_path: Path
     # the final arch is the space's rule applied to the importances, and the run says so
     assert method.final_arch(data) == supernet.derive(importance)
     assert method.settings()["selection"] == "perturbation"
+
+
+def test_random_smoothing_perturbs_only_the_weight_steps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[str, Any]] = []  # (step, the noise the supernet reads in it)
+    arch_step, after_weight_step = Darts.arch_step, Darts.after_weight_step
+
+    def watch_arch(self: Any, *args: Any) -> None:
+        seen.append(("arch", self.supernet_._router.noise))
+        arch_step(self, *args)
+
+    def watch_weight(self: Any) -> None:
+        seen.append(("weight", self.supernet_._router.noise))
+        after_weight_step(self)
+
+    monkeypatch.setattr(Darts, "arch_step", watch_arch)
+    monkeypatch.setattr(Darts, "after_weight_step", watch_weight)
+    exp = experiment(tmp_path, "darts", epochs=2, remedy="random-smoothing", remedy_weight=0.2)
+    exp.run(progress=False)
+    method: Any = exp.strategy_
+    assert method.settings()["remedy"] == "random-smoothing"
+    assert method.settings()["remedy_weight"] == 0.2
+    weights = [noise for step, noise in seen if step == "weight"]
+    assert weights and all(set(n) == set(method.supernet_.labels) for n in weights)
+    drawn = torch.cat([v for n in weights for v in n.values()])
+    assert drawn.abs().max() <= 0.2 and drawn.std() > 0.05  # uniform in [-0.2, 0.2]
+    assert any(step == "arch" for step, _ in seen)
+    assert all(noise is None for step, noise in seen if step == "arch")
+    assert method.supernet_._router.noise is None  # nothing left after the search
+    # the weights see the relaxation of the perturbed parameters
+    supernet, x = method.supernet_, torch.randn(8, 1, 8, 8)  # digits: 8x8 images
+    supernet.eval()
+    with torch.no_grad():
+        plain = supernet(x)
+        supernet.perturb({label: torch.full_like(a, 0.0) for label, a in supernet.alphas.items()})
+        assert torch.allclose(supernet(x), plain)
+        label = next(iter(supernet.op_labels))
+        shift = torch.zeros_like(supernet.alphas[label])
+        shift[0] = 5.0
+        supernet.perturb({label: shift})
+        assert not torch.allclose(supernet(x), plain)
+        supernet.perturb(None)
+        assert torch.allclose(supernet(x), plain)
 
 
 def test_a_path_is_scored_with_its_own_batch_norm_statistics(tmp_path: Path) -> None:
