@@ -48,7 +48,6 @@ from nasforge.oneshot.supernet import WEIGHTED_MODES
 from nasforge.space import Arch, Categorical, Space
 from nasforge.strategies.base import positive_int
 from nasforge.strategies.metaqnn import check_fraction
-from nasforge.training.interrupt import raise_if_stop_requested
 from nasforge.training.loop import SCORE_BATCH
 from nasforge.trial import Trial, TrialStatus
 
@@ -443,7 +442,6 @@ class SupernetSearch(OneShotMethod):
         order_a = self._rows_a[torch.randperm(len(self._rows_a), generator=generator)]
         total, seen = 0.0, 0
         for step, (start, stop) in enumerate(self._batches):
-            raise_if_stop_requested()  # a stop a finaliser swallowed ends the search here
             index = order_w[start:stop].to(data.x_train.device)
             x_w, y_w = data.train_batch(index, generator)  # augmented, as a trial trains
             if self.learns_alphas and self._epoch > self.warmup_epochs:

@@ -16,8 +16,6 @@ modules and spaces, not trials, strategies or experiments: it imports only
   :func:`train_epoch` (one pass), :func:`score`, and the failures
   :class:`NonFiniteLossError` and :class:`TrialOutOfMemoryError`;
 - :class:`Precision`: automatic mixed precision;
-- :mod:`nasforge.training.interrupt`: a stop signal that no finaliser can swallow
-  (``stop_on_signals``, checked by the loops through ``raise_if_stop_requested``);
 - models: :func:`build_model` (a space's network at other network sizes),
   :func:`count_parameters`;
 - by name, as the training dimensions say: :func:`make_optimizer`, :func:`make_schedule`,
