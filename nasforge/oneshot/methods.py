@@ -486,10 +486,10 @@ class SupernetSearch(OneShotMethod):
         Their running averages mix every path trained, which misleads the estimate of one."""
         norms = [
             m
-            for m in self.supernet_.modules()
+            for m in (self.supernet_.modules() if self.bn_recalibrate else ())
             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
         ]
-        if not self.bn_recalibrate or not norms:
+        if not norms:  # off (no walk over the modules on every score), or nothing to redo
             yield
             return
         kept = [(m.momentum, {k: b.clone() for k, b in m.named_buffers()}) for m in norms]
