@@ -12,7 +12,7 @@ from rich.text import Text
 from nasforge.cli._common import stderr_console, stdout_console
 from nasforge.cli._render import print_top
 from nasforge.errors import ConfigError, SearchFailedError
-from nasforge.execution.interrupt import stop_on_signals
+from nasforge.interrupt import stop_on_signals
 
 
 def search(

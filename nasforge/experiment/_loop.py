@@ -18,11 +18,11 @@ from functools import partial
 
 from nasforge.errors import SearchFailedError
 from nasforge.execution import Done, Executor, Job, Lost
-from nasforge.execution.interrupt import raise_if_stop_requested
 from nasforge.experiment.lineage import kept_weights, record_end
 from nasforge.experiment.liveness import Heartbeat
 from nasforge.experiment.replay import STOPPED_BY_DRIVER, LoopState, Retry, first_line, trial_seed
 from nasforge.experiment.session import RunSession
+from nasforge.interrupt import raise_if_stop_requested
 from nasforge.schedulers import Scheduler
 from nasforge.space import Arch
 from nasforge.strategies import Strategy

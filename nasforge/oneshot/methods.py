@@ -41,6 +41,7 @@ import torch
 from torch import nn
 
 from nasforge.errors import ConfigError, SpaceError, one_of
+from nasforge.interrupt import raise_if_stop_requested
 from nasforge.objectives import Objectives
 from nasforge.oneshot.base import EPOCH_KIND, OneShotMethod, SearchSession
 from nasforge.oneshot.report import REPORT_KIND
@@ -442,6 +443,7 @@ class SupernetSearch(OneShotMethod):
         order_a = self._rows_a[torch.randperm(len(self._rows_a), generator=generator)]
         total, seen = 0.0, 0
         for step, (start, stop) in enumerate(self._batches):
+            raise_if_stop_requested()  # a stop a finaliser swallowed ends the search here
             index = order_w[start:stop].to(data.x_train.device)
             x_w, y_w = data.train_batch(index, generator)  # augmented, as a trial trains
             if self.learns_alphas and self._epoch > self.warmup_epochs:

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from nasforge.interrupt import raise_if_stop_requested
 from nasforge.training.data import TrainData, batch_bounds
 from nasforge.training.optim import make_optimizer, make_schedule
 from nasforge.training.precision import Precision
@@ -51,7 +52,9 @@ def train_epoch(
     Returns the mean loss and the first step (1-based) whose loss was NaN or infinite, if any.
     Losses are checked once per epoch, not per step, so that CUDA need not synchronise per step.
     ``generator`` (seeded by the caller) fixes the order of the samples and the random choices
-    of the data's augmentation (:meth:`~nasforge.training.TrainData.train_batch`).
+    of the data's augmentation (:meth:`~nasforge.training.TrainData.train_batch`). A stop asked
+    by a signal (:func:`~nasforge.interrupt.stop_on_signals`) raises ``KeyboardInterrupt``
+    before the next step.
     """
     model.train()
     order = torch.randperm(len(data.y_train) if rows is None else len(rows), generator=generator)
@@ -62,6 +65,7 @@ def train_epoch(
     losses = torch.empty(len(batches), device=data.device)
     seen = 0
     for step, (start, stop) in enumerate(batches):
+        raise_if_stop_requested()  # a stop a finaliser swallowed ends the trial within a step
         index = order[start:stop]
         x, y = data.train_batch(index, generator)
         with precision.autocast():

@@ -1,6 +1,7 @@
 """A stop signal is never lost: one that arrives inside a finaliser (where Python ignores
-exceptions) is remembered rather than raised there, the search loop raises it on its next turn,
-and an interrupt a finaliser swallowed after a stop is not reported as an error."""
+exceptions) is remembered rather than raised there; the search loop, a one-shot search and a
+trial's training raise it on their next turn or step; and an interrupt a finaliser swallowed
+after a stop is not reported as an error."""
 
 from __future__ import annotations
 
@@ -10,14 +11,19 @@ import sys
 from types import SimpleNamespace
 
 import pytest
+import torch
+from torch import nn
 
 import nasforge as nf
-from nasforge.execution.interrupt import (
+from nasforge.data import load_dataset
+from nasforge.interrupt import (
     raise_if_stop_requested,
     stop_on_signals,
     stop_requested,
 )
+from nasforge.oneshot.methods import Darts
 from nasforge.spaces import NB201Space
+from nasforge.training import Precision, batch_bounds, prepare_data, train_epoch
 from nasforge.trial import TrialStatus
 
 
@@ -91,3 +97,62 @@ def test_the_search_loop_stops_after_a_swallowed_interrupt(tmp_path) -> None:
         exp.run(max_trials=50, progress=False)
     assert len(calls) == 3  # stopped on the loop's next turn, not after 50 trials
     assert [t.status for t in exp.trials()].count(TrialStatus.COMPLETE) <= 3
+
+
+def test_a_one_shot_search_stops_within_a_step_of_a_swallowed_interrupt(
+    tmp_path, monkeypatch
+) -> None:
+    steps = []
+    draw = Darts.before_weight_step  # whichever class defines it, Darts's own resolution
+
+    def step(self, generator):
+        steps.append(1)
+        if len(steps) == 3:
+            _SignalsInFinaliser()  # SIGTERM in the supernet's third step, swallowed there
+        draw(self, generator)
+
+    monkeypatch.setattr(Darts, "before_weight_step", step)
+    exp = nf.Experiment(
+        NB201Space(n_cells=1, channels=4),
+        strategy="darts",
+        strategy_options={"epochs": 3, "batch_size": 64, "report_archs": 0},
+        evaluator=nf.create_evaluator("train", dataset="digits", epochs=1, val_fraction=0.8),
+        storage=tmp_path / "s.db",
+        name="oneshot",
+    )
+    with stop_on_signals(signal.SIGTERM), pytest.raises(KeyboardInterrupt):
+        exp.run(progress=False)
+    assert len(steps) == 3  # the next step raised it, not the end of three epochs
+
+
+def test_a_trial_s_training_stops_within_a_step_of_a_swallowed_interrupt() -> None:
+    data = prepare_data(load_dataset("digits"), torch.device("cpu"), 0.1, 0)
+    forwards = []
+
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = nn.Linear(64, 10)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            forwards.append(1)
+            if len(forwards) == 2:
+                _SignalsInFinaliser()  # SIGTERM in the second step, swallowed there
+            return self.linear(x.flatten(1))
+
+    model = Model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    schedule = torch.optim.lr_scheduler.ConstantLR(optimizer, 1.0)
+    batches = batch_bounds(len(data.y_train), 32)
+    with stop_on_signals(signal.SIGTERM), pytest.raises(KeyboardInterrupt):
+        train_epoch(
+            model,
+            data,
+            None,
+            batches,
+            optimizer,
+            schedule,
+            torch.Generator(),
+            Precision(torch.device("cpu")),
+        )
+    assert len(forwards) == 2 < len(batches)  # the next step raised it, not the epoch's end

@@ -5,8 +5,12 @@ search``'s for SIGTERM) raises it in whatever code the main thread is running wh
 arrives. When that is a weak-reference callback or a finaliser (``__del__``, SQLAlchemy
 returning a connection to its pool), Python prints "Exception ignored in ..." and goes on: the
 search would run to its end. So the handler of :func:`stop_on_signals` sets a flag, raises the
-interrupt only outside such code, and the search loop calls :func:`raise_if_stop_requested` on
-every turn, which raises it within one poll.
+interrupt only outside such code, and the search loop (every turn), a one-shot search and a
+trial's training (every step) call :func:`raise_if_stop_requested`, which raises it there.
+
+It imports nothing of the package and no torch: it sits in the bottom layer, beside
+:mod:`nasforge.errors`, so the training toolkit, the one-shot methods and the search loop may
+all check it, and the search loop still imports no torch.
 
 Example:
     >>> import signal
