@@ -9,7 +9,9 @@ and ``random-one-shot`` the report trains ``--tau-archs`` archs across the super
 four times on the same seed: as the paper, with the beta-decay remedy and with random
 smoothing (SDARTS-RS; every operation histogram), and with perturbation-based selection
 (DARTS-PT); with ``--perturbation``, ``gdas`` and ``drnas`` also run a second time picking by
-perturbation; ``--runs`` keeps only the runs named. GDAS searches three times as
+perturbation; with ``--tune-steps N``, ``darts`` runs a fifth time picking by perturbation with
+DARTS-PT's fine-tuning (``tune_steps: N`` weight steps after each decided choice); ``--runs``
+keeps only the runs named. GDAS searches three times as
 many epochs, and so do ENAS and random one-shot (one sampled path per step); with
 ``--warmup-epochs N``, DARTS, GDAS and DrNAS first train the weights alone for ``N`` more
 epochs. Each space's archs train alone with that space's standard recipe (``darts``: DARTS's
@@ -159,6 +161,7 @@ def run_method(
         "warmup_epochs": report.settings.get("warmup_epochs"),
         "pool_norm": report.settings.get("pool_norm"),
         "bn_recalibrate": report.settings.get("bn_recalibrate"),
+        "tune_steps": report.settings.get("tune_steps"),
         "predicted_peak_mib": round(report.settings.get("predicted_peak_mib", float("nan")), 1),
     }
     print(f"{space_name:6s} {method:22s} {row}", file=sys.stderr, flush=True)
@@ -296,6 +299,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="gdas and drnas also pick by perturbation (DARTS-PT), each a run of its own",
     )
     parser.add_argument(
+        "--tune-steps",
+        type=int,
+        default=0,
+        help="also run darts+perturbation-tuned: DARTS-PT's fine-tuning, N steps a decision",
+    )
+    parser.add_argument(
         "--runs", help="keep only these runs, e.g. darts+random-smoothing (default: all)"
     )
     parser.add_argument(
@@ -325,6 +334,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 runs.append(("darts+beta-decay", {"remedy": "beta-decay"}))
                 runs.append(("darts+random-smoothing", {"remedy": "random-smoothing"}))
                 runs.append(("darts+perturbation", {"selection": "perturbation"}))
+                if args.tune_steps:
+                    tuned = {"selection": "perturbation", "tune_steps": args.tune_steps}
+                    runs.append(("darts+perturbation-tuned", tuned))
             for method in ("gdas", "drnas") if args.perturbation else ():
                 if method in methods:
                     runs.append((f"{method}+perturbation", {"selection": "perturbation"}))

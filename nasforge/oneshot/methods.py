@@ -33,7 +33,7 @@ import contextlib
 import io
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -682,6 +682,14 @@ class _GradientSearch(SupernetSearch):
             edges whose best operation matters most); accuracy on the first
             :data:`PERTURBATION_SAMPLES` validation signals, ties broken by the loss. Each
             epoch's recorded arch is by magnitude; only the final one is by perturbation.
+        tune_steps: with ``selection: perturbation``, DARTS-PT's fine-tuning: the choices are
+            decided one at a time, in an order drawn from the seed; each is fixed to the
+            candidate it keeps (never ``none`` where the space's rule excludes it), and the
+            supernet's weights then train ``tune_steps`` steps (batches of ``batch_size`` from
+            the weight half, SGD from ``lr`` down a cosine to ``lr_min`` over all the steps,
+            the architecture parameters frozen) before the next choice is scored, so each
+            decision is judged by a supernet that has adapted to the ones before it. 0 (the
+            default): every choice is scored on the same trained supernet at once.
     """
 
     def __init__(
@@ -692,6 +700,7 @@ class _GradientSearch(SupernetSearch):
         remedy: str | None = None,
         remedy_weight: float | None = None,
         selection: str = "magnitude",
+        tune_steps: int = 0,
         **options: Any,
     ) -> None:
         super().__init__(space, seed, **options)
@@ -700,6 +709,13 @@ class _GradientSearch(SupernetSearch):
                 f"strategy {self.name!r}: selection={selection!r}; allowed: {one_of(SELECTIONS)}"
             )
         self.selection = selection
+        self.tune_steps = positive_int(self.name, "tune_steps", tune_steps, 0)
+        if self.tune_steps and selection != "perturbation":
+            raise ConfigError(
+                f"strategy {self.name!r}: tune_steps={tune_steps} fine-tunes between the "
+                f"decisions of selection 'perturbation', not {selection!r}; allowed: 0, or "
+                "selection: perturbation"
+            )
         if remedy is not None and remedy not in REMEDIES:
             raise ConfigError(
                 f"strategy {self.name!r}: remedy={remedy!r}; allowed: {one_of(REMEDIES)} or null"
@@ -715,6 +731,7 @@ class _GradientSearch(SupernetSearch):
             "remedy": self.remedy,
             "remedy_weight": self.remedy_weight if self.remedy else None,
             "selection": self.selection,
+            "tune_steps": self.tune_steps,
         }
 
     def before_weight_step(self, generator: torch.Generator) -> None:
@@ -733,17 +750,27 @@ class _GradientSearch(SupernetSearch):
     def final_arch(self, data: Any) -> Arch:
         if self.selection == "magnitude":
             return super().final_arch(data)
+        if self.tune_steps:
+            return self.supernet_.derive(self.tuned_importance(data))  # type: ignore[no-any-return]
         return self.supernet_.derive(self.importance(data))  # type: ignore[no-any-return]
 
-    def importance(self, data: Any) -> dict[str, dict[str, float]]:
+    def importance(
+        self,
+        data: Any,
+        weights: Mapping[str, Mapping[str, float]] | None = None,
+        labels: Sequence[str] | None = None,
+    ) -> dict[str, dict[str, float]]:
         """Each candidate's importance to the trained supernet: the validation accuracy lost
         (percentage points, plus a thousandth of the loss gained, to break ties) when it alone
         is removed from its mixed operation, the other weights kept (``selection:
-        perturbation``). A candidate that contributes nothing (``none``) has importance 0."""
+        perturbation``). A candidate that contributes nothing (``none``) has importance 0.
+
+        ``weights``: the mixture scored (default: the supernet's own distribution);
+        ``labels``: the choices scored (default: all)."""
         from nasforge.training import score
 
         supernet = self.supernet_
-        weights = supernet.weights()
+        weights = dict(supernet.weights() if weights is None else weights)
         x, y = data.x_val[:PERTURBATION_SAMPLES], data.y_val[:PERTURBATION_SAMPLES]
 
         def quality(given: Mapping[str, Mapping[str, float]]) -> float:
@@ -754,7 +781,8 @@ class _GradientSearch(SupernetSearch):
         base = quality(weights)
         free = supernet.zero_candidates()
         out: dict[str, dict[str, float]] = {}
-        for label, probs in weights.items():
+        for label in weights if labels is None else labels:
+            probs = weights[label]
             out[label] = {}
             for name in probs:
                 if name in free:
@@ -764,9 +792,53 @@ class _GradientSearch(SupernetSearch):
                 out[label][name] = base - quality(without)
         return out
 
+    def tuned_importance(self, data: Any) -> dict[str, dict[str, float]]:
+        """DARTS-PT's progressive selection (``tune_steps``): each choice's importances,
+        scored after the choices before it were fixed and the weights fine-tuned."""
+        supernet = self.supernet_
+        weights = supernet.weights()
+        generator = torch.Generator().manual_seed(self.seed * 6271 + 5)
+        labels = list(weights)
+        order = [labels[i] for i in torch.randperm(len(labels), generator=generator).tolist()]
+        optimizer = torch.optim.SGD(
+            supernet.weight_parameters(),
+            lr=self.lr,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+        )
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, len(order) * self.tune_steps, eta_min=self.lr_min
+        )
+        own_rule = callable(getattr(self.space, "derive", None))
+        free = supernet.zero_candidates() if own_rule else set()
+        out: dict[str, dict[str, float]] = {}
+        for label in order:
+            raise_if_stop_requested()
+            scores = self.importance(data, weights, [label])[label]
+            out[label] = scores
+            keepable = {n: v for n, v in scores.items() if n not in free} or scores
+            kept = max(keepable, key=keepable.__getitem__)
+            weights = {**weights, label: {n: float(n == kept) for n in weights[label]}}
+            supernet.train()
+            with supernet.weighed(weights):
+                for _ in range(self.tune_steps):
+                    raise_if_stop_requested()
+                    pick = torch.randint(len(self._rows_w), (self.batch_size,), generator=generator)
+                    x, y = data.train_batch(self._rows_w[pick].to(data.x_train.device), generator)
+                    optimizer.zero_grad(set_to_none=True)
+                    with self._precision.autocast():
+                        loss = nn.functional.cross_entropy(supernet(x), y)
+                    self._precision.step(loss, optimizer, clip_norm=self.grad_clip)
+                    schedule.step()
+        return out
+
     def collapse_advice(self) -> str | None:
+        # measured (BENCHMARKS.md, one-shot): on `darts` only perturbation selection after a
+        # warm-up avoided the collapse; on `nb201` beta-decay did
+        if self.selection == "magnitude":
+            return "try selection: perturbation with warmup_epochs: 5, or remedy: beta-decay"
         if self.remedy is None:
-            return "try remedy: beta-decay or random-smoothing"
+            return "try remedy: beta-decay, or random-one-shot"
         return "try a larger remedy_weight, or random-one-shot"
 
     def arch_loss(self, loss: torch.Tensor, epoch: int) -> torch.Tensor:

@@ -90,6 +90,8 @@ class _Router:
         self.generator: torch.Generator | None = None
         #: weights given from outside (:meth:`Supernet.weighed`), used instead of the mode's
         self.given: dict[str, torch.Tensor] | None = None
+        #: for each label of :attr:`given`, which candidates weigh exactly 0 (not computed)
+        self.given_zero: dict[str, list[bool]] = {}
         #: whether a weighted sum normalises its pooling candidates' outputs
         self.pool_norm = False
         #: noise added to the architecture parameters (:meth:`Supernet.perturb`)
@@ -174,16 +176,20 @@ class MixedOp(nn.Module):
             out = ops[index](x)
             return out if scale is None else out * scale
         total: torch.Tensor | None = None
-        norm = self._router[0].pool_norm
-        for weight, op, zero, pooling in zip(chosen, ops, self._zero, self._pooling, strict=True):
+        router = self._router[0]
+        norm = router.pool_norm
+        skip = self._zero
+        if router.given is not None:  # a candidate given the weight 0 is not computed
+            skip = [a or b for a, b in zip(skip, router.given_zero[self.label], strict=True)]
+        for weight, op, zero, pooling in zip(chosen, ops, skip, self._pooling, strict=True):
             if zero:
-                continue  # contributes nothing, whatever its weight
+                continue  # contributes nothing: a `none`, or a candidate given the weight 0
             out = op(x)
             if norm and pooling:  # a batch norm without affine or running statistics
                 out = nn.functional.batch_norm(out, None, None, training=True)
             y = weight * out
             total = y if total is None else total + y
-        return total if total is not None else ops[0](x)
+        return total if total is not None else ops[0](x) * 0.0  # zeros of the output's shape
 
     def extra_repr(self) -> str:
         return f"label={self.label!r}"
@@ -456,15 +462,17 @@ class Supernet(nn.Module):
         if self._router.mode == "path":
             raise ConfigError("supernet.weighed: not in mode 'path'; allowed: a weighted mode")
         device = next(iter(self.alphas.values())).device
-        given = {}
+        given, zero = {}, {}
         for label, names in self.op_labels.items():  # weighted modes have no input choices
-            row = weights.get(label, {})
-            given[label] = torch.tensor([float(row.get(n, 0.0)) for n in names], device=device)
-        previous, self._router.given = self._router.given, given
+            row = [float(weights.get(label, {}).get(n, 0.0)) for n in names]
+            given[label] = torch.tensor(row, device=device)
+            zero[label] = [w == 0.0 for w in row]
+        previous = self._router.given, self._router.given_zero
+        self._router.given, self._router.given_zero = given, zero
         try:
             yield
         finally:
-            self._router.given = previous
+            self._router.given, self._router.given_zero = previous
 
     def weights(self) -> dict[str, dict[str, float]]:
         """Each label's distribution over its candidates (softmax of its parameters; for the

@@ -162,6 +162,8 @@ def test_a_search_stopped_by_its_budget_goes_on_from_its_checkpoint(tmp_path: Pa
         ({"train_portion": 1.0}, "train_portion must be a number in [0.05, 0.95]"),
         ({"warmup_epochs": 10}, "warmup_epochs=10 leaves no epoch to learn the architecture"),
         ({"selection": "best"}, "selection='best'; allowed: 'magnitude' or 'perturbation'"),
+        ({"tune_steps": -1}, "strategy 'darts': tune_steps must be an integer >= 0, got -1"),
+        ({"tune_steps": 5}, "tune_steps=5 fine-tunes between the decisions of selection"),
     ],
 )
 def test_bad_options_are_one_line_errors(options: dict[str, Any], message: str) -> None:
@@ -192,6 +194,60 @@ def test_perturbation_selection_keeps_what_the_supernet_relies_on(tmp_path: Path
     # the final arch is the space's rule applied to the importances, and the run says so
     assert method.final_arch(data) == supernet.derive(importance)
     assert method.settings()["selection"] == "perturbation"
+
+
+def test_tuned_perturbation_selection_decides_one_choice_at_a_time(tmp_path: Path) -> None:
+    exp = experiment(tmp_path, "darts", epochs=1, selection="perturbation", tune_steps=2)
+    exp.run(progress=False)
+    method: Any = exp.strategy_
+    supernet = method.supernet_
+    data = method._data(exp.evaluator, torch.device("cpu"))
+    weights = [p.detach().clone() for p in supernet.weight_parameters()]
+    alphas = [p.detach().clone() for p in supernet.arch_parameters()]
+    trained = {k: v.clone() for k, v in supernet.state_dict().items()}
+    untuned = method.importance(data)
+
+    def run() -> dict[str, dict[str, float]]:
+        supernet.load_state_dict(trained)  # weights and batch-norm statistics as trained
+        return method.tuned_importance(data)  # type: ignore[no-any-return]
+
+    tuned = run()
+    assert set(tuned) == set(supernet.op_labels)
+    # the first choice is scored on the trained supernet, the later ones after fine-tuning
+    first = next(iter(tuned))
+    assert tuned[first] == pytest.approx(untuned[first])
+    assert any(tuned[k] != pytest.approx(untuned[k]) for k in tuned)
+    now = supernet.weight_parameters()
+    assert any(not torch.equal(p, w) for p, w in zip(now, weights, strict=True))
+    frozen = zip(supernet.arch_parameters(), alphas, strict=True)
+    assert all(torch.equal(p, a) for p, a in frozen)  # the architecture parameters did not learn
+    assert run() == tuned  # the order and the batches come from the seed
+    assert method.settings()["tune_steps"] == 2
+
+
+def test_a_candidate_weighed_zero_is_skipped_and_changes_nothing(tmp_path: Path) -> None:
+    exp = experiment(tmp_path, "darts", epochs=1)
+    exp.run(progress=False)
+    supernet: Any = exp.strategy_.supernet_  # type: ignore[attr-defined]
+    weights = supernet.weights()
+    label = next(iter(weights))
+    names = list(weights[label])
+    calls: list[str] = []
+    mixed = supernet._mixed[label][0]
+    hooks = [
+        mixed.candidates[n].register_forward_hook(lambda *_, n=n: calls.append(n)) for n in names
+    ]
+    x = torch.randn(4, *exp.evaluator.load_data().x_train.shape[1:])
+    one_hot = {**weights, label: {n: float(n == names[1]) for n in names}}
+    with torch.no_grad(), supernet.weighed(one_hot):
+        skipped = supernet(x)
+    assert set(calls) == {names[1]}  # the candidates weighed 0 were not computed
+    nearly = {**weights, label: {n: (1.0 if n == names[1] else 1e-30) for n in names}}
+    with torch.no_grad(), supernet.weighed(nearly):
+        computed = supernet(x)
+    for hook in hooks:
+        hook.remove()
+    torch.testing.assert_close(skipped, computed)
 
 
 def test_random_smoothing_perturbs_only_the_weight_steps(
