@@ -10,7 +10,9 @@ same command again until the budget is spent, and checks the store:
 - faults: the driver killed with SIGKILL, interrupted with SIGINT (Ctrl-C in a terminal: sent
   to the whole process group, workers included) or SIGTERM (the driver alone); with
   worker processes also a worker killed with SIGKILL mid-trial, and every worker killed as it
-  starts (before it has loaded the evaluator);
+  starts (before it has loaded the evaluator); a first SIGINT or SIGTERM comes once the search
+  has asked for its first trial (one during Python's imports, which take seconds on a loaded
+  machine, prints Python's own traceback), a SIGKILL at any moment from the start;
 - executors: serial (in-process) and ``processes`` with 2 workers;
 - counted over all runs (each must be 0): ``lost`` (asks of the budget without a finished
   trial), ``duplicated`` (asks answered twice, or finished trials of one ask), ``wrongly_failed``
@@ -133,6 +135,24 @@ def _retry_running(store: Path) -> bool:
     return row is not None
 
 
+def _search_started(store: Path) -> bool:
+    """Whether the search in ``store`` has asked for its first trial (the driver is past
+    Python's start-up and its imports)."""
+    import sqlite3
+
+    if not store.exists():
+        return False
+    try:
+        connection = sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True, timeout=1)
+        try:
+            row = connection.execute("SELECT 1 FROM trials LIMIT 1").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return False
+    return row is not None
+
+
 def _inject(
     process: subprocess.Popen[bytes],
     fault: str,
@@ -161,6 +181,15 @@ def _inject(
                 break
             time.sleep(0.02)
         time.sleep(float(rng.uniform(0.0, 0.2)))
+    elif fault in ("driver-sigint", "driver-sigterm"):
+        # a stop while Python still imports (seconds on a loaded machine) prints Python's own
+        # traceback before nasforge can handle it: stop a driver whose search has begun
+        deadline = time.monotonic() + 60
+        while not _search_started(store) and process.poll() is None:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        time.sleep(float(rng.uniform(0.0, 2.0)))
     else:
         time.sleep(float(rng.uniform(0.8, 3.0)))
     if process.poll() is not None:
