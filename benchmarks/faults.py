@@ -40,7 +40,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,8 +116,8 @@ def _wait(process: subprocess.Popen[bytes], limit: float) -> bool:
         return False
 
 
-def _retry_running(store: Path) -> bool:
-    """Whether a retried trial (one a stopped driver left) is running in ``store`` now."""
+def _store_has(store: Path, query: str) -> bool:
+    """Whether ``query`` finds a row in ``store`` now (read-only; False before it exists)."""
     import sqlite3
 
     if not store.exists():
@@ -125,32 +125,32 @@ def _retry_running(store: Path) -> bool:
     try:
         connection = sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True, timeout=1)
         try:
-            row = connection.execute(
-                "SELECT 1 FROM trials WHERE status = 'running' AND retry_of IS NOT NULL"
-            ).fetchone()
+            row = connection.execute(query).fetchone()
         finally:
             connection.close()
     except sqlite3.Error:
         return False
     return row is not None
+
+
+def _retry_running(store: Path) -> bool:
+    """Whether a retried trial (one a stopped driver left) is running in ``store`` now."""
+    return _store_has(
+        store, "SELECT 1 FROM trials WHERE status = 'running' AND retry_of IS NOT NULL"
+    )
 
 
 def _search_started(store: Path) -> bool:
     """Whether the search in ``store`` has asked for its first trial (the driver is past
     Python's start-up and its imports)."""
-    import sqlite3
+    return _store_has(store, "SELECT 1 FROM trials LIMIT 1")
 
-    if not store.exists():
-        return False
-    try:
-        connection = sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True, timeout=1)
-        try:
-            row = connection.execute("SELECT 1 FROM trials LIMIT 1").fetchone()
-        finally:
-            connection.close()
-    except sqlite3.Error:
-        return False
-    return row is not None
+
+def _wait_until(check: Callable[[], bool], process: subprocess.Popen[bytes], limit: float) -> None:
+    """Poll ``check`` until it holds, the process ends, or ``limit`` seconds pass."""
+    deadline = time.monotonic() + limit
+    while not check() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _inject(
@@ -175,20 +175,12 @@ def _inject(
             time.sleep(0.005)
         return False
     if again and fault.startswith("driver"):
-        deadline = time.monotonic() + 30
-        while not _retry_running(store) and process.poll() is None:
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.02)
+        _wait_until(lambda: _retry_running(store), process, 30)
         time.sleep(float(rng.uniform(0.0, 0.2)))
     elif fault in ("driver-sigint", "driver-sigterm"):
         # a stop while Python still imports (seconds on a loaded machine) prints Python's own
         # traceback before nasforge can handle it: stop a driver whose search has begun
-        deadline = time.monotonic() + 60
-        while not _search_started(store) and process.poll() is None:
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.02)
+        _wait_until(lambda: _search_started(store), process, 60)
         time.sleep(float(rng.uniform(0.0, 2.0)))
     else:
         time.sleep(float(rng.uniform(0.8, 3.0)))
