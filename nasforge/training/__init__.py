@@ -3,7 +3,8 @@
 What :class:`~nasforge.estimation.train.TrainEvaluator`, the zero-cost evaluator, retraining
 and export share, and what a one-shot method training a supernet builds on. It knows tensors,
 modules and spaces, not trials, strategies or experiments: it imports only
-:mod:`nasforge.space`, :mod:`nasforge.data` and :mod:`nasforge.errors` of nasforge.
+:mod:`nasforge.space`, :mod:`nasforge.data`, :mod:`nasforge.errors` and
+:mod:`nasforge.interrupt` (the stop flag its loop checks every step) of nasforge.
 
 - devices: :func:`resolve_device` (``"auto"``, ``"cpu"``, ``"cuda:1"``, ...), :func:`seeded`
   (a run's own random state, the caller's restored after), :func:`cpu_threads`,
