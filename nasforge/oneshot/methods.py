@@ -452,10 +452,7 @@ class SupernetSearch(OneShotMethod):
                 x_a, y_a = data.batch(data.x_train, a_index), data.batch(data.y_train, a_index)
                 self.arch_step(x_a, y_a, x_w, y_w)
             self.before_weight_step(generator)
-            self._optimizer.zero_grad(set_to_none=True)
-            with self._precision.autocast():
-                loss = nn.functional.cross_entropy(supernet(x_w), y_w)
-            self._precision.step(loss, self._optimizer, clip_norm=self.grad_clip)
+            loss = self._weight_step(x_w, y_w, self._optimizer)
             self.after_weight_step()
             self._schedule.step()
             if not torch.isfinite(loss):
@@ -466,6 +463,16 @@ class SupernetSearch(OneShotMethod):
             total += float(loss.detach()) * (stop - start)
             seen += stop - start
         return total / max(1, seen)
+
+    def _weight_step(
+        self, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer
+    ) -> torch.Tensor:
+        """One step of the supernet's weights on a batch; returns its loss."""
+        optimizer.zero_grad(set_to_none=True)
+        with self._precision.autocast():
+            loss = nn.functional.cross_entropy(self.supernet_(x), y)
+        self._precision.step(loss, optimizer, clip_norm=self.grad_clip)
+        return loss
 
     def _score(self, data: Any, arch: Arch) -> tuple[float, float]:
         """The supernet's estimate of ``arch``: its path, scored on the validation split."""
@@ -750,9 +757,8 @@ class _GradientSearch(SupernetSearch):
     def final_arch(self, data: Any) -> Arch:
         if self.selection == "magnitude":
             return super().final_arch(data)
-        if self.tune_steps:
-            return self.supernet_.derive(self.tuned_importance(data))  # type: ignore[no-any-return]
-        return self.supernet_.derive(self.importance(data))  # type: ignore[no-any-return]
+        importance = self.tuned_importance if self.tune_steps else self.importance
+        return self.supernet_.derive(importance(data))  # type: ignore[no-any-return]
 
     def importance(
         self,
@@ -825,10 +831,7 @@ class _GradientSearch(SupernetSearch):
                     raise_if_stop_requested()
                     pick = torch.randint(len(self._rows_w), (self.batch_size,), generator=generator)
                     x, y = data.train_batch(self._rows_w[pick].to(data.x_train.device), generator)
-                    optimizer.zero_grad(set_to_none=True)
-                    with self._precision.autocast():
-                        loss = nn.functional.cross_entropy(supernet(x), y)
-                    self._precision.step(loss, optimizer, clip_norm=self.grad_clip)
+                    self._weight_step(x, y, optimizer)
                     schedule.step()
         return out
 
