@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nasforge.cli import main
+from nasforge._entry import main
 
 if __name__ == "__main__":
     main()

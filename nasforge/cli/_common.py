@@ -34,6 +34,8 @@ def user_errors(command: F) -> F:
     A :class:`NasforgeError` is printed as ``error: <message>`` on stderr and the command exits
     with status 2; a :class:`NasforgeWarning` raised while it runs is printed as
     ``warning: <message>`` (see :func:`show_warning`). Any other warning keeps Python's format.
+    A Ctrl-C that the command does not handle itself (``search`` does, once its loop runs) is
+    one ``interrupted:`` line and exit status 130, where Typer would exit without a word.
     """
 
     @functools.wraps(command)
@@ -45,6 +47,9 @@ def user_errors(command: F) -> F:
             except NasforgeError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 raise typer.Exit(2) from None
+            except KeyboardInterrupt:
+                print("interrupted: stopped before the command finished", file=sys.stderr)
+                raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
 
