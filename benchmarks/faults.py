@@ -11,8 +11,10 @@ same command again until the budget is spent, and checks the store:
   to the whole process group, workers included) or SIGTERM (the driver alone); with
   worker processes also a worker killed with SIGKILL mid-trial, and every worker killed as it
   starts (before it has loaded the evaluator); a first SIGINT or SIGTERM comes once the search
-  has asked for its first trial (one during Python's imports, which take seconds on a loaded
-  machine, prints Python's own traceback), a SIGKILL at any moment from the start;
+  has asked for its first trial, except ``driver-sigint-early``'s, 0.05-1.5 s after the
+  driver starts (while it imports and opens the store: the command takes Ctrl-C from its
+  first import on; only the interpreter's own start, before that, cannot); a SIGKILL at any
+  moment from the start;
 - executors: serial (in-process) and ``processes`` with 2 workers;
 - counted over all runs (each must be 0): ``lost`` (asks of the budget without a finished
   trial), ``duplicated`` (asks answered twice, or finished trials of one ask), ``wrongly_failed``
@@ -51,12 +53,14 @@ from nasforge.testing.faults import worker_processes
 
 #: the driver script: the real CLI, with a sleeping evaluator registered under a name
 DRIVER = """
-import sys
-from nasforge.estimation import register_evaluator
-from nasforge.testing.faults import FaultyEvaluator
+from nasforge._entry import interrupted_while_starting, main
+try:
+    from nasforge.estimation import register_evaluator
+    from nasforge.testing.faults import FaultyEvaluator
+except KeyboardInterrupt:
+    interrupted_while_starting()
 register_evaluator("sleepy", FaultyEvaluator)
-from nasforge.cli.main import app
-app(sys.argv[1:], prog_name="nasforge")
+main()
 """
 
 CONFIG = """\
@@ -72,7 +76,7 @@ execution: {{executor: {executor}, workers: {workers}, heartbeat_s: 0.5, stale_a
 max_retries: 2
 """
 
-FAULTS_SERIAL = ("driver-sigkill", "driver-sigint", "driver-sigterm")
+FAULTS_SERIAL = ("driver-sigkill", "driver-sigint", "driver-sigint-early", "driver-sigterm")
 FAULTS_PROCESSES = (*FAULTS_SERIAL, "worker-sigkill", "worker-startup-sigkill")
 
 #: seconds a driver may take to exit after a stop signal, or to finish its budget
@@ -174,7 +178,11 @@ def _inject(
                     killed.add(pid)
             time.sleep(0.005)
         return False
-    if again and fault.startswith("driver"):
+    if fault == "driver-sigint-early":
+        # Ctrl-C while the command starts (imports, store, evaluator); its first 50 ms are
+        # Python's own start, before any code of the command can take the interrupt
+        time.sleep(float(rng.uniform(0.05, 1.5)))
+    elif again and fault.startswith("driver"):
         _wait_until(lambda: _retry_running(store), process, 30)
         time.sleep(float(rng.uniform(0.0, 0.2)))
     elif fault in ("driver-sigint", "driver-sigterm"):
@@ -191,7 +199,7 @@ def _inject(
         if workers:
             os.kill(workers[int(rng.integers(len(workers)))], signal.SIGKILL)
         return False
-    if fault == "driver-sigint":  # Ctrl-C in a terminal: the whole process group gets it
+    if fault.startswith("driver-sigint"):  # Ctrl-C in a terminal: the whole process group
         os.killpg(process.pid, signal.SIGINT)
     else:  # `kill -9 PID` / `kill PID`: the driver alone
         os.kill(process.pid, signal.SIGKILL if fault == "driver-sigkill" else signal.SIGTERM)
