@@ -6,23 +6,24 @@ search (``--search-epochs`` supernet epochs) with its honesty report, whose arch
 trained alone with the evaluator's recipe (``--train-epochs`` epochs of SGD, CPU); for ``darts``
 and ``random-one-shot`` the report trains ``--tau-archs`` archs across the supernet's ranking
 (Kendall's tau over at least 30 by default), for the others ``--report-archs``. ``darts`` runs
-four times on the same seed: as the paper, with the beta-decay remedy and with random
-smoothing (SDARTS-RS; every operation histogram), and with perturbation-based selection
-(DARTS-PT); with ``--perturbation``, ``gdas`` and ``drnas`` also run a second time picking by
-perturbation; with ``--tune-steps N``, ``darts`` runs a fifth time picking by perturbation with
-DARTS-PT's fine-tuning (``tune_steps: N`` weight steps after each decided choice); ``--runs``
-keeps only the runs named. GDAS searches three times as
-many epochs, and so do ENAS and random one-shot (one sampled path per step); with
-``--warmup-epochs N``, DARTS, GDAS and DrNAS first train the weights alone for ``N`` more
-epochs. Each space's archs train alone with that space's standard recipe (``darts``: DARTS's
-gradient clipping to norm 5, :data:`SPACE_RECIPES`). Each derived arch is trained alone with
-``--derived-seeds`` seeds and compared by its mean test accuracy. Beside them, on the same
+four times on the same seed: as the paper, with the beta-decay remedy and with random smoothing
+(SDARTS-RS; every operation histogram), and with perturbation-based selection (DARTS-PT); with
+``--perturbation``, ``gdas`` and ``drnas`` also run a second time picking by perturbation; with
+``--tune-steps N``, ``darts`` runs a fifth time picking by perturbation with DARTS-PT's
+fine-tuning (``tune_steps: N`` weight steps after each decided choice); ``--extra-run
+'METHOD+LABEL={JSON options}'`` adds a run of a method with other options (e.g.
+``'enas+tanh={"temperature": 5, "tanh_constant": 2.5}'``); ``--runs`` keeps only the runs named.
+GDAS searches three times as many epochs, and so do ENAS and random one-shot (one sampled path
+per step); with ``--warmup-epochs N``, DARTS, GDAS and DrNAS first train the weights alone for
+``N`` more epochs. Each space's archs train alone with that space's standard recipe (``darts``:
+DARTS's gradient clipping to norm 5, :data:`SPACE_RECIPES`). Each derived arch is trained alone
+with ``--derived-seeds`` seeds and compared by its mean test accuracy. Beside them, on the same
 space and recipe (skipped with ``--no-baselines``): the mean test accuracy of ``--random``
-random archs, and regularized evolution given the longest method's search time
-(each method compared with the best-by-validation arch evolution had found within that
-method's own search time). Finally the supernet's peak memory as predicted before training
-against the measured one (CPU: the rise of a child process's peak RSS, VmHWM, over three
-training steps from the supernet's construction on).
+random archs, and regularized evolution given the longest method's search time (each method
+compared with the best-by-validation arch evolution had found within that method's own search
+time). Finally the supernet's peak memory as predicted before training against the measured one
+(CPU: the rise of a child process's peak RSS, VmHWM, over three training steps from the
+supernet's construction on).
 
     python benchmarks/oneshot.py                        # both spaces, all methods (about an hour)
     python benchmarks/oneshot.py --spaces nb201 --methods darts,random-one-shot
@@ -162,6 +163,8 @@ def run_method(
         "pool_norm": report.settings.get("pool_norm"),
         "bn_recalibrate": report.settings.get("bn_recalibrate"),
         "tune_steps": report.settings.get("tune_steps"),
+        "options": options,  # the run's own, beside the benchmark's
+        "settings": report.settings,  # everything the search ran with, as stored
         "predicted_peak_mib": round(report.settings.get("predicted_peak_mib", float("nan")), 1),
     }
     print(f"{space_name:6s} {method:22s} {row}", file=sys.stderr, flush=True)
@@ -268,6 +271,23 @@ def measure_memory(space_name: str, sizes: dict[str, int], mode: str, batch: int
 # ---- the run ------------------------------------------------------------------------------------
 
 
+def extra_run(
+    given: str, methods: list[str], parser: argparse.ArgumentParser
+) -> tuple[str, dict[str, Any]]:
+    """``--extra-run METHOD+LABEL=JSON`` as a run: its name and the method's options."""
+    name, _, options = given.partition("=")
+    method = name.split("+")[0]
+    if "+" not in name or method not in methods:
+        parser.error(f"--extra-run: {name!r}; allowed: METHOD+LABEL with a method of --methods")
+    try:
+        parsed = json.loads(options)
+    except json.JSONDecodeError as exc:
+        parser.error(f"--extra-run {name}: options are not JSON ({exc})")
+    if not isinstance(parsed, dict):
+        parser.error(f"--extra-run {name}: options must be a JSON object")
+    return name, parsed
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spaces", default=",".join(SPACES), help="nb201 and/or darts")
@@ -305,6 +325,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="also run darts+perturbation-tuned: DARTS-PT's fine-tuning, N steps a decision",
     )
     parser.add_argument(
+        "--extra-run",
+        action="append",
+        default=[],
+        metavar="METHOD+LABEL=JSON",
+        help="also run METHOD with these options, e.g. 'enas+flat={\"tanh_constant\": 1.1}'",
+    )
+    parser.add_argument(
         "--runs", help="keep only these runs, e.g. darts+random-smoothing (default: all)"
     )
     parser.add_argument(
@@ -340,6 +367,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for method in ("gdas", "drnas") if args.perturbation else ():
                 if method in methods:
                     runs.append((f"{method}+perturbation", {"selection": "perturbation"}))
+            runs += [extra_run(given, methods, parser) for given in args.extra_run]
             if args.runs:
                 runs = [(m, o) for m, o in runs if m in args.runs.split(",")]
             for method, options in runs:

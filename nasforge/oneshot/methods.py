@@ -1106,6 +1106,9 @@ class Enas(_PathSearch):
         controller_steps: controller updates per epoch (each one sample and one reward).
         controller_lr: the controller's Adam learning rate.
         entropy_weight: the entropy bonus that keeps it exploring.
+        temperature, tanh_constant: the controller's logits divided by ``temperature``, then
+            squashed to ``tanh_constant * tanh(.)`` (ENAS's code; ``tanh_constant: null``
+            leaves them unbounded), see :class:`~nasforge.strategies.reinforce.ReinforceController`.
         derive_samples: samples the result is chosen from.
         **options: those of :class:`SupernetSearch`.
     """
@@ -1120,6 +1123,8 @@ class Enas(_PathSearch):
         controller_steps: int = 50,
         controller_lr: float = 0.005,
         entropy_weight: float = 1e-3,
+        temperature: float = 1.0,
+        tanh_constant: float | None = None,
         derive_samples: int = 20,
         **options: Any,
     ) -> None:
@@ -1133,9 +1138,23 @@ class Enas(_PathSearch):
             seed,
             learning_rate=_number(self.name, "controller_lr", controller_lr, 1e-12),
             entropy_weight=_number(self.name, "entropy_weight", entropy_weight, 0.0),
+            temperature=_number(self.name, "temperature", temperature, 1e-6),
+            tanh_constant=(
+                None
+                if tanh_constant is None
+                else _number(self.name, "tanh_constant", tanh_constant, 1e-6)
+            ),
             objectives=self.objectives,
         )
         self._rewards = 0
+
+    def settings(self) -> dict[str, Any]:
+        controller = self.controller
+        return {
+            **super().settings(),
+            "temperature": controller.temperature,
+            "tanh_constant": controller.tanh_constant,
+        }
 
     def draw(self, generator: torch.Generator) -> Arch:
         for _ in range(100):

@@ -40,6 +40,7 @@ class _Sampler:
         linear = [h for h in controller.heads if isinstance(h, nn.Linear)]
         self.heads = [(array(h.weight), array(h.bias)) for h in linear]
         self.hidden = controller.hidden
+        self.temperature, self.tanh_constant = controller.temperature, controller.tanh_constant
 
     def start(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         zeros = np.zeros(self.hidden)
@@ -56,7 +57,9 @@ class _Sampler:
         c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
         h = _sigmoid(o) * np.tanh(c)
         weight, bias = self.heads[position]
-        logits = weight @ h + bias
+        logits = (weight @ h + bias) / self.temperature
+        if self.tanh_constant is not None:
+            logits = self.tanh_constant * np.tanh(logits)
         z = np.exp(logits - logits.max())
         return z / z.sum(), h, c
 
@@ -77,10 +80,20 @@ def one_thread() -> Iterator[None]:
 
 
 class _Controller(nn.Module):
-    """An LSTM that emits one decision per step; a step's input embeds the previous decision."""
+    """An LSTM that emits one decision per step; a step's input embeds the previous decision.
+    Its logits are divided by ``temperature`` and, with a ``tanh_constant``, squashed into
+    ``(-tanh_constant, tanh_constant)`` (ENAS's controller: the distributions cannot grow
+    sharper than that, so it keeps exploring)."""
 
-    def __init__(self, sizes: list[int], hidden: int) -> None:
+    def __init__(
+        self,
+        sizes: list[int],
+        hidden: int,
+        temperature: float = 1.0,
+        tanh_constant: float | None = None,
+    ) -> None:
         super().__init__()
+        self.temperature, self.tanh_constant = temperature, tanh_constant
         self.offsets = [1 + sum(sizes[:i]) for i in range(len(sizes))]  # token 0 starts
         self.embed = nn.Embedding(1 + sum(sizes), hidden)
         self.cell = nn.LSTMCell(hidden, hidden)
@@ -96,7 +109,10 @@ class _Controller(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Logits of the decision at ``position`` and the new LSTM state."""
         h, c = self.cell(x, (h, c))
-        return self.heads[position](h)[0], h, c
+        logits = self.heads[position](h)[0] / self.temperature
+        if self.tanh_constant is not None:
+            logits = self.tanh_constant * torch.tanh(logits)
+        return logits, h, c
 
     def token(self, decision: Decision) -> torch.Tensor:
         position, value = decision
@@ -160,6 +176,11 @@ class ReinforceController(Strategy):
         baseline_decay: decay of the moving-average baseline, in [0, 1).
         entropy_weight: weight of the entropy bonus (>= 0).
         bins: values offered by a numeric dimension with more values than this.
+        temperature: the decisions' logits are divided by it (> 0; 1: the plain softmax).
+        tanh_constant: ``None``, or the bound ``C`` of ``C * tanh(logits)`` applied after the
+            temperature (ENAS's controller, whose code uses a temperature of 5 and ``C`` of
+            1.1 to 2.5): no value of a decision gets more than ``exp(2C)`` times the
+            probability of another, so the controller cannot stop exploring.
         reward: ``None`` (the reward is the primary objective: one objective is searched) or
             a MONAS reward of several objectives (Hsu et al. 2018), see
             :class:`~nasforge.strategies.monas.MonasReward`:
@@ -181,6 +202,8 @@ class ReinforceController(Strategy):
         entropy_weight: float = 0.05,
         bins: int = 10,
         reward: Mapping[str, Any] | None = None,
+        temperature: float = 1.0,
+        tanh_constant: float | None = None,
         *,
         objectives: Objectives | None = None,
     ) -> None:
@@ -198,6 +221,12 @@ class ReinforceController(Strategy):
         self.baseline_decay = check_fraction(self.name, "baseline_decay", baseline_decay, 0, 0.999)
         self.entropy_weight = check_fraction(self.name, "entropy_weight", entropy_weight, 0, 1e3)
         self.bins = check_bins(self.name, bins)
+        self.temperature = check_fraction(self.name, "temperature", temperature, 1e-6, 1e6)
+        self.tanh_constant = (
+            None
+            if tanh_constant is None
+            else check_fraction(self.name, "tanh_constant", tanh_constant, 1e-6, 1e6)
+        )
         self.baseline_: float | None = None
         self._decisions: DecisionSequence | None = None
         self._controller: _Controller | None = None
@@ -219,7 +248,12 @@ class ReinforceController(Strategy):
         """The controller, built on first use from ``seed``."""
         if self._controller is None:
             with torch.random.fork_rng(devices=[]):
-                controller = _Controller(self.decisions.sizes(), self.hidden_size)
+                controller = _Controller(
+                    self.decisions.sizes(),
+                    self.hidden_size,
+                    getattr(self, "temperature", 1.0),  # a controller pickled before these
+                    getattr(self, "tanh_constant", None),
+                )
             generator = torch.Generator().manual_seed(self.seed)
             with torch.no_grad():
                 for param in controller.parameters():

@@ -51,6 +51,26 @@ def test_oneshot_perturbation_runs_gdas_a_second_time_and_tune_steps_darts(
     assert tuned["epochs"] == 2 and tuned["pool_norm"] is True and tuned["tune_steps"] == 1
 
 
+def test_oneshot_extra_run_passes_its_options_to_the_method(run_benchmark: RunBenchmark) -> None:
+    done = run_benchmark(
+        "oneshot.py", "--quick", "--spaces", "nb201", "--methods", "enas", "--runs", "enas+bounded",
+        "--extra-run", 'enas+bounded={"temperature": 5, "tanh_constant": 2.5}', "--no-baselines",
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    row = json.loads(done.stdout.strip().splitlines()[-1])["nb201"]["enas+bounded"]
+    assert row["options"] == {"temperature": 5, "tanh_constant": 2.5}
+    assert row["settings"]["temperature"] == 5.0 and row["settings"]["tanh_constant"] == 2.5
+    assert 0 <= row["test_acc"] <= 100
+
+
+def test_oneshot_refuses_an_extra_run_of_a_method_not_run(run_benchmark: RunBenchmark) -> None:
+    done = run_benchmark(
+        "oneshot.py", "--quick", "--methods", "gdas", "--extra-run", "enas+x={}", timeout=120
+    )
+    assert done.returncode == 2 and "--extra-run: 'enas+x'; allowed: METHOD+LABEL" in done.stderr
+
+
 def test_supernet_ranking_quick_prints_both_taus_and_the_ceiling(
     run_benchmark: RunBenchmark,
 ) -> None:

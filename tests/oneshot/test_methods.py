@@ -172,6 +172,20 @@ def test_bad_options_are_one_line_errors(options: dict[str, Any], message: str) 
     assert message in str(caught.value) and "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"temperature": 0}, "strategy 'enas': temperature must be a number >= 1e-06, got 0"),
+        ({"tanh_constant": "x"}, "strategy 'enas': tanh_constant must be a number"),
+        ({"derive_samples": 0}, "strategy 'enas': derive_samples must be an integer >= 1"),
+    ],
+)
+def test_bad_enas_options_are_one_line_errors(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        nf.create_strategy("enas", nf.create_space("nb201", **SPACE), 0, **options)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
 def test_perturbation_selection_keeps_what_the_supernet_relies_on(tmp_path: Path) -> None:
     exp = experiment(tmp_path, "darts", epochs=1, selection="perturbation")
     exp.run(progress=False)

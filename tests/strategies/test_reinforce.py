@@ -38,6 +38,26 @@ def test_the_rewarded_choice_becomes_likely() -> None:
     assert asked.count("c") >= 10
 
 
+def test_a_tanh_constant_bounds_how_sure_the_controller_grows() -> None:
+    # ENAS's sampling logits: / temperature, then C * tanh(.); no value gets more than
+    # exp(2C) times another's probability however often it is rewarded
+    space = letters(6)
+    plain = ReinforceController(space, seed=0, learning_rate=0.05)
+    bounded = ReinforceController(
+        space, seed=0, learning_rate=0.05, temperature=5.0, tanh_constant=0.5
+    )
+    for number in range(80):
+        for strategy in (plain, bounded):
+            arch = strategy.ask()
+            strategy.tell(done(number, arch, 1.0 if arch["d0"] == "c" else 0.0))
+    assert plain.probabilities(0)[2] > 0.9
+    probs = bounded.probabilities(0)
+    assert probs[2] == probs.max() and probs.max() / probs.min() <= np.exp(1.0) + 1e-9
+    # the torch controller that learns and the NumPy copy that samples agree
+    logits = bounded.controller_.step(*bounded.controller_.start(), 0)[0]
+    assert np.allclose(torch.softmax(logits, -1).detach().numpy(), probs, atol=1e-6)
+
+
 def test_the_next_decision_depends_on_the_previous_one() -> None:
     # reward when d1 repeats d0: only an LSTM fed the previous decision can learn that
     space = letters()
@@ -117,6 +137,8 @@ def test_numeric_dimensions_are_discretised_into_bins() -> None:
         ({"baseline_decay": 1.0}, "baseline_decay must be a number in [0, 0.999], got 1.0"),
         ({"entropy_weight": "x"}, "entropy_weight must be a number in"),
         ({"bins": 1}, "bins must be an integer >= 2, got 1"),
+        ({"temperature": 0}, "temperature must be a number in"),
+        ({"tanh_constant": -1}, "tanh_constant must be a number in"),
     ],
 )
 def test_bad_options_name_the_option(options: dict[str, object], message: str) -> None:
