@@ -85,6 +85,10 @@ class _Controller(nn.Module):
     ``(-tanh_constant, tanh_constant)`` (ENAS's controller: the distributions cannot grow
     sharper than that, so it keeps exploring)."""
 
+    # class defaults: a controller pickled (in a checkpoint) before these existed loads as plain
+    temperature: float = 1.0
+    tanh_constant: float | None = None
+
     def __init__(
         self,
         sizes: list[int],
@@ -191,6 +195,9 @@ class ReinforceController(Strategy):
     """
 
     name = "reinforce"
+    # class defaults: a strategy pickled (in a checkpoint) before these existed loads as plain
+    temperature: float = 1.0
+    tanh_constant: float | None = None
 
     def __init__(
         self,
@@ -251,8 +258,8 @@ class ReinforceController(Strategy):
                 controller = _Controller(
                     self.decisions.sizes(),
                     self.hidden_size,
-                    getattr(self, "temperature", 1.0),  # a controller pickled before these
-                    getattr(self, "tanh_constant", None),
+                    self.temperature,
+                    self.tanh_constant,
                 )
             generator = torch.Generator().manual_seed(self.seed)
             with torch.no_grad():
