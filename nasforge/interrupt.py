@@ -44,6 +44,9 @@ def raise_if_stop_requested() -> None:
         raise KeyboardInterrupt
 
 
+#: the exit status of a command a stop signal ended: 128 + SIGINT, what shells report after Ctrl-C
+INTERRUPTED_STATUS = 128 + signal.SIGINT
+
 #: code that runs as a finaliser or returns a database connection, where an exception is
 #: ignored (Python prints "Exception ignored in ...", SQLAlchemy logs a traceback) instead of
 #: stopping anything: the handler only sets the flag there, and the loop raises it soon after

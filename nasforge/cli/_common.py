@@ -20,6 +20,7 @@ from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
 from nasforge.errors import ConfigError, NasforgeError, NasforgeWarning
+from nasforge.interrupt import INTERRUPTED_STATUS
 
 StorageOpt = Annotated[
     str, typer.Option("--storage", help="SQLAlchemy URL or SQLite file of the store.")
@@ -49,7 +50,7 @@ def user_errors(command: F) -> F:
                 raise typer.Exit(2) from None
             except KeyboardInterrupt:
                 print("interrupted: stopped before the command finished", file=sys.stderr)
-                raise typer.Exit(130) from None
+                raise typer.Exit(INTERRUPTED_STATUS) from None
 
     return wrapper  # type: ignore[return-value]
 

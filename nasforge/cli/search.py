@@ -12,7 +12,7 @@ from rich.text import Text
 from nasforge.cli._common import stderr_console, stdout_console
 from nasforge.cli._render import print_top
 from nasforge.errors import ConfigError, SearchFailedError
-from nasforge.interrupt import stop_on_signals
+from nasforge.interrupt import INTERRUPTED_STATUS, stop_on_signals
 
 
 def search(
@@ -130,7 +130,7 @@ def search(
             ),
             soft_wrap=True,
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(INTERRUPTED_STATUS) from None
     print_top(console, exp.trials(), exp.objectives, constraints=exp.constraints)
     console.print(
         f"experiment [bold]{exp.name}[/] stored in {exp.storage.url}\n"
