@@ -13,6 +13,11 @@ four times on the same seed: as the paper, with the beta-decay remedy and with r
 fine-tuning (``tune_steps: N`` weight steps after each decided choice); ``--extra-run
 'METHOD+LABEL={JSON options}'`` adds a run of a method with other options (e.g.
 ``'enas+tanh={"temperature": 5, "tanh_constant": 2.5}'``); ``--runs`` keeps only the runs named.
+``--seeds 0,1,2`` repeats every run with each search seed (one search seed decides little on
+``darts``, whose archs lie within a point of each other): each run's row then holds the mean
+over search seeds (``test_acc``, ``search_s``, ``kendall_tau``; ``collapsed`` when any search
+collapsed), their spread and every search seed's own row (``search_seeds``); the baselines use
+the first seed.
 GDAS searches three times as many epochs, and so do ENAS and random one-shot (one sampled path
 per step); with ``--warmup-epochs N``, DARTS, GDAS and DrNAS first train the weights alone for
 ``N`` more epochs. Each space's archs train alone with that space's standard recipe (``darts``:
@@ -27,6 +32,7 @@ supernet's construction on).
 
     python benchmarks/oneshot.py                        # both spaces, all methods (about an hour)
     python benchmarks/oneshot.py --spaces nb201 --methods darts,random-one-shot
+    python benchmarks/oneshot.py --spaces darts --methods enas --seeds 0,1,2 --no-baselines
     python benchmarks/oneshot.py --quick    # smoke run: 1 epoch, 8x8 digits, tiny networks
 
 The last line is one JSON object ``{"<space>": {"<method>": {"search_s": ..., "test_acc": ...,
@@ -105,7 +111,7 @@ def run_method(
 
     sizes = args.sizes[space_name]
     k = args.tau_archs if method in TAU_METHODS else args.report_archs
-    url = f"sqlite:///{folder / f'{space_name}-{method}.db'}"
+    url = f"sqlite:///{folder / f'{space_name}-{method}-{args.seed}.db'}"
     name = method.split("+")[0]
     # --warmup-epochs: weights-only epochs before the architecture learns, added to the search
     warmup = args.warmup_epochs if name in GRADIENT_METHODS else 0
@@ -144,6 +150,7 @@ def run_method(
     for seed in range(1, args.derived_seeds):
         tests.append(evaluator.fit(arch, space, seed=seed)[1]["test_acc"])
     row = {
+        "seed": args.seed,
         "search_s": round(search_s, 1),
         "report_s": round(total_s - search_s, 1),
         "test_acc": round(float(np.mean(tests)), 2),
@@ -271,6 +278,27 @@ def measure_memory(space_name: str, sizes: dict[str, int], mode: str, batch: int
 # ---- the run ------------------------------------------------------------------------------------
 
 
+def over_seeds(rows: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """One run's rows of several search seeds as one: means over the search seeds, their
+    spread, whether any collapsed, and each seed's own row."""
+    if len(rows) == 1:
+        return next(iter(rows.values()))
+    tests = [row["test_acc"] for row in rows.values()]
+    taus = [row["kendall_tau"] for row in rows.values() if row["kendall_tau"] is not None]
+    first = next(iter(rows.values()))
+    return {
+        "search_s": round(float(np.mean([row["search_s"] for row in rows.values()])), 1),
+        "test_acc": round(float(np.mean(tests)), 2),
+        "test_acc_std": round(float(np.std(tests, ddof=1)), 2),  # the sample one
+        "test_acc_search_seeds": tests,
+        "kendall_tau": round(float(np.mean(taus)), 3) if taus else None,
+        "collapsed": any(row["collapsed"] for row in rows.values()),
+        "collapsed_seeds": sum(bool(row["collapsed"]) for row in rows.values()),
+        "options": first["options"],
+        "search_seeds": {str(seed): row for seed, row in rows.items()},
+    }
+
+
 def extra_run(
     given: str, methods: list[str], parser: argparse.ArgumentParser
 ) -> tuple[str, dict[str, Any]]:
@@ -307,6 +335,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--threads", type=int, default=2, help="CPU threads")
     parser.add_argument("--dataset", default="mnist1d", help="built-in dataset (mnist1d)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every search")
+    parser.add_argument(
+        "--seeds", help="search seeds, e.g. 0,1,2: each run once per seed, rows their mean"
+    )
     parser.add_argument(
         "--derived-seeds", type=int, default=3, help="trainings of each derived arch (3)"
     )
@@ -345,6 +376,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         args.derived_seeds = 2
         args.random, args.memory_batch, args.sizes = 2, 8, QUICK_SIZES
         args.dataset, modes = "digits", ("softmax",)
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [args.seed]
+    except ValueError:
+        parser.error(f"--seeds: {args.seeds!r}; allowed: integers separated by commas")
+    if len(set(seeds)) != len(seeds) or not seeds:
+        parser.error(f"--seeds: {args.seeds!r}; allowed: distinct integers separated by commas")
+    args.seed = seeds[0]
     spaces = [s for s in args.spaces.split(",") if s]
     methods = [m for m in args.methods.split(",") if m]
     for given, allowed, flag in ((spaces, SPACES, "--spaces"), (methods, METHODS, "--methods")):
@@ -371,7 +409,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if args.runs:
                 runs = [(m, o) for m, o in runs if m in args.runs.split(",")]
             for method, options in runs:
-                rows[method] = run_method(space_name, method, options, args, Path(folder))
+                by_seed = {}
+                for seed in seeds:
+                    args.seed = seed
+                    by_seed[seed] = run_method(space_name, method, options, args, Path(folder))
+                rows[method] = over_seeds(by_seed)
+            args.seed = seeds[0]
             if args.no_baselines:
                 result[space_name] = rows
                 continue
@@ -399,6 +442,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "sizes": {s: args.sizes[s] for s in spaces},
         "dataset": args.dataset,
         "seed": args.seed,
+        "seeds": seeds,
     }
     print(json.dumps(result))
     return result

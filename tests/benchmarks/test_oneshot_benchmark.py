@@ -51,17 +51,28 @@ def test_oneshot_perturbation_runs_gdas_a_second_time_and_tune_steps_darts(
     assert tuned["epochs"] == 2 and tuned["pool_norm"] is True and tuned["tune_steps"] == 1
 
 
-def test_oneshot_extra_run_passes_its_options_to_the_method(run_benchmark: RunBenchmark) -> None:
+def test_oneshot_extra_run_passes_its_options_and_seeds_average_over_search_seeds(
+    run_benchmark: RunBenchmark,
+) -> None:
     done = run_benchmark(
         "oneshot.py", "--quick", "--spaces", "nb201", "--methods", "enas", "--runs", "enas+bounded",
         "--extra-run", 'enas+bounded={"temperature": 5, "tanh_constant": 2.5}', "--no-baselines",
-        timeout=600,
+        "--seeds", "3,5", timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    row = json.loads(done.stdout.strip().splitlines()[-1])["nb201"]["enas+bounded"]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    row = result["nb201"]["enas+bounded"]
     assert row["options"] == {"temperature": 5, "tanh_constant": 2.5}
-    assert row["settings"]["temperature"] == 5.0 and row["settings"]["tanh_constant"] == 2.5
-    assert 0 <= row["test_acc"] <= 100
+    by_seed = row["search_seeds"]  # --seeds: the run once per search seed, the row their mean
+    assert set(by_seed) == {"3", "5"} and result["settings"]["seeds"] == [3, 5]
+    for seed, seeded in by_seed.items():
+        assert seeded["seed"] == int(seed) and 0 <= seeded["test_acc"] <= 100
+        assert seeded["settings"]["temperature"] == 5.0
+        assert seeded["settings"]["tanh_constant"] == 2.5
+    tests = [by_seed[s]["test_acc"] for s in ("3", "5")]
+    assert row["test_acc_search_seeds"] == tests
+    assert abs(row["test_acc"] - sum(tests) / 2) < 0.01
+    assert row["collapsed"] == any(seeded["collapsed"] for seeded in by_seed.values())
 
 
 def test_oneshot_refuses_an_extra_run_of_a_method_not_run(run_benchmark: RunBenchmark) -> None:
@@ -83,3 +94,10 @@ def test_supernet_ranking_quick_prints_both_taus_and_the_ceiling(
         assert set(taus) == {"val", "test"}
         assert all(t is None or -1 <= t <= 1 for t in taus.values())  # None: all tied
     assert all(0 <= acc <= 100 for acc in result["supernet_mean_val_acc"].values())
+
+
+def test_oneshot_refuses_bad_seeds(run_benchmark: RunBenchmark) -> None:
+    done = run_benchmark("oneshot.py", "--quick", "--seeds", "0,x", timeout=120)
+    assert done.returncode == 2 and "--seeds: '0,x'; allowed: integers" in done.stderr
+    done = run_benchmark("oneshot.py", "--quick", "--seeds", "1,1", timeout=120)
+    assert done.returncode == 2 and "allowed: distinct integers" in done.stderr
