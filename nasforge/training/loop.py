@@ -43,11 +43,13 @@ def train_epoch(
     generator: torch.Generator,
     precision: Precision,
     grad_clip: float | None = None,
+    label_smoothing: float = 0.0,
 ) -> tuple[float, int | None]:
     """One pass over the training ``rows`` (all when ``None``) in a random order, with
     cross-entropy, one ``optimizer`` and ``scheduler`` step per batch of ``batches``
     (:func:`~nasforge.training.batch_bounds` of the rows used), the gradients' norm clipped to
-    ``grad_clip`` first when given.
+    ``grad_clip`` first when given; ``label_smoothing`` (0 to 1) mixes each target with the
+    uniform distribution over the classes by that share (Szegedy et al. 2016).
 
     Returns the mean loss and the first step (1-based) whose loss was NaN or infinite, if any.
     Losses are checked once per epoch, not per step, so that CUDA need not synchronise per step.
@@ -69,7 +71,7 @@ def train_epoch(
         index = order[start:stop]
         x, y = data.train_batch(index, generator)
         with precision.autocast():
-            loss = nn.functional.cross_entropy(model(x), y)
+            loss = nn.functional.cross_entropy(model(x), y, label_smoothing=label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         precision.step(loss, optimizer, clip_norm=grad_clip)
         scheduler.step()
@@ -128,7 +130,8 @@ class TrainRecipe:
 
     By default: SGD with Nesterov momentum (when ``momentum`` > 0) and a cosine schedule, no
     gradient clipping (``grad_clip``: the largest norm of a step's gradients; DARTS's recipe
-    clips to 5).
+    clips to 5), no label smoothing (``label_smoothing``: the share of each target spread over
+    all classes; DARTS's ImageNet recipe uses 0.1).
     """
 
     epochs: int
@@ -140,6 +143,7 @@ class TrainRecipe:
     optimizer: str | None = None
     schedule: str = "cosine"
     grad_clip: float | None = None
+    label_smoothing: float = 0.0
 
 
 #: the name :class:`TrainRecipe` had when SGD was its only optimiser
@@ -194,6 +198,7 @@ def train_model(
             generator,
             precision,
             recipe.grad_clip,
+            recipe.label_smoothing,
         )
         if bad_step is not None:
             raise NonFiniteLossError(

@@ -283,6 +283,8 @@ def test_needs_a_model_space(digits: TrainEvaluator, space: NB201Space) -> None:
         ({"channels": 2.5}, "channels"),
         ({"amp": "on"}, "amp"),
         ({"grad_clip": 0.0}, "grad_clip"),
+        ({"label_smoothing": 1.0}, "label_smoothing"),
+        ({"label_smoothing": -0.1}, "label_smoothing"),
     ],
 )
 def test_bad_options_raise_config_error(options: dict[str, object], field: str) -> None:

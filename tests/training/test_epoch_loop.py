@@ -139,3 +139,19 @@ def test_grad_clip_bounds_each_steps_gradient_norm(clip: float | None) -> None:
         assert norm > 0.05  # the gradient of an untrained net is far above the clip below
     else:
         assert norm == pytest.approx(clip, rel=1e-4)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_label_smoothing_trains_on_the_smoothed_targets(smoothing: float) -> None:
+    data = tiny_data()
+    # one step (the whole training split): the epoch's loss is the untrained net's loss
+    recipe = SGDRecipe(epochs=1, batch_size=80, lr=0.1, label_smoothing=smoothing)
+    model = tiny_model(0)
+    with torch.no_grad():
+        logits = model(data.x_train)
+    log_p = torch.log_softmax(logits, dim=1)
+    targets = torch.full_like(log_p, smoothing / 2)  # 2 classes: the share spread over both
+    targets[torch.arange(len(data.y_train)), data.y_train] += 1 - smoothing
+    expected = float(-(targets * log_p).sum(dim=1).mean())
+    result = train_model(model, data, recipe, seed=0)
+    assert result.train_loss == pytest.approx(expected, rel=1e-5)
