@@ -142,12 +142,15 @@ def run_method(
     assert report is not None, f"{method}: no honesty report stored"
     derived = next(r for r in report.rows if r.role == "derived")
     # one standalone training is noisy (seed to seed, a few points): the derived arch is also
-    # trained with --derived-seeds - 1 more seeds, and compared by the mean
+    # trained with --derived-seeds - 1 more seeds, and compared by the mean. The report trained
+    # it with the search's seed, so the others follow that one (seeds 1, 2 after a search of
+    # seed 0; 2, 3 after seed 1): none repeats the report's training
     evaluator = _evaluator(args, space_name)
     tests = [derived.standalone_test_acc]
     space = nf.create_space(space_name, **sizes)
     arch = space.parse(report.derived)
-    for seed in range(1, args.derived_seeds):
+    training_seeds = list(range(args.seed, args.seed + args.derived_seeds))
+    for seed in training_seeds[1:]:
         tests.append(evaluator.fit(arch, space, seed=seed)[1]["test_acc"])
     row = {
         "seed": args.seed,
@@ -155,6 +158,7 @@ def run_method(
         "report_s": round(total_s - search_s, 1),
         "test_acc": round(float(np.mean(tests)), 2),
         "test_acc_seeds": tests,
+        "training_seeds": training_seeds,
         "val_acc": derived.standalone_val_acc,
         "supernet_val_acc": derived.supernet_val_acc,
         "kendall_tau": None if report.kendall_tau is None else round(report.kendall_tau, 3),
