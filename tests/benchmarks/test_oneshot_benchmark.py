@@ -67,8 +67,8 @@ def test_oneshot_extra_run_passes_its_options_and_seeds_average_over_search_seed
     assert set(by_seed) == {"3", "5"} and result["settings"]["seeds"] == [3, 5]
     for seed, seeded in by_seed.items():
         assert seeded["seed"] == int(seed) and 0 <= seeded["test_acc"] <= 100
-        # the report trained the derived arch with the search's seed; the next one follows
-        assert seeded["training_seeds"] == [int(seed), int(seed) + 1]
+        # every search's derived arch trained with the same training seeds (--quick: 2)
+        assert seeded["training_seeds"] == [0, 1]
         assert seeded["settings"]["temperature"] == 5.0
         assert seeded["settings"]["tanh_constant"] == 2.5
     tests = [by_seed[s]["test_acc"] for s in ("3", "5")]
