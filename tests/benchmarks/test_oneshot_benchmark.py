@@ -19,6 +19,10 @@ def test_oneshot_quick_prints_the_comparison_last(run_benchmark: RunBenchmark) -
     assert -1 <= row["kendall_tau"] <= 1 and isinstance(row["collapsed"], bool)
     assert 0 <= row["kendall_p"] <= 1
     assert 0 <= result["nb201"]["random_mean_test_acc"] <= 100
+    # the random archs trained with the derived arch's training seeds (--quick: 2), paired
+    by_seed = result["nb201"]["random_mean_by_training_seed"]
+    assert len(by_seed) == 2 and all(0 <= acc <= 100 for acc in by_seed)
+    assert row["training_seeds"] == [0, 1]
     assert set(result["nb201"]["rea_same_time_test_acc"]) == {"random-one-shot"}
     memory = result["memory"]["nb201/softmax"]
     assert memory["predicted_mib"] > 0 and memory["measured_mib"] > 0
