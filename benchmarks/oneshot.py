@@ -105,15 +105,22 @@ def _seconds(trial: Any, start: datetime) -> float:
 
 
 def run_method(
-    space_name: str, method: str, options: dict[str, Any], args: argparse.Namespace, folder: Path
+    space_name: str,
+    method: str,
+    options: dict[str, Any],
+    seed: int,
+    args: argparse.Namespace,
+    folder: Path,
 ) -> dict[str, Any]:
+    """One search of ``method`` with the search seed ``seed``, its report and the derived
+    arch's trainings alone: the run's row."""
     import nasforge as nf
     from nasforge.oneshot.report import load_report
     from nasforge.storage import Storage
 
     sizes = args.sizes[space_name]
     k = args.tau_archs if method in TAU_METHODS else args.report_archs
-    url = f"sqlite:///{folder / f'{space_name}-{method}-{args.seed}.db'}"
+    url = f"sqlite:///{folder / f'{space_name}-{method}-{seed}.db'}"
     name = method.split("+")[0]
     # --warmup-epochs: weights-only epochs before the architecture learns, added to the search
     warmup = args.warmup_epochs if name in GRADIENT_METHODS else 0
@@ -131,7 +138,7 @@ def run_method(
         evaluator=_evaluator(args, space_name),
         storage=url,
         name=method,
-        seed=args.seed,
+        seed=seed,
     )
     start = datetime.now(timezone.utc)
     began = time.perf_counter()
@@ -154,12 +161,12 @@ def run_method(
     training_seeds = list(range(args.derived_seeds))
     tests = [
         derived.standalone_test_acc
-        if seed == args.seed
-        else evaluator.fit(arch, space, seed=seed)[1]["test_acc"]
-        for seed in training_seeds
+        if training_seed == seed
+        else evaluator.fit(arch, space, seed=training_seed)[1]["test_acc"]
+        for training_seed in training_seeds
     ]
     row = {
-        "seed": args.seed,
+        "seed": seed,
         "search_s": round(search_s, 1),
         "report_s": round(total_s - search_s, 1),
         "test_acc": round(float(np.mean(tests)), 2),
@@ -389,7 +396,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [args.seed]
     except ValueError:
         parser.error(f"--seeds: {args.seeds!r}; allowed: integers separated by commas")
-    if len(set(seeds)) != len(seeds) or not seeds:
+    if len(set(seeds)) != len(seeds):
         parser.error(f"--seeds: {args.seeds!r}; allowed: distinct integers separated by commas")
     args.seed = seeds[0]
     spaces = [s for s in args.spaces.split(",") if s]
@@ -418,12 +425,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if args.runs:
                 runs = [(m, o) for m, o in runs if m in args.runs.split(",")]
             for method, options in runs:
-                by_seed = {}
-                for seed in seeds:
-                    args.seed = seed
-                    by_seed[seed] = run_method(space_name, method, options, args, Path(folder))
+                by_seed = {
+                    seed: run_method(space_name, method, options, seed, args, Path(folder))
+                    for seed in seeds
+                }
                 rows[method] = over_seeds(by_seed)
-            args.seed = seeds[0]
             if args.no_baselines:
                 result[space_name] = rows
                 continue
