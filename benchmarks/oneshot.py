@@ -23,14 +23,14 @@ per step); with ``--warmup-epochs N``, DARTS, GDAS and DrNAS first train the wei
 ``N`` more epochs. Each space's archs train alone with that space's standard recipe (``darts``:
 DARTS's gradient clipping to norm 5, :data:`SPACE_RECIPES`). Each derived arch is trained alone
 with the training seeds 0 to ``--derived-seeds`` - 1, the same whatever the search's seed, and
-compared by its mean test accuracy. Beside them, on the same
-space and recipe (skipped with ``--no-baselines``): the mean test accuracy of ``--random``
-random archs, each trained with the derived archs' training seeds (a paired comparison), and
-regularized evolution given the longest method's search time (each method
-compared with the best-by-validation arch evolution had found within that method's own search
-time). Finally the supernet's peak memory as predicted before training against the measured one
-(CPU: the rise of a child process's peak RSS, VmHWM, over three training steps from the
-supernet's construction on).
+compared by its mean test accuracy. Beside them, on the same space and recipe (skipped with
+``--no-baselines``): the mean test accuracy of ``--random`` random archs, each trained with the
+derived archs' training seeds (a paired comparison), and regularized evolution given the longest
+method's search time (each method compared with the best-by-validation arch evolution had found
+within that method's own search time, trained again with the same training seeds, paired as the
+random mean is). Finally the supernet's peak memory as predicted before training against the
+measured one (CPU: the rise of a child process's peak RSS, VmHWM, over three training steps from
+the supernet's construction on).
 
     python benchmarks/oneshot.py                        # both spaces, all methods (about an hour)
     python benchmarks/oneshot.py --spaces nb201 --methods darts,random-one-shot
@@ -39,7 +39,8 @@ supernet's construction on).
 
 The last line is one JSON object ``{"<space>": {"<method>": {"search_s": ..., "test_acc": ...,
 "kendall_tau": ..., "collapsed": ..., ...}, "random_mean_test_acc": ...,
-"rea_same_time_test_acc": {"<method>": ...}}, "memory": {...}}``.
+"rea_same_time_test_acc": {"<method>": ...}, "rea_same_time": {"<method>": {"test_acc": ...,
+"trial_test_acc": ..., "arch": ...}}}, "memory": {...}}``.
 """
 
 from __future__ import annotations
@@ -197,11 +198,11 @@ def run_method(
 
 def run_baselines(
     space_name: str, budget_s: float, args: argparse.Namespace, folder: Path
-) -> tuple[list[float], list[tuple[float, float, float]]]:
+) -> tuple[list[float], list[tuple[float, float, float, str]]]:
     """Mean test accuracy of ``--random`` random archs for each training seed 0 .. ``--derived-
     seeds`` - 1 (the derived archs' seeds, so that the comparison is paired: a training seed
     moves every arch alike), and regularized evolution's trials as (seconds since start,
-    val_acc, test_acc)."""
+    val_acc, test_acc, arch key)."""
     import nasforge as nf
 
     sizes = args.sizes[space_name]
@@ -225,16 +226,57 @@ def run_baselines(
     start = datetime.now(timezone.utc)
     rea.run(max_time=budget_s, progress=False)
     timeline = [
-        (_seconds(t, start), t.metrics["val_acc"], t.metrics["test_acc"])
+        (_seconds(t, start), t.metrics["val_acc"], t.metrics["test_acc"], t.arch.key)
         for t in rea.trials("complete")
     ]
     return random_means, timeline
 
 
-def rea_within(timeline: list[tuple[float, float, float]], seconds: float) -> float | None:
-    """Test accuracy of the best-by-validation arch evolution had found after ``seconds``."""
-    done = [(val, test) for at, val, test in timeline if at <= seconds]
-    return max(done)[1] if done else None
+def rea_within(
+    timeline: list[tuple[float, float, float, str]], seconds: float
+) -> tuple[float, float, float, str] | None:
+    """The best-by-validation trial evolution had finished after ``seconds`` (the earliest of
+    equals), as its timeline entry."""
+    done = [entry for entry in timeline if entry[0] <= seconds]
+    return max(done, key=lambda entry: (entry[1], -entry[0])) if done else None
+
+
+def rea_paired(
+    space_name: str,
+    timeline: list[tuple[float, float, float, str]],
+    budgets: dict[str, float],
+    args: argparse.Namespace,
+) -> dict[str, dict[str, Any] | None]:
+    """For each run, the arch evolution had found best (by validation) within the run's search
+    time, trained again with the derived archs' training seeds 0 .. ``--derived-seeds`` - 1: a
+    comparison paired as the random mean's is (the trial itself trained once, with its own
+    seed). An arch found best for several runs is trained once per seed."""
+    import nasforge as nf
+
+    space = nf.create_space(space_name, **args.sizes[space_name])
+    evaluator = _evaluator(args, space_name)
+    trained: dict[str, list[float]] = {}
+    out: dict[str, dict[str, Any] | None] = {}
+    for run, seconds in budgets.items():
+        best = rea_within(timeline, seconds)
+        if best is None:
+            out[run] = None
+            continue
+        at, val, test, key = best
+        if key not in trained:
+            arch = space.parse(key)
+            trained[key] = [
+                evaluator.fit(arch, space, seed=k)[1]["test_acc"] for k in range(args.derived_seeds)
+            ]
+        out[run] = {
+            "test_acc": round(float(np.mean(trained[key])), 2),
+            "test_acc_seeds": trained[key],
+            "trial_test_acc": test,  # the trial's own training, with its trial seed
+            "trial_val_acc": val,
+            "found_at_s": round(at, 1),
+            "arch": key,
+        }
+    return out
 
 
 # ---- memory: predicted before training against measured ------------------------------------------
@@ -438,9 +480,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             random_mean = float(np.mean(random_means))
             rows["random_mean_test_acc"] = round(random_mean, 2)
             rows["random_mean_by_training_seed"] = [round(m, 2) for m in random_means]
+            paired = rea_paired(
+                space_name, timeline, {run: rows[run]["search_s"] for run, _ in runs}, args
+            )
             rows["rea_same_time_test_acc"] = {
-                method: rea_within(timeline, rows[method]["search_s"]) for method, _ in runs
+                run: None if found is None else found["test_acc"] for run, found in paired.items()
             }
+            rows["rea_same_time"] = paired
             rows["rea_trials"] = len(timeline)
             print(f"{space_name:6s} baselines random {random_mean:.2f} rea "
                   f"{rows['rea_same_time_test_acc']}", file=sys.stderr, flush=True)  # fmt: skip

@@ -24,6 +24,12 @@ def test_oneshot_quick_prints_the_comparison_last(run_benchmark: RunBenchmark) -
     assert len(by_seed) == 2 and all(0 <= acc <= 100 for acc in by_seed)
     assert row["training_seeds"] == [0, 1]
     assert set(result["nb201"]["rea_same_time_test_acc"]) == {"random-one-shot"}
+    # evolution's best within the run's time, trained again with the same seeds (paired)
+    rea = result["nb201"]["rea_same_time"]["random-one-shot"]
+    assert rea["found_at_s"] <= row["search_s"] and len(rea["test_acc_seeds"]) == 2
+    assert abs(rea["test_acc"] - sum(rea["test_acc_seeds"]) / 2) < 0.01
+    assert rea["test_acc"] == result["nb201"]["rea_same_time_test_acc"]["random-one-shot"]
+    assert 0 <= rea["trial_test_acc"] <= 100 and rea["arch"]
     memory = result["memory"]["nb201/softmax"]
     assert memory["predicted_mib"] > 0 and memory["measured_mib"] > 0
 
