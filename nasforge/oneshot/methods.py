@@ -837,7 +837,8 @@ class _GradientSearch(SupernetSearch):
 
     def collapse_advice(self) -> str | None:
         # measured (BENCHMARKS.md, one-shot): on `darts` only perturbation selection after a
-        # warm-up avoided the collapse; on `nb201` beta-decay did
+        # warm-up avoided DARTS's collapse, and beta-decay GDAS's with perturbation (no search
+        # seed of three collapsed, against two of three without it); on `nb201` beta-decay did
         if self.selection == "magnitude":
             return "try selection: perturbation with warmup_epochs: 5, or remedy: beta-decay"
         if self.remedy is None:
