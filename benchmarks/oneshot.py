@@ -96,6 +96,18 @@ def _evaluator(args: argparse.Namespace, space_name: str) -> Any:
     )
 
 
+def _tests_alone(
+    evaluator: Any, arch: Any, space: Any, seeds: list[int], known: dict[int, float] | None = None
+) -> list[float]:
+    """Test accuracy of ``arch`` trained alone once per training seed; a seed in ``known``
+    (already trained, e.g. by the honesty report) is not trained again."""
+    known = known or {}
+    return [
+        known[seed] if seed in known else evaluator.fit(arch, space, seed=seed)[1]["test_acc"]
+        for seed in seeds
+    ]
+
+
 def _best_by_val(trials: list[Any]) -> Any:
     done = [t for t in trials if t.metrics.get("val_acc") is not None]
     return max(done, key=lambda t: (t.metrics["val_acc"], -t.number)) if done else None
@@ -160,12 +172,9 @@ def run_method(
     space = nf.create_space(space_name, **sizes)
     arch = space.parse(report.derived)
     training_seeds = list(range(args.derived_seeds))
-    tests = [
-        derived.standalone_test_acc
-        if training_seed == seed
-        else evaluator.fit(arch, space, seed=training_seed)[1]["test_acc"]
-        for training_seed in training_seeds
-    ]
+    tests = _tests_alone(
+        evaluator, arch, space, training_seeds, {seed: derived.standalone_test_acc}
+    )
     row = {
         "seed": seed,
         "search_s": round(search_s, 1),
@@ -210,10 +219,9 @@ def run_baselines(
     rng = np.random.default_rng(args.seed)
     archs = [space.sample(rng) for _ in range(args.random)]
     evaluator = _evaluator(args, space_name)
-    random_means = [
-        float(np.mean([evaluator.fit(arch, space, seed=seed)[1]["test_acc"] for arch in archs]))
-        for seed in range(args.derived_seeds)
-    ]
+    seeds = list(range(args.derived_seeds))
+    tests = [_tests_alone(evaluator, arch, space, seeds) for arch in archs]
+    random_means = [float(np.mean([row[i] for row in tests])) for i in range(len(seeds))]
     rea = nf.Experiment(
         space,
         strategy="regularized-evolution",
@@ -265,9 +273,7 @@ def rea_paired(
         at, val, test, key = best
         if key not in trained:
             arch = space.parse(key)
-            trained[key] = [
-                evaluator.fit(arch, space, seed=k)[1]["test_acc"] for k in range(args.derived_seeds)
-            ]
+            trained[key] = _tests_alone(evaluator, arch, space, list(range(args.derived_seeds)))
         out[run] = {
             "test_acc": round(float(np.mean(trained[key])), 2),
             "test_acc_seeds": trained[key],
