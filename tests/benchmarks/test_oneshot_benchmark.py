@@ -6,10 +6,21 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tests.benchmarks.conftest import RunBenchmark
 
+#: the scripts' default is 2 torch threads; beside the suite's other worker two spinning threads
+#: made a quick run 7-16 times slower (measured under pytest -n 2)
+ONE_THREAD = ("--threads", "1")
+
 
 def test_oneshot_quick_prints_the_comparison_last(run_benchmark: RunBenchmark) -> None:
     done = run_benchmark(
-        "oneshot.py", "--quick", "--spaces", "nb201", "--methods", "random-one-shot", timeout=600
+        "oneshot.py",
+        "--quick",
+        "--spaces",
+        "nb201",
+        "--methods",
+        "random-one-shot",
+        *ONE_THREAD,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -45,7 +56,7 @@ def test_oneshot_perturbation_runs_gdas_a_second_time_and_tune_steps_darts(
     done = run_benchmark(
         "oneshot.py", "--quick", "--spaces", "nb201", "--methods", "gdas,darts", "--perturbation",
         "--tune-steps", "1", "--runs", "gdas,gdas+perturbation,darts+perturbation-tuned",
-        "--no-baselines", "--warmup-epochs", "1", timeout=600,
+        "--no-baselines", "--warmup-epochs", "1", *ONE_THREAD, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout.strip().splitlines()[-1])["nb201"]
@@ -67,7 +78,7 @@ def test_oneshot_extra_run_passes_its_options_and_seeds_average_over_search_seed
     done = run_benchmark(
         "oneshot.py", "--quick", "--spaces", "nb201", "--methods", "enas", "--runs", "enas+bounded",
         "--extra-run", 'enas+bounded={"temperature": 5, "tanh_constant": 2.5}', "--no-baselines",
-        "--seeds", "3,5", timeout=600,
+        "--seeds", "3,5", *ONE_THREAD, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -97,7 +108,9 @@ def test_oneshot_refuses_an_extra_run_of_a_method_not_run(run_benchmark: RunBenc
 def test_supernet_ranking_quick_prints_both_taus_and_the_ceiling(
     run_benchmark: RunBenchmark,
 ) -> None:
-    done = run_benchmark("supernet_ranking.py", "--quick", "--space", "nb201", timeout=600)
+    done = run_benchmark(
+        "supernet_ranking.py", "--quick", "--space", "nb201", *ONE_THREAD, timeout=600
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["archs"] == 4 and result["search_s"] > 0

@@ -245,7 +245,10 @@ def test_ray_refuses_gpus_the_cluster_does_not_have(ray_cluster, tmp_path):
     assert [t.status for t in exp.trials()] == [TrialStatus.COMPLETE] * 2
 
 
-@pytest.mark.parametrize("executor", ["local", "processes", "ray"])
+# the Ray cluster is shared: its tests run on one xdist worker (tests/conftest.py)
+@pytest.mark.parametrize(
+    "executor", ["local", "processes", pytest.param("ray", marks=pytest.mark.xdist_group("ray"))]
+)
 def test_a_step_that_is_not_a_whole_number_fails_the_trial_the_same_way_everywhere(
     executor, tmp_path, request
 ):

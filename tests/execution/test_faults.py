@@ -43,7 +43,10 @@ def _killer(pid_dir: Path, number: int) -> threading.Thread:
     return thread
 
 
-@pytest.mark.parametrize("executor", ["processes", "ray"])
+# the Ray cluster is shared: its tests run on one xdist worker (tests/conftest.py)
+@pytest.mark.parametrize(
+    "executor", ["processes", pytest.param("ray", marks=pytest.mark.xdist_group("ray"))]
+)
 def test_worker_killed_and_evaluator_error_on_each_backend(
     executor, storage_url, unique_name, tmp_path, request
 ):
