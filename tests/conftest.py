@@ -22,21 +22,10 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 # beside another worker, two spinning threads per process made such runs many times slower.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-#: the most worker processes ``-n auto`` starts: each imports torch (a few hundred MB), and the
-#: tests that start worker processes of their own need cores left for them
-MAX_WORKERS = 8
 #: fixtures whose tests share a machine-wide resource and run on one worker, one at a time
 #: (``ray stop --force`` at the end of the Ray fixture stops every Ray process on the machine);
 #: a test that asks for one with ``request.getfixturevalue`` carries the mark itself
 ONE_WORKER = {"ray_cluster": "ray"}
-
-
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto`` (pyproject's addopts): one worker per core this process may use, at most
-    ``MAX_WORKERS``. ``-n 0`` runs the suite in this process, as without xdist."""
-    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    cores = len(usable) if usable else (os.cpu_count() or 1)
-    return max(1, min(cores, MAX_WORKERS))
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the group marks
