@@ -43,6 +43,7 @@ def test_the_example_states_its_choices_with_conditions_from_depth() -> None:
     assert shallow["block1"] is None and shallow["skip2"] is None
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")  # tracing, as export does
 @pytest.mark.parametrize("task", [SIGNALS, IMAGES], ids=["1d", "2d"])
 def test_every_sampled_arch_builds_a_plain_module_that_trains(task: Task) -> None:
     space = create_space("pytorch", sizes={"channels": 4})
