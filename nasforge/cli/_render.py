@@ -33,6 +33,16 @@ INFEASIBLE_STYLE = "red"
 ARCH_WIDTH = 48
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1 (for nouns whose plural adds an s).
+
+    Example:
+        >>> counted(1, "trial"), counted(0, "trial"), counted(12, "experiment")
+        ('1 trial', '0 trials', '12 experiments')
+    """
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _num(value: float | None) -> Any:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return None
@@ -166,7 +176,7 @@ def print_trials(
     constraints = constraints or Constraints()
     columns = _metric_columns(trials, objectives)
     errors = any(t.status == TrialStatus.FAILED and t.error for t in trials)
-    table = Table(title=f"{len(trials)} trials")
+    table = Table(title=counted(len(trials), "trial"))
     for name in ("#", "status", "arch"):
         table.add_column(name, overflow="fold")
     for name in columns:
@@ -210,13 +220,13 @@ def print_top(
     done.sort(key=lambda t: (-t.score, t.number))  # type: ignore[operator]
     counts = {s: sum(1 for t in trials if t.status == s) for s in TrialStatus}
     summary = ", ".join(f"{n} {s.value}" for s, n in counts.items() if n)
-    console.print(f"{len(trials)} trials ({summary or 'none'})")
+    console.print(f"{counted(len(trials), 'trial')} ({summary or 'none'})")
     if constraints:
         infeasible = [t for t in trials if not t.feasible]
         untrained = sum(1 for t in infeasible if t.status == TrialStatus.PRUNED)
         console.print(
             Text(
-                f"constraints {constraints}: {len(infeasible)} trials infeasible "
+                f"constraints {constraints}: {counted(len(infeasible), 'trial')} infeasible "
                 f"({untrained} of them not trained)"
             ),
             soft_wrap=True,
@@ -229,7 +239,7 @@ def print_top(
             soft_wrap=True,
         )
     if done:
-        table = Table(title=f"best {min(top, len(done))} trials")
+        table = Table(title=f"best {counted(min(top, len(done)), 'trial')}")
         for name in ("rank", "#", "arch"):
             table.add_column(name, overflow="fold")
         columns = _metric_columns(done, objectives)

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nasforge.cli._common import JsonOpt, StorageOpt, stdout_console
-from nasforge.cli._render import format_column
+from nasforge.cli._render import counted, format_column
 from nasforge.storage import DEFAULT_STORAGE
 from nasforge.trial import TrialStatus
 
@@ -56,7 +56,7 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 def _print_experiments(console: Any, rows: list[dict[str, Any]]) -> None:
-    table = Table(title=f"{len(rows)} experiments")
+    table = Table(title=counted(len(rows), "experiment"))
     for name in ("name", "strategy", "objectives", "trials"):
         table.add_column(name, overflow="fold")
     table.add_column("best", justify="right")

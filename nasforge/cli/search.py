@@ -10,7 +10,7 @@ import typer
 from rich.text import Text
 
 from nasforge.cli._common import stderr_console, stdout_console
-from nasforge.cli._render import print_top
+from nasforge.cli._render import counted, print_top
 from nasforge.errors import ConfigError, SearchFailedError
 from nasforge.interrupt import INTERRUPTED_STATUS, stop_on_signals
 
@@ -103,7 +103,8 @@ def search(
     console = stdout_console()
     stored = len(exp.trials())
     if stored:
-        console.print(f"resuming experiment [bold]{exp.name}[/] ({stored} trials stored)")
+        trials = counted(stored, "trial")
+        console.print(f"resuming experiment [bold]{exp.name}[/] ({trials} stored)")
     # SIGTERM stops a search as Ctrl-C does, so the interrupted trials are recorded; both are
     # remembered, so that one arriving inside a finaliser (where an interrupt would be ignored)
     # still stops it. An ignored SIGINT (a background job) stays ignored.
@@ -125,7 +126,7 @@ def search(
         done = sum(1 for t in exp.trials() if t.status.finished)
         stderr_console().print(
             Text(
-                f"interrupted: {done} finished trials are stored in {exp.storage.url}; "
+                f"interrupted: {counted(done, 'finished trial')} stored in {exp.storage.url}; "
                 "run the same command again to resume"
             ),
             soft_wrap=True,

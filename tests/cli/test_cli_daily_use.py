@@ -95,6 +95,25 @@ def test_experiments_lists_each_experiment_of_a_store(store: Path) -> None:
     assert listed["created_at"][:4].isdigit()
 
 
+def test_counts_of_one_are_singular(tmp_path: Path) -> None:
+    db = tmp_path / "one.db"
+    (tmp_path / "one.yaml").write_text(
+        CONFIG.format(db=db).replace("max_trials: 4", "max_trials: 1")
+    )
+    code, out, err = run("search", str(tmp_path / "one.yaml"))
+    assert code == 0, err
+    assert "1 trial (1 complete)" in out and "best 1 trial" in out
+    gc.collect()
+    code, out, err = run("search", str(tmp_path / "one.yaml"), "--max-trials", "2")
+    assert code == 0, err
+    assert "resuming experiment tab (1 trial stored)" in out
+    assert "2 trials (2 complete)" in out
+    listed = run("experiments", "--storage", str(db))[1]
+    assert "1 experiment" in listed and "1 experiments" not in listed
+    shown = run("trials", "tab", "--storage", str(db))[1]
+    assert "2 trials" in shown
+
+
 def test_experiments_of_an_empty_or_missing_store(tmp_path: Path) -> None:
     from nasforge.storage import Storage
 
