@@ -75,3 +75,13 @@ def one_of(values: Iterable[object]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1 (for nouns whose plural adds an s).
+
+    Example:
+        >>> counted(1, "trial"), counted(0, "trial"), counted(12, "experiment")
+        ('1 trial', '0 trials', '12 experiments')
+    """
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nasforge.constraints import Constraints
+from nasforge.errors import counted
 from nasforge.registry import Registry
 from nasforge.trial import Trial, TrialStatus
 
@@ -31,16 +32,6 @@ ERROR_WIDTH = 60
 INFEASIBLE_STYLE = "red"
 #: the most characters of an arch key that the Pareto table shows (``--json`` has it whole)
 ARCH_WIDTH = 48
-
-
-def counted(n: int, noun: str) -> str:
-    """``n`` and ``noun``, plural unless ``n`` is 1 (for nouns whose plural adds an s).
-
-    Example:
-        >>> counted(1, "trial"), counted(0, "trial"), counted(12, "experiment")
-        ('1 trial', '0 trials', '12 experiments')
-    """
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _num(value: float | None) -> Any:
@@ -273,8 +264,8 @@ def short_key(key: str, width: int = ARCH_WIDTH) -> str:
 def print_pareto(console: Console, summary: ParetoSummary) -> None:
     """The front as a table (best first on the primary objective), then its hypervolume and
     the setting it was measured under."""
-    title = f"Pareto front of {summary.name}: {len(summary.front)} of {summary.n_complete} "
-    table = Table(title=Text(title + "complete trials"))
+    of = counted(summary.n_complete, "complete trial")
+    table = Table(title=Text(f"Pareto front of {summary.name}: {len(summary.front)} of {of}"))
     table.add_column("#", justify="right")
     table.add_column("arch", no_wrap=True)
     for name, direction in summary.objectives.items():

@@ -10,7 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from nasforge.cli._common import JsonOpt, StorageOpt, stdout_console
-from nasforge.cli._render import counted, format_column
+from nasforge.cli._render import format_column
+from nasforge.errors import counted
 from nasforge.storage import DEFAULT_STORAGE
 from nasforge.trial import TrialStatus
 

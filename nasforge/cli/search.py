@@ -10,8 +10,8 @@ import typer
 from rich.text import Text
 
 from nasforge.cli._common import stderr_console, stdout_console
-from nasforge.cli._render import counted, print_top
-from nasforge.errors import ConfigError, SearchFailedError
+from nasforge.cli._render import print_top
+from nasforge.errors import ConfigError, SearchFailedError, counted
 from nasforge.interrupt import INTERRUPTED_STATUS, stop_on_signals
 
 

@@ -49,7 +49,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from nasforge import pareto
-from nasforge.errors import ConfigError
+from nasforge.errors import ConfigError, counted
 from nasforge.objectives import Objectives
 from nasforge.trial import Trial, TrialStatus
 
@@ -104,8 +104,7 @@ class HypervolumeSetting:
         if self.ideal is None or self.nadir is None:
             return f"raw hypervolume in the objectives' own units, reference point ({where})"
         whose = {
-            "front": f"of this experiment's {self.n_basis} complete "
-            + ("trial" if self.n_basis == 1 else "trials"),
+            "front": f"of this experiment's {counted(self.n_basis, 'complete trial')}",
             "true front": f"of the true front ({self.n_basis} points)",
         }.get(self.basis, "as given")
         scaled = self.scaled_reference or ()
