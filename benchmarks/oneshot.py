@@ -5,12 +5,18 @@ For each space (``nb201`` in 1-D and ``darts``, small sizes) and each one-shot m
 search (``--search-epochs`` supernet epochs) with its honesty report, whose architectures are
 trained alone with the evaluator's recipe (``--train-epochs`` epochs of SGD, CPU); for ``darts``
 and ``random-one-shot`` the report trains ``--tau-archs`` archs across the supernet's ranking
-(Kendall's tau over at least 30 by default), for the others ``--report-archs``. ``darts`` runs
-four times on the same seed: as the paper, with the beta-decay remedy and with random smoothing
-(SDARTS-RS; every operation histogram), and with perturbation-based selection (DARTS-PT); with
-``--perturbation``, ``gdas`` and ``drnas`` also run a second time picking by perturbation; with
-``--tune-steps N``, ``darts`` runs a fifth time picking by perturbation with DARTS-PT's
-fine-tuning (``tune_steps: N`` weight steps after each decided choice); ``--extra-run
+(Kendall's tau over at least 30 by default), for the others ``--report-archs``. Every method
+runs with its defaults (``darts``, ``gdas``, ``drnas``: the final arch picked by perturbation,
+DARTS-PT; ``darts``: a third of its epochs weights only, so it searches half as many epochs
+more); ``darts`` runs three more times on the same seed: as the paper (``darts+magnitude``: the
+largest architecture weights, no warm-up), with the beta-decay remedy and with random smoothing
+(SDARTS-RS; every operation histogram); with ``--magnitude``, ``gdas`` and ``drnas`` also run a
+second time picking by magnitude, the papers' rule; with ``--tune-steps N``, ``darts`` runs a
+fifth time with DARTS-PT's fine-tuning (``tune_steps: N`` weight steps after each decided
+choice). Runs recorded in BENCHMARKS.md before 2026-12-07 (issue 16) used the papers' rule by
+default: their ``darts`` is today's ``darts+magnitude``, their ``darts+perturbation`` (no
+warm-up unless ``--warmup-epochs``) is close to today's ``darts``, and ``--perturbation`` is
+kept as another name for ``--magnitude``; ``--extra-run
 'METHOD+LABEL={JSON options}'`` adds a run of a method with other options (e.g.
 ``'enas+tanh={"temperature": 5, "tanh_constant": 2.5}'``); ``--runs`` keeps only the runs named.
 ``--seeds 0,1,2`` repeats every run with each search seed (one search seed decides little on
@@ -20,8 +26,9 @@ collapsed), their spread and every search seed's own row (``search_seeds``); the
 the first seed.
 GDAS searches three times as many epochs, and so do ENAS and random one-shot (one sampled path
 per step); with ``--warmup-epochs N``, DARTS, GDAS and DrNAS first train the weights alone for
-``N`` more epochs. Each space's archs train alone with that space's standard recipe (``darts``:
-DARTS's gradient clipping to norm 5, :data:`SPACE_RECIPES`). Each derived arch is trained alone
+``N`` more epochs (instead of their default warm-up). Each space's archs train alone with that
+space's standard recipe (``darts``: DARTS's gradient clipping to norm 5,
+:data:`SPACE_RECIPES`). Each derived arch is trained alone
 with the training seeds 0 to ``--derived-seeds`` - 1, the same whatever the search's seed, and
 compared by its mean test accuracy. Beside them, on the same space and recipe (skipped with
 ``--no-baselines``): the mean test accuracy of ``--random`` random archs, each trained with the
@@ -77,6 +84,9 @@ TAU_METHODS = ("darts", "random-one-shot")
 EPOCH_FACTOR = {"gdas": 3, "enas": 3, "random-one-shot": 3}
 #: methods that learn architecture parameters by gradient (``--warmup-epochs`` applies to them)
 GRADIENT_METHODS = ("darts", "gdas", "drnas")
+#: the papers' own rule for the final arch of ``darts``, ``gdas`` and ``drnas`` (the largest
+#: architecture weights; their default picks by perturbation)
+PAPER_RULE: dict[str, Any] = {"selection": "magnitude"}
 #: the training options of each space's standard recipe (every arch of the space trained alone,
 #: searched or baseline): DARTS's evaluation clips gradients to norm 5, without which cells of
 #: stacked pooling diverge at lr 0.1 (one derived cell: 50.7% test without, 95.8% with)
@@ -117,6 +127,21 @@ def _seconds(trial: Any, start: datetime) -> float:
     return (trial.finished_at.replace(tzinfo=timezone.utc) - start).total_seconds()
 
 
+def _warmup(name: str, options: dict[str, Any], args: argparse.Namespace) -> int:
+    """Weights-only epochs of a run, added to its search epochs: the run's own option, else
+    ``--warmup-epochs`` (gradient methods), else the method's default share of its epochs
+    (``darts``: a third, so it adds half the search epochs and leaves them all to the
+    architecture)."""
+    from nasforge.strategies import STRATEGIES
+
+    if "warmup_epochs" in options:
+        return int(options["warmup_epochs"])
+    if args.warmup_epochs is not None:
+        return args.warmup_epochs if name in GRADIENT_METHODS else 0
+    share = float(getattr(STRATEGIES.get(name), "warmup_share", 0.0))
+    return round(args.search_epochs * EPOCH_FACTOR.get(name, 1) * share / (1 - share))
+
+
 def run_method(
     space_name: str,
     method: str,
@@ -135,8 +160,7 @@ def run_method(
     k = args.tau_archs if method in TAU_METHODS else args.report_archs
     url = f"sqlite:///{folder / f'{space_name}-{method}-{seed}.db'}"
     name = method.split("+")[0]
-    # --warmup-epochs: weights-only epochs before the architecture learns, added to the search
-    warmup = args.warmup_epochs if name in GRADIENT_METHODS else 0
+    warmup = _warmup(name, options, args)
     exp = nf.Experiment(
         nf.create_space(space_name, **sizes),
         strategy=name,
@@ -388,8 +412,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--warmup-epochs",
         type=int,
-        default=0,
-        help="weights-only epochs before darts/gdas/drnas learn the architecture, added (0)",
+        help="weights-only epochs before darts/gdas/drnas learn the architecture, added "
+        "(default: each method's own, a third of darts's epochs)",
     )
     parser.add_argument("--train-epochs", type=int, default=10, help="epochs alone (10)")
     parser.add_argument("--tau-archs", type=int, default=30, help="report archs, darts/ROS (30)")
@@ -409,9 +433,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--no-baselines", action="store_true", help="skip random archs and evolution"
     )
     parser.add_argument(
-        "--perturbation",
+        "--magnitude",
+        "--perturbation",  # its name before perturbation became the default (same runs)
+        dest="magnitude",
         action="store_true",
-        help="gdas and drnas also pick by perturbation (DARTS-PT), each a run of its own",
+        help="gdas and drnas also pick by magnitude (the papers' rule), each a run of its own",
     )
     parser.add_argument(
         "--tune-steps",
@@ -460,15 +486,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             rows: dict[str, Any] = {}
             runs = [(m, {}) for m in methods]
             if "darts" in methods:
+                runs.append(("darts+magnitude", {**PAPER_RULE, "warmup_epochs": 0}))
                 runs.append(("darts+beta-decay", {"remedy": "beta-decay"}))
                 runs.append(("darts+random-smoothing", {"remedy": "random-smoothing"}))
-                runs.append(("darts+perturbation", {"selection": "perturbation"}))
                 if args.tune_steps:
-                    tuned = {"selection": "perturbation", "tune_steps": args.tune_steps}
-                    runs.append(("darts+perturbation-tuned", tuned))
-            for method in ("gdas", "drnas") if args.perturbation else ():
+                    runs.append(("darts+perturbation-tuned", {"tune_steps": args.tune_steps}))
+            for method in ("gdas", "drnas") if args.magnitude else ():
                 if method in methods:
-                    runs.append((f"{method}+perturbation", {"selection": "perturbation"}))
+                    runs.append((f"{method}+magnitude", PAPER_RULE))
             runs += [extra_run(given, methods, parser) for given in args.extra_run]
             if args.runs:
                 runs = [(m, o) for m, o in runs if m in args.runs.split(",")]

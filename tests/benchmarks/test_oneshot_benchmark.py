@@ -50,19 +50,21 @@ def test_oneshot_refuses_an_unknown_method(run_benchmark: RunBenchmark) -> None:
     assert done.returncode == 2 and "--methods: unknown 'magic'" in done.stderr
 
 
-def test_oneshot_perturbation_runs_gdas_a_second_time_and_tune_steps_darts(
+def test_oneshot_magnitude_runs_gdas_a_second_time_and_tune_steps_darts(
     run_benchmark: RunBenchmark,
 ) -> None:
     done = run_benchmark(
-        "oneshot.py", "--quick", "--spaces", "nb201", "--methods", "gdas,darts", "--perturbation",
-        "--tune-steps", "1", "--runs", "gdas,gdas+perturbation,darts+perturbation-tuned",
+        "oneshot.py", "--quick", "--spaces", "nb201", "--methods", "gdas,darts", "--magnitude",
+        "--tune-steps", "1", "--runs", "gdas,gdas+magnitude,darts+perturbation-tuned",
         "--no-baselines", "--warmup-epochs", "1", *ONE_THREAD, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout.strip().splitlines()[-1])["nb201"]
-    assert set(rows) == {"gdas", "gdas+perturbation", "darts+perturbation-tuned"}
+    assert set(rows) == {"gdas", "gdas+magnitude", "darts+perturbation-tuned"}
     assert all(0 <= row["test_acc"] <= 100 for row in rows.values())
-    gdas = [rows["gdas"], rows["gdas+perturbation"]]
+    gdas = [rows["gdas"], rows["gdas+magnitude"]]
+    # the default picks by perturbation, --magnitude's run by the papers' rule
+    assert [row["settings"]["selection"] for row in gdas] == ["perturbation", "magnitude"]
     # --quick: 1 search epoch, 3 for GDAS, after 1 weights-only epoch; no pooling norm for GDAS;
     # the running batch-norm statistics (no recalibration by default)
     assert all(row["epochs"] == 4 and row["warmup_epochs"] == 1 for row in gdas)
@@ -70,6 +72,7 @@ def test_oneshot_perturbation_runs_gdas_a_second_time_and_tune_steps_darts(
     assert all(row["bn_recalibrate"] is False for row in rows.values())
     tuned = rows["darts+perturbation-tuned"]
     assert tuned["epochs"] == 2 and tuned["pool_norm"] is True and tuned["tune_steps"] == 1
+    assert tuned["settings"]["selection"] == "perturbation"
 
 
 def test_oneshot_extra_run_passes_its_options_and_seeds_average_over_search_seeds(

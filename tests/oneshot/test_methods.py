@@ -14,7 +14,7 @@ import nasforge as nf
 from nasforge.errors import ConfigError
 from nasforge.export import export_model, load_model, retrain
 from nasforge.oneshot import EPOCH_KIND
-from nasforge.oneshot.methods import RECALIBRATION_SAMPLES, Darts, SupernetSearch
+from nasforge.oneshot.methods import FINAL_KIND, RECALIBRATION_SAMPLES, Darts, SupernetSearch
 from nasforge.storage import Storage
 from nasforge.training import score
 
@@ -96,7 +96,7 @@ def test_a_killed_search_resumes_to_the_end_of_an_uninterrupted_one(
     assert [t.arch.key for t in after] == [t.arch.key for t in whole]
     for a, b in zip(after, whole, strict=True):
         assert a.metrics["val_acc"] == b.metrics["val_acc"]
-        assert a.metrics["train_loss"] == b.metrics["train_loss"]
+        assert a.metrics.get("train_loss") == b.metrics.get("train_loss")  # none: the final
 
 
 KILLED_SCRIPT = """
@@ -140,7 +140,9 @@ def test_a_sigkilled_search_resumes_to_the_end_of_an_uninterrupted_one(tmp_path:
     for a, b in zip(after, whole, strict=True):
         assert a.metrics["val_acc"] == b.metrics["val_acc"]
         # the killed epochs ran in another process, whose CPU kernels may sum in another order
-        assert a.metrics["train_loss"] == pytest.approx(b.metrics["train_loss"], rel=1e-6)
+        assert a.metrics.get("train_loss", 0) == pytest.approx(
+            b.metrics.get("train_loss", 0), rel=1e-6
+        )  # the final pick has none
 
 
 def test_a_search_stopped_by_its_budget_goes_on_from_its_checkpoint(tmp_path: Path) -> None:
@@ -163,7 +165,10 @@ def test_a_search_stopped_by_its_budget_goes_on_from_its_checkpoint(tmp_path: Pa
         ({"warmup_epochs": 10}, "warmup_epochs=10 leaves no epoch to learn the architecture"),
         ({"selection": "best"}, "selection='best'; allowed: 'magnitude' or 'perturbation'"),
         ({"tune_steps": -1}, "strategy 'darts': tune_steps must be an integer >= 0, got -1"),
-        ({"tune_steps": 5}, "tune_steps=5 fine-tunes between the decisions of selection"),
+        (
+            {"tune_steps": 5, "selection": "magnitude"},
+            "tune_steps=5 fine-tunes between the decisions of selection",
+        ),
     ],
 )
 def test_bad_options_are_one_line_errors(options: dict[str, Any], message: str) -> None:
@@ -184,6 +189,40 @@ def test_bad_enas_options_are_one_line_errors(options: dict[str, Any], message: 
     with pytest.raises(ConfigError) as caught:
         nf.create_strategy("enas", nf.create_space("nb201", **SPACE), 0, **options)
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_defaults_pick_by_perturbation_and_darts_warms_up_a_third() -> None:
+    space = nf.create_space("nb201", **SPACE)
+    darts: Any = nf.create_strategy("darts", space, 0, epochs=15)
+    assert darts.selection == "perturbation" and darts.warmup_epochs == 5
+    assert nf.create_strategy("darts", space, 0, epochs=2).warmup_epochs == 0  # type: ignore[attr-defined]
+    paper: Any = nf.create_strategy("darts", space, 0, selection="magnitude", warmup_epochs=0)
+    assert (paper.selection, paper.warmup_epochs) == ("magnitude", 0)
+    assert paper.collapse_advice().startswith("try selection: perturbation")
+    for name in ("gdas", "drnas"):
+        method: Any = nf.create_strategy(name, space, 0, epochs=15)
+        assert method.selection == "perturbation" and method.warmup_epochs == 0
+    # no warm-up for a method without architecture parameters to hold back
+    assert nf.create_strategy("enas", space, 0, epochs=15).warmup_epochs == 0  # type: ignore[attr-defined]
+
+
+def test_without_a_report_the_final_pick_is_a_trial_of_its_own(tmp_path: Path) -> None:
+    exp = experiment(tmp_path, "darts", epochs=2)  # TINY: report_archs 0
+    trials = exp.run(progress=False)
+    method: Any = exp.strategy_
+    data = method._data(exp.evaluator, torch.device("cpu"))
+    final = method.final_arch(data)  # by perturbation, the default
+    last_epoch = trials[1].arch
+    stored = Storage(f"sqlite:///{tmp_path / 'store.db'}")
+    marks = [a.info for a in stored.artifacts(exp.record.id, kind=FINAL_KIND)]
+    assert [m["derived"] for m in marks] == [final.key]
+    if final != last_epoch:  # the pick differs from every epoch's: recorded, estimate and all
+        assert len(trials) == 3 and trials[2].arch == final
+        assert trials[2].metrics["final"] == 1.0 and trials[2].metrics["standalone"] == 0.0
+        assert marks[0]["trial"] == trials[2].number
+    # an ended search runs no more
+    again = experiment(tmp_path, "darts", epochs=2)
+    assert again.run(progress=False) == [] and len(again.trials()) == len(trials)
 
 
 def test_perturbation_selection_keeps_what_the_supernet_relies_on(tmp_path: Path) -> None:
@@ -426,7 +465,7 @@ def test_the_honesty_report_ends_the_run_and_resumes_without_training_twice(
     exp.run(progress=False)
     report = load_report(exp.storage, exp.record.id)
     assert report is not None and len(report.rows) == 3
-    assert report.rows[0].role == "derived" and report.derived == exp.trials()[0].arch.key
+    assert report.rows[0].role == "derived" and report.derived == report.rows[0].arch
     assert len(trained) == 4  # the first pick once, the second twice (killed), the third once
     standalone = [t for t in exp.trials() if t.metrics.get("standalone") == 1.0]
     assert [t.arch.key for t in standalone] == [r.arch for r in report.rows]
@@ -449,5 +488,6 @@ def test_mixed_precision_trains_the_supernet(tmp_path: Path, method: str) -> Non
         storage=f"sqlite:///{tmp_path / 'amp.db'}",
         name="amp",
     )
-    (trial,) = exp.run(progress=False)
+    trial, *final = exp.run(progress=False)  # darts, gdas: and their pick by perturbation
     assert 0 <= trial.metrics["val_acc"] <= 100 and trial.metrics["train_loss"] > 0
+    assert all(0 <= t.metrics["val_acc"] <= 100 and t.metrics["final"] == 1 for t in final)
