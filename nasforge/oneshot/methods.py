@@ -486,6 +486,13 @@ class SupernetSearch(OneShotMethod):
         self._precision.step(loss, optimizer, clip_norm=self.grad_clip)
         return loss
 
+    def _estimate_metrics(self, data: Any, arch: Arch, **marks: float) -> dict[str, float]:
+        """The metrics of a trial that is the supernet's estimate of ``arch`` (not trained
+        alone), with ``marks`` beside them."""
+        loss, acc = self._score(data, arch)
+        estimate = {"val_acc": acc, "val_loss": loss, "supernet_val_acc": acc, "standalone": 0.0}
+        return {**estimate, **marks}
+
     def _score(self, data: Any, arch: Arch) -> tuple[float, float]:
         """The supernet's estimate of ``arch``: its path, scored on the validation split."""
         from nasforge.training import score
@@ -622,15 +629,7 @@ class SupernetSearch(OneShotMethod):
         every epoch's arch, and retrain and export must find it."""
         info: dict[str, Any] = {"derived": derived.key, "trial": None}
         if all(t.arch.key != derived.key for t in session.trials(intermediate=False)):
-            val_loss, val_acc = self._score(data, derived)
-            metrics = {
-                "val_acc": val_acc,
-                "val_loss": val_loss,
-                "supernet_val_acc": val_acc,
-                "standalone": 0.0,
-                "final": 1.0,
-            }
-            trial = session.record(derived, metrics)
+            trial = session.record(derived, self._estimate_metrics(data, derived, final=1.0))
             info["trial"] = trial.number
             tell(trial)
         session.attach(FINAL_KIND, info, trial=info["trial"])
@@ -1121,15 +1120,7 @@ class RandomOneShot(_PathSearch):
             if i < len(before):
                 trial = before[i]
             else:
-                loss, acc = self._score(data, arch)
-                metrics = {
-                    "val_acc": acc,
-                    "val_loss": loss,
-                    "supernet_val_acc": acc,
-                    "standalone": 0.0,
-                    "phase": 1.0,
-                }
-                trial = session.record(arch, metrics)
+                trial = session.record(arch, self._estimate_metrics(data, arch, phase=1.0))
                 recorded.append(trial)
                 if on_trial is not None:
                     on_trial(trial)
