@@ -713,10 +713,10 @@ class _GradientSearch(SupernetSearch):
             bound (default 0.3).
         selection: how the final architecture is picked: ``"perturbation"`` (the default;
             DARTS-PT, Wang et al. 2021, "Rethinking Architecture Selection in Differentiable
-            NAS": each candidate is
-            removed from the trained supernet in turn and the one whose removal costs the most
-            validation accuracy is kept, so the choice rests on what the supernet relies on
-            rather than on weights that the discretisation gap makes misleading). Departures:
+            NAS": each candidate is removed from the trained supernet in turn and the one
+            whose removal costs the most validation accuracy is kept, so the choice rests on
+            what the supernet relies on rather than on weights that the discretisation gap
+            makes misleading). Departures:
             no fine-tuning between decisions, all choices scored on the same supernet, the
             space's own rule then applied to these importances (on ``darts``: each node's two
             edges whose best operation matters most); accuracy on the first
@@ -727,7 +727,7 @@ class _GradientSearch(SupernetSearch):
             measured (BENCHMARKS.md, one-shot: 3 methods on 2 spaces, each over search seeds),
             where magnitude fell below the mean of random archs on the ``darts`` space for all
             three methods and collapsed GDAS on ``nb201`` once in three seeds; its cost is one
-            scoring pass per candidate (about 1.5 minutes on ``darts`` on two CPU cores).
+            scoring pass per candidate (one to four minutes on ``darts`` on two CPU cores).
         tune_steps: with ``selection: perturbation``, DARTS-PT's fine-tuning: the choices are
             decided one at a time, in an order drawn from the seed; each is fixed to the
             candidate it keeps (never ``none`` where the space's rule excludes it), and the
