@@ -300,6 +300,8 @@ class SupernetSearch(OneShotMethod):
         """The result after the last epoch: the derived arch, the archs ranked by the supernet
         (with their estimates) for the report, and trials recorded on the way."""
         derived = self.final_arch(data)
+        if not self.report_archs:  # no report to rank them for
+            return derived, [], []
         pool = self._estimate(data, self._sample_archs(self.report_pool, derived))
         return derived, pool, []
 
@@ -374,8 +376,9 @@ class SupernetSearch(OneShotMethod):
             self._setup_optimizers(data)
             stored = session.trials(intermediate=False)
             done_epochs = self._resume(session, tell)
-            ended = session.attached(REPORT_KIND) or session.attached(FINAL_KIND)
-            if done_epochs >= self.epochs and ended:
+            if done_epochs >= self.epochs and (
+                session.attached(REPORT_KIND) or session.attached(FINAL_KIND)
+            ):
                 return recorded  # the search ended before: nothing to do again
             for epoch in range(done_epochs + 1, self.epochs + 1):
                 if _out_of_budget(stored, recorded, max_trials, started, max_time):
