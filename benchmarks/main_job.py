@@ -65,6 +65,7 @@ from nasforge.estimation.base import TrialContext
 from nasforge.estimation.train import TrainEvaluator
 from nasforge.experiment.config import build_experiment, load_config
 from nasforge.experiment.load import load_experiment
+from nasforge.export.ensemble import ensemble
 from nasforge.spaces import NB201Space
 from nasforge.trial import Trial, TrialStatus
 
@@ -100,6 +101,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--stores", type=Path, help="--part selection: the folder --keep filled with stores"
+    )
+    parser.add_argument(
+        "--ensemble-sizes",
+        default="1,3,5,10",
+        help="main job with kept weights: also report ensembles of these sizes (default "
+        "1,3,5,10; the main job's own, 5, is always reported)",
     )
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
     return parser.parse_args(argv)
@@ -202,11 +209,19 @@ class Baseline:
 
 
 def main_job(
-    seed: int, seconds: float, folder: Path, quick: bool, path: Path = MAIN_JOB
+    seed: int,
+    seconds: float,
+    folder: Path,
+    quick: bool,
+    path: Path = MAIN_JOB,
+    ensemble_sizes: Sequence[int] = (),
 ) -> dict[str, Any]:
     """The README's main job (or the YAML at ``path``) with ``seed`` for ``seconds``, run with
     its own ``execution`` (workers) as ``nasforge search`` runs it; its YAML otherwise
-    unchanged."""
+    unchanged. When its evaluator keeps the trials' weights, also the ensemble that
+    ``nasforge search`` then prints (the :data:`~nasforge.export.ensemble.DEFAULT_SIZE` best by
+    validation accuracy, combined: ``ensemble_test_acc``) and ensembles of ``ensemble_sizes``
+    (``ensembles``: ``{size: test_acc}``)."""
     config = load_config(path)
     updates: dict[str, Any] = {
         "seed": seed,
@@ -233,21 +248,58 @@ def main_job(
     }
     if best is None:
         return {"test_acc": None, "val_acc": None, **counts}
-    return {
+    out = {
         "test_acc": float(best.metrics["test_acc"]),
         "val_acc": float(best.metrics["val_acc"]),
         **counts,
     }
+    if getattr(experiment.evaluator, "keep_weights", False):
+        start = time.perf_counter()
+        _, combined = ensemble(
+            experiment.name,
+            experiment.storage,
+            space=experiment.space,
+            evaluator=experiment.evaluator,
+        )
+        out["ensemble_test_acc"] = round(combined.test_acc, 2)
+        out["ensemble_val_acc"] = round(combined.val_acc, 2)
+        out["ensemble_members"] = len(combined.members)
+        out["ensemble_seconds"] = round(time.perf_counter() - start, 2)
+        out["ensembles"] = {
+            str(size): round(
+                ensemble(
+                    experiment.name,
+                    experiment.storage,
+                    size=size,
+                    space=experiment.space,
+                    evaluator=experiment.evaluator,
+                )[1].test_acc,
+                2,
+            )
+            for size in ensemble_sizes
+        }
+    return out
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    tests = [r["test_acc"] for r in runs if r["test_acc"] is not None]
+    out: dict[str, Any] = {}
+    for key, label in (("test_acc", "test_acc"), ("ensemble_test_acc", "ensemble_test_acc")):
+        values = [r[key] for r in runs if r.get(key) is not None]
+        if values or key == "test_acc":
+            out[f"{label}_mean"] = round(statistics.fmean(values), 2) if values else None
+            out[f"{label}_std"] = round(statistics.stdev(values), 2) if len(values) > 1 else None
     return {
-        "test_acc_mean": round(statistics.fmean(tests), 2) if tests else None,
-        "test_acc_std": round(statistics.stdev(tests), 2) if len(tests) > 1 else None,
+        **out,
         "trials_mean": round(statistics.fmean(r["trials"] for r in runs), 1),
         "runs": runs,
     }
+
+
+def _mean_std(summary: dict[str, Any], key: str) -> str:
+    mean, std = summary.get(f"{key}_mean"), summary.get(f"{key}_std")
+    if mean is None:
+        return "-"
+    return f"{mean:.2f}" + (f" ± {std:.2f}" if std is not None else "")
 
 
 def search_part(args: argparse.Namespace, seeds: list[int], minutes: list[float]) -> dict:
@@ -270,20 +322,20 @@ def search_part(args: argparse.Namespace, seeds: list[int], minutes: list[float]
             arms: dict[str, list[dict[str, Any]]] = {arm: [] for arm in names}
             for seed in seeds:
                 if "nasforge" in arms:
-                    run = main_job(seed, seconds, Path(tmp), args.quick, args.main_job)
+                    sizes = [int(k) for k in args.ensemble_sizes.split(",") if k.strip()]
+                    run = main_job(seed, seconds, Path(tmp), args.quick, args.main_job, sizes)
                     arms["nasforge"].append(run)
                 if "optuna_tpe" in arms:
                     arms["optuna_tpe"].append(baseline.search(seed, seconds))
                 done = " | ".join(f"{arm} {runs[-1]}" for arm, runs in arms.items())
                 print(f"{budget:g} min seed {seed}: {done}", flush=True)
             out[f"{budget:g}min"] = {arm: summarise(runs) for arm, runs in arms.items()}
-    print("\n| budget | arm | test acc of best by val (mean ± std) | trials |")
-    print("|---|---|---|---|")
+    print("\n| budget | arm | test acc of best by val | of the ensemble | trials |")
+    print("|---|---|---|---|---|")
     for budget, arms_summary in out.items():
         for arm, s in arms_summary.items():
-            std = f" ± {s['test_acc_std']:.2f}" if s["test_acc_std"] is not None else ""
-            mean = f"{s['test_acc_mean']:.2f}" if s["test_acc_mean"] is not None else "-"
-            print(f"| {budget} | {arm} | {mean}{std} | {s['trials_mean']:g} |")
+            best, combined = _mean_std(s, "test_acc"), _mean_std(s, "ensemble_test_acc")
+            print(f"| {budget} | {arm} | {best} | {combined} | {s['trials_mean']:g} |")
     return out
 
 

@@ -69,6 +69,7 @@ def build_app() -> typer.Typer:
     command("spaces")(user_errors(registries.spaces))
     command("strategies")(user_errors(registries.strategies))
     command("retrain")(user_errors(ship.retrain_command))
+    command("ensemble")(user_errors(ship.ensemble_command))
     command("export")(user_errors(ship.export_command))
     command("plot")(user_errors(viz.plot))
     command("dashboard")(user_errors(viz.dashboard))

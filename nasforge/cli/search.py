@@ -133,6 +133,7 @@ def search(
         )
         raise typer.Exit(INTERRUPTED_STATUS) from None
     print_top(console, exp.trials(), exp.objectives, constraints=exp.constraints)
+    _print_ensemble(console, exp)
     console.print(
         f"experiment [bold]{exp.name}[/] stored in {exp.storage.url}\n"
         f"  see all trials: nasforge trials {exp.name} --storage {exp.storage.url}"
@@ -141,6 +142,24 @@ def search(
         console.print(
             f"  see its honesty report: nasforge report {exp.name} --storage {exp.storage.url}"
         )
+
+
+def _print_ensemble(console: Any, exp: Any) -> None:
+    """When the search kept its trials' weights (``keep_weights``): the best ones combined."""
+    if not getattr(exp.evaluator, "keep_weights", False):
+        return
+    from nasforge.errors import NasforgeError
+    from nasforge.export.ensemble import ensemble
+
+    try:
+        _, result = ensemble(exp.name, exp.storage, space=exp.space, evaluator=exp.evaluator)
+    except NasforgeError:  # e.g. every trial failed: there is nothing to combine
+        return
+    console.print(result.summary())
+    console.print(
+        f"  export it: nasforge export {exp.name} --ensemble {len(result.members)} "
+        f"--format onnx --out model.onnx --storage {exp.storage.url}"
+    )
 
 
 def _execution(

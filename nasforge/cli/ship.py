@@ -1,4 +1,4 @@
-"""``nasforge retrain`` and ``nasforge export``: from a search result to a model to ship.
+"""``nasforge retrain``, ``ensemble`` and ``export``: from a search result to a model to ship.
 
 A user error (unknown experiment or trial, bad seeds, a format the space does not support) is
 one line on stderr with exit status 2; an export whose parity check fails exits with 1.
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nasforge.cli._common import StorageOpt, split_option, stdout_console
+from nasforge.cli._common import JsonOpt, StorageOpt, split_option, stdout_console
 from nasforge.storage import DEFAULT_STORAGE
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -88,6 +88,40 @@ def retrain_command(
     )
 
 
+SizeOpt = Annotated[
+    int, typer.Option("--size", help="Members: the best trials that kept their weights.", min=1)
+]
+
+
+def ensemble_command(
+    name: Annotated[str, typer.Argument(help="Experiment name.")],
+    size: SizeOpt = 5,
+    storage: StorageOpt = DEFAULT_STORAGE,
+    json_: JsonOpt = False,
+) -> None:
+    """Combine the best trials' kept networks; print the ensemble's validation and test accuracy."""
+    import json
+
+    from nasforge.export.ensemble import ensemble
+
+    _, result = ensemble(name, storage, size=size)
+    if json_:
+        typer.echo(json.dumps(result.to_json()))
+        return
+    console = stdout_console()
+    console.print(result.summary())
+    for member in result.members:
+        m = member.metrics
+        console.print(
+            f"  trial {member.trial}: val_acc {m.get('val_acc', float('nan')):.2f}  "
+            f"test_acc {m.get('test_acc', float('nan')):.2f}  {member.arch}"
+        )
+    console.print(
+        f"  export it: nasforge export {name} --ensemble {len(result.members)} --format onnx "
+        f"--out model.onnx --storage {storage}"
+    )
+
+
 def export_command(
     name: Annotated[str, typer.Argument(help="Experiment name.")],
     format: Annotated[str, typer.Option("--format", help="pytorch, torchscript, onnx or code.")],
@@ -98,8 +132,16 @@ def export_command(
     ] = None,
     storage: StorageOpt = DEFAULT_STORAGE,
     dataset: DatasetOpt = None,
+    ensemble: Annotated[
+        int | None,
+        typer.Option(
+            help="Export the N best trials' kept networks combined (see 'nasforge ensemble').",
+            min=1,
+        ),
+    ] = None,
 ) -> None:
-    """Write a trial's network as a nasforge file, TorchScript, ONNX or standalone Python."""
+    """Write a trial's network (or an ensemble) as a nasforge file, TorchScript, ONNX or
+    standalone Python."""
     from nasforge.export import export_model
 
     result = export_model(
@@ -110,10 +152,14 @@ def export_command(
         trial=trial,
         seed=seed,
         evaluator=_train_on(dataset),
+        ensemble=ensemble,
     )
     console = stdout_console()
     files = ", ".join(str(p) for p in result.paths)
-    console.print(f"wrote {files} ({result.format}) for trial {result.trial}: {result.arch}")
+    if ensemble is None:
+        console.print(f"wrote {files} ({result.format}) for trial {result.trial}: {result.arch}")
+    else:
+        console.print(f"wrote {files} ({result.format}): {result.arch}")
     if result.trained:
         console.print(f"  weights: {result.weights}")
     else:

@@ -177,6 +177,10 @@ class TrainEvaluator(Evaluator):
             parent's whose name and shape match its own, then trains ``epochs`` more. The
             trial's lineage records the names reused (:mod:`nasforge.experiment.lineage`).
             Genome spaces name their layers by a stable id, so a child keeps what it kept.
+        keep_weights: keep each trial's trained weights in the store (a ``weights`` artifact,
+            as ``inherit`` does, without starting children from them), so that
+            :func:`nasforge.export.ensemble` can combine the best trials' networks without
+            training them again. A 32-channel NB201 network on MNIST-1D takes about 0.4 MB.
 
     Example:
         >>> import numpy as np
@@ -192,7 +196,7 @@ class TrainEvaluator(Evaluator):
         True
     """
 
-    runtime_options = ("device", "threads", "max_device_data_mb")
+    runtime_options = ("device", "threads", "max_device_data_mb", "keep_weights")
 
     def __init__(
         self,
@@ -219,6 +223,7 @@ class TrainEvaluator(Evaluator):
         max_device_data_mb: float | None = None,
         measures: Sequence[str | Measure | Mapping[str, Any]] = ("params",),
         inherit: bool = False,
+        keep_weights: bool = False,
     ) -> None:
         if isinstance(dataset, str) and dataset not in DATASETS:
             raise UnknownNameError("dataset", dataset, DATASETS.names())
@@ -253,8 +258,9 @@ class TrainEvaluator(Evaluator):
         check_device_form(device)
         if not (isinstance(amp, bool) or amp == "auto"):
             raise ConfigError(f"amp={amp!r}; allowed: 'auto', True or False")
-        if not isinstance(inherit, bool):
-            raise ConfigError(f"inherit={inherit!r}; allowed: true or false")
+        for flag, value in (("inherit", inherit), ("keep_weights", keep_weights)):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{flag}={value!r}; allowed: true or false")
         measured = resolve_measures(measures, reserved=(*TRAIN_METRICS, "epochs"))
         self.dataset = dataset
         self.epochs = epochs
@@ -280,6 +286,7 @@ class TrainEvaluator(Evaluator):
         self.measures = measures
         self.inherit = inherit
         self.inherits = inherit
+        self.keep_weights = keep_weights
         self.metric_names = (
             *TRAIN_METRICS,
             *(name for measure in measured for name in measure.metric_names),
@@ -468,7 +475,7 @@ class TrainEvaluator(Evaluator):
             measured = run_measures(
                 self._measures, model, data.task, device, network, self._measured
             )
-            if self.inherit:
+            if self.inherit or self.keep_weights:
                 ctx.keep_state(save_weights(model))
         return model, {
             "val_acc": result.val_acc,

@@ -1,9 +1,11 @@
-"""Using a search's result: retrain the found architecture, then export it.
+"""Using a search's result: retrain the found architecture (or combine the best), then export it.
 
 ``retrain`` trains a trial's architecture from scratch with several seeds and stores each
-seed's weights and test accuracy with the experiment; ``export_model`` writes the network as a
-nasforge file (:func:`load_model` reads it back), TorchScript, ONNX or a standalone Python
-source file, and checks each export against the in-library model on real inputs.
+seed's weights and test accuracy with the experiment; ``ensemble`` combines the networks that
+the search trained and kept (``keep_weights``) of its best trials; ``export_model`` writes the
+network as a nasforge file (:func:`load_model` reads it back), TorchScript, ONNX or a
+standalone Python source file, and checks each export against the in-library model on real
+inputs.
 
 Example:
     >>> from nasforge.export import export_model, load_model, retrain
@@ -15,6 +17,7 @@ Example:
 from __future__ import annotations
 
 from nasforge.export.codegen import CODEGENS, generate_code, register_codegen
+from nasforge.export.ensemble import EnsembleResult, ensemble
 from nasforge.export.export import (
     CHECK_BATCH,
     FORMATS,
@@ -35,6 +38,7 @@ __all__ = [
     "FORMATS",
     "RETRAIN_KIND",
     "TOLERANCE",
+    "EnsembleResult",
     "ExportError",
     "ExportResult",
     "ModelSpec",
@@ -42,6 +46,7 @@ __all__ = [
     "RetrainResult",
     "SeedResult",
     "StoredTrial",
+    "ensemble",
     "export_model",
     "generate_code",
     "load_model",

@@ -2,9 +2,11 @@
 
 Weights: the retrained ones when :func:`~nasforge.export.retrain` stored some for the trial
 (the seed with the best ``val_acc``, or the one asked for; never chosen by test accuracy),
+else those the search trained when it kept them (the ``train`` evaluator's ``keep_weights``),
 else the network as initialised with the trial's seed, **untrained**, and the result says so.
 Exporting never trains: training takes minutes to hours and belongs to ``retrain``, where its
-seeds and accuracies are recorded.
+seeds and accuracies are recorded. ``ensemble=N`` exports the N best trials' kept networks
+combined (:func:`~nasforge.export.ensemble.ensemble`) in any format but ``code``.
 
 Every format except ``pytorch`` is checked after it is written: the exported model is loaded
 back (TorchScript with ``torch.jit.load``, ONNX in ``onnxruntime``, the source file imported
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from nasforge.errors import ConfigError, NasforgeError, one_of
 from nasforge.estimation import Evaluator
+from nasforge.experiment.lineage import kept_weights
 from nasforge.export.retrain import retrained
 from nasforge.export.source import ModelSpec, StoredTrial, open_source
 from nasforge.space import Space, Task
@@ -77,7 +80,8 @@ class ParityCheck:
 
 @dataclass(frozen=True)
 class ExportResult:
-    """What was written, with which weights, and the parity check's result."""
+    """What was written, with which weights, and the parity check's result (for an ensemble,
+    ``trial`` is its first member and ``arch`` names its trials)."""
 
     format: str
     paths: list[Path]
@@ -100,6 +104,7 @@ def export_model(
     space: Space | None = None,
     evaluator: Evaluator | None = None,
     task: Task | None = None,
+    ensemble: int | None = None,
 ) -> ExportResult:
     """Write trial ``trial`` (default: the best) of experiment ``name`` to ``out``.
 
@@ -113,15 +118,23 @@ def export_model(
         space, evaluator, task: for an experiment made from Python: its space, the evaluator
             whose test data the checks run on (else random inputs) and the task (input shape
             and classes) when there is no evaluator with data.
+        ensemble: combine the weights the search kept of this many best trials (the
+            ``pytorch`` file is then read back by :func:`load_model` as an ensemble);
+            without ``trial``, ``seed`` or ``format="code"``.
 
     Raises:
         NasforgeError: unknown experiment or trial, a format not supported for the space, a
-            seed that was not retrained.
+            seed that was not retrained, an ensemble of a search that kept no weights.
     """
     if format not in FORMATS:
         raise ConfigError(f"format={format!r}; allowed: {one_of(FORMATS)}")
+    if ensemble is not None:
+        return _export_ensemble(
+            name, storage, format, Path(out), ensemble, trial, seed, space, evaluator
+        )
     source = open_source(name, storage, trial, space, evaluator, read_only=True)
     artifact = _choose_weights(source, seed)
+    state = None
     if artifact is not None:
         spec = ModelSpec.from_json(artifact.info)
         state = _load_state(source.storage.artifact_data(artifact.id))
@@ -132,8 +145,15 @@ def export_model(
         )
     else:
         spec = source.model_spec(task)
-        state = None
-        weights = f"UNTRAINED: initialised with the trial's seed {source.trial.seed}"
+        kept = kept_weights(source.storage, source.record.id, source.trial.number)
+        if kept is not None:
+            state = _load_state(kept)
+            weights = (
+                f"the search's own training (trial seed {source.trial.seed}, test_acc "
+                f"{source.trial.metrics.get('test_acc', math.nan):.2f})"
+            )
+        else:
+            weights = f"UNTRAINED: initialised with the trial's seed {source.trial.seed}"
     model = spec.build(source.space, seed=source.trial.seed)
     if state is not None:
         model.load_state_dict(state)
@@ -154,6 +174,51 @@ def export_model(
     )
 
 
+def _export_ensemble(
+    name: str,
+    storage: str | Path | Storage,
+    format: str,
+    out: Path,
+    size: int,
+    trial: int | None,
+    seed: int | None,
+    space: Space | None,
+    evaluator: Evaluator | None,
+) -> ExportResult:
+    """:func:`export_model` of the ``size`` best trials' kept networks, combined."""
+    from nasforge.export.ensemble import ensemble
+
+    for option, value in (("trial", trial), ("seed", seed)):
+        if value is not None:
+            raise ConfigError(
+                f"{option}={value!r} with ensemble={size!r}: an ensemble takes the best trials' "
+                f"kept weights; allowed: {option} or ensemble, not both"
+            )
+    if format == "code":
+        raise ConfigError(
+            f"format='code' with ensemble={size!r}: the source file holds one network; "
+            "allowed for an ensemble: pytorch, torchscript or onnx"
+        )
+    store = (
+        storage if isinstance(storage, Storage) else Storage(storage, create=False, read_only=True)
+    )
+    model, result = ensemble(name, store, size=size, space=space, evaluator=evaluator)
+    source = open_source(name, store, result.members[0].trial, space, evaluator)
+    specs = [m.spec for m in result.members if m.spec is not None]
+    numbers = ", ".join(str(m.trial) for m in result.members)
+    weights = f"as the search trained them (test_acc {result.test_acc:.2f} combined)"
+    inputs, described = check_inputs(source, specs[0])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if format == "pytorch":
+        paths, exported = _write_pytorch(model, specs[0], source, out, inputs, weights, specs)
+    else:
+        writer = _write_torchscript if format == "torchscript" else _write_onnx
+        paths, exported = writer(model, specs[0], source, out, inputs, weights)
+    check = compare(model, exported, inputs, described)
+    what = f"the ensemble of trials {numbers}"
+    return ExportResult(format, paths, name, result.members[0].trial, what, weights, True, check)
+
+
 def load_model(path: str | Path, space: Space | None = None, device: str = "cpu") -> nn.Module:
     """The network saved by ``export_model(..., format="pytorch")``, in eval mode.
 
@@ -167,8 +232,14 @@ def load_model(path: str | Path, space: Space | None = None, device: str = "cpu"
 
     target = resolve_device(device)
     payload = read_export(path)
-    spec = ModelSpec.from_json(payload)
-    model = spec.build(space)
+    model: nn.Module
+    if "members" in payload:  # an ensemble (``export_model(..., ensemble=N)``)
+        from nasforge.training.models import EnsembleModel
+
+        specs = [ModelSpec.from_json(member) for member in payload["members"]]
+        model = EnsembleModel([spec.build(space) for spec in specs])
+    else:
+        model = ModelSpec.from_json(payload).build(space)
     model.load_state_dict(payload["state_dict"])
     return model.to(target).eval()
 
@@ -279,7 +350,13 @@ def _load_state(data: bytes) -> dict[str, Any]:
 
 
 def _write_pytorch(
-    model: nn.Module, spec: ModelSpec, source: StoredTrial, out: Path, inputs: Any, weights: str
+    model: nn.Module,
+    spec: ModelSpec,
+    source: StoredTrial,
+    out: Path,
+    inputs: Any,
+    weights: str,
+    members: list[ModelSpec] | None = None,
 ) -> tuple[list[Path], Any]:
     import torch
 
@@ -287,6 +364,7 @@ def _write_pytorch(
         "format": _MAGIC,
         "version": _VERSION,
         **spec.to_json(),
+        **({"members": [m.to_json() for m in members]} if members else {}),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "source": {
             "experiment": source.record.name,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+import torch
 from torch import nn
 
 from nasforge.errors import ConfigError
@@ -47,3 +48,28 @@ def build_model(
 def count_parameters(model: nn.Module) -> int:
     """The number of parameters of ``model`` (trainable or not)."""
     return sum(p.numel() for p in model.parameters())
+
+
+class EnsembleModel(nn.Module):
+    """Networks combined: the output is the log of their mean softmax, in float32.
+
+    A log-probability is a logit: ``argmax`` gives the ensemble's class and cross-entropy its
+    loss, as with one network.
+
+    Example:
+        >>> import torch
+        >>> one, two = nn.Linear(3, 4), nn.Linear(3, 4)
+        >>> out = EnsembleModel([one, two])(torch.zeros(2, 3))
+        >>> out.shape, bool(torch.allclose(out.exp().sum(1), torch.ones(2)))
+        (torch.Size([2, 4]), True)
+    """
+
+    def __init__(self, members: Sequence[nn.Module]) -> None:
+        super().__init__()
+        if not members:
+            raise ConfigError("members=[]; allowed: at least one network")
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        probs = torch.stack([member(x).float().softmax(dim=-1) for member in self.members])
+        return probs.mean(dim=0).clamp_min(1e-12).log()

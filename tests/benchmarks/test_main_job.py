@@ -25,6 +25,11 @@ def test_main_job_quick_compares_both_arms_and_threads(run_benchmark: RunBenchma
     assert set(arms) == {"nasforge", "optuna_tpe"}
     for arm in arms.values():
         assert arm["trials_mean"] >= 1 and 0.0 <= arm["test_acc_mean"] <= 100.0
+    # the main job keeps its trials' weights and ends with the ensemble of its five best
+    (run,) = arms["nasforge"]["runs"]
+    assert 1 <= run["ensemble_members"] <= 5 and 0.0 <= run["ensemble_test_acc"] <= 100.0
+    assert set(run["ensembles"]) == {"1", "3", "5", "10"}
+    assert run["ensembles"]["1"] == run["test_acc"]  # one member: the best trial itself
 
 
 def test_main_job_names_the_arms_it_knows(run_benchmark: RunBenchmark) -> None:

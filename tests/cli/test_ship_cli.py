@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -105,6 +106,61 @@ def test_search_retrain_and_export_every_format(tmp_path: Path) -> None:
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == f"{other.arch.key} -> (2, 10)"
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+def test_a_search_that_keeps_weights_ends_with_an_ensemble_that_exports(tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    config = CONFIG.format(db=db).replace("threads: 1}", "threads: 1, keep_weights: true}")
+    (tmp_path / "search.yaml").write_text(config.replace("max_trials: 2", "max_trials: 3"))
+    code, out, err = run("search", str(tmp_path / "search.yaml"), "--quiet")
+    assert code == 0, err
+    store = Storage(db)
+    trials = store.trials(store.get_experiment("tiny").id)
+    ranked = sorted(trials, key=lambda t: (-t.metrics["val_acc"], t.number))
+    numbers = ", ".join(str(t.number) for t in ranked)
+    summary = re.search(rf"ensemble of trials {numbers}: test_acc ([\d.]+) \(trial ", out)
+    assert summary is not None, out
+    assert "nasforge export tiny --ensemble 3 --format onnx" in out
+
+    code, out, err = run("ensemble", "tiny", "--storage", str(db), "--size", "2", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert [m["trial"] for m in result["members"]] == [t.number for t in ranked[:2]]
+    code, out, err = run("ensemble", "tiny", "--storage", str(db))
+    assert code == 0, err
+    assert f"ensemble of trials {numbers}: test_acc {summary.group(1)}" in out
+    assert f"  trial {ranked[0].number}: val_acc " in out
+
+    target = tmp_path / "e.onnx"
+    code, out, err = run(
+        "export",
+        "tiny",
+        "--storage",
+        str(db),
+        "--ensemble",
+        "3",
+        "--format",
+        "onnx",
+        "--out",
+        str(target),
+    )
+    assert code == 0, err
+    assert f"wrote {target} (onnx): the ensemble of trials {numbers}" in out
+    assert "check passed" in out and target.is_file()
+    # a trial that kept its weights exports trained, without a retrain
+    code, out, err = run(
+        "export",
+        "tiny",
+        "--storage",
+        str(db),
+        "--format",
+        "pytorch",
+        "--out",
+        str(tmp_path / "one.pt"),
+    )
+    assert code == 0, err
+    assert "weights: the search's own training (trial seed" in out and "UNTRAINED" not in out
 
 
 def test_bad_input_is_one_line_with_exit_status_2(tmp_path: Path) -> None:
