@@ -109,7 +109,9 @@ def ensemble(
     source = open_source(name, storage, None, space, evaluator)
     store, record = source.storage, source.record
     kept = {a.trial_number for a in store.artifacts(record.id, kind=WEIGHTS_KIND)}
-    ranked = [t for t in store.best_trials(record.id, limit=len(kept) or 1) if t.number in kept]
+    span = store.trial_number_range(record.id)
+    every = span[1] - span[0] + 1 if span is not None else 1  # at least the trials stored
+    ranked = [t for t in store.best_trials(record.id, limit=every) if t.number in kept]
     if not kept or not ranked:
         raise ConfigError(
             f"experiment {record.name!r}: no complete trial kept its weights; allowed: a search "

@@ -159,3 +159,26 @@ def test_a_trial_that_kept_its_weights_exports_trained_without_a_retrain(
         predicted = load_model(tmp_path / "m.pt", space=space)(torch.as_tensor(data.x_test))
     accuracy = 100.0 * float((predicted.argmax(1).numpy() == data.y_test).mean())
     assert accuracy == pytest.approx(best.metrics["test_acc"])
+
+
+def test_a_search_resumes_with_keep_weights_turned_on(
+    tmp_path: Path, space: NB201Space, signals: tuple[np.ndarray, ...]
+) -> None:
+    """``keep_weights`` changes no result, so a stored search resumes with it changed (as the
+    main job's store from before the option does with today's YAML)."""
+    common = {
+        "space": space,
+        "strategy": "random",
+        "objectives": {"val_acc": "max"},
+        "storage": f"sqlite:///{tmp_path / 'runs.db'}",
+        "name": "exp",
+        "seed": 0,
+    }
+    nf.Experiment(evaluator=trainer(signals, keep=False), **common).run(max_trials=2)
+    evaluator = trainer(signals, keep=True)
+    exp = nf.Experiment(evaluator=evaluator, **common)
+    exp.run(max_trials=4)
+    stored = exp.storage.artifacts(exp.record.id, kind=WEIGHTS_KIND)
+    assert sorted(a.trial_number for a in stored) == [2, 3]
+    _, result = ensemble("exp", exp.storage, space=space, evaluator=evaluator)
+    assert {m.trial for m in result.members} == {2, 3}  # the trials that kept weights
