@@ -145,8 +145,10 @@ def search(
 
 
 def _print_ensemble(console: Any, exp: Any) -> None:
-    """When the search kept its trials' weights (``keep_weights``): the best ones combined."""
-    if not getattr(exp.evaluator, "keep_weights", False):
+    """When the search kept its trials' weights (``keep_weights``) and has one objective: the
+    best ones combined. (With several, e.g. accuracy and latency, five networks in one would
+    cost five times what the front says.)"""
+    if not getattr(exp.evaluator, "keep_weights", False) or len(exp.objectives) != 1:
         return
     from nasforge.errors import NasforgeError
     from nasforge.export.ensemble import ensemble

@@ -139,7 +139,16 @@ def _network(source: StoredTrial, spec: ModelSpec, number: int) -> nn.Module:
     network = spec.build(source.space)
     state = kept_weights(source.storage, source.record.id, number)
     assert state is not None  # ranked among the trials that kept weights
-    network.load_state_dict(torch.load(io.BytesIO(state), map_location="cpu", weights_only=True))
+    try:
+        network.load_state_dict(
+            torch.load(io.BytesIO(state), map_location="cpu", weights_only=True)
+        )
+    except RuntimeError:  # shapes that differ: trained smaller, at a lower fidelity
+        raise ConfigError(
+            f"trial {number} of experiment {source.record.name!r}: the weights it kept do not "
+            "fit its network at the evaluator's full size (it was trained at a lower "
+            "fidelity); allowed: an ensemble of trials trained at full size"
+        ) from None
     return network.eval()
 
 

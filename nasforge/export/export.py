@@ -146,16 +146,17 @@ def export_model(
     else:
         spec = source.model_spec(task)
         kept = kept_weights(source.storage, source.record.id, source.trial.number)
-        if kept is not None:
-            state = _load_state(kept)
-            weights = (
-                f"the search's own training (trial seed {source.trial.seed}, test_acc "
-                f"{source.trial.metrics.get('test_acc', math.nan):.2f})"
-            )
-        else:
-            weights = f"UNTRAINED: initialised with the trial's seed {source.trial.seed}"
+        state = _load_state(kept) if kept is not None else None
+        weights = (
+            f"the search's own training (trial seed {source.trial.seed}, test_acc "
+            f"{source.trial.metrics.get('test_acc', math.nan):.2f})"
+        )
     model = spec.build(source.space, seed=source.trial.seed)
-    if state is not None:
+    if state is not None and artifact is None and not _fits(model, state):
+        state = None  # kept at a lower fidelity (a smaller network): not this one's
+    if state is None:
+        weights = f"UNTRAINED: initialised with the trial's seed {source.trial.seed}"
+    else:
         model.load_state_dict(state)
     hint = artifact.info.get("dataset") if artifact is not None else None
     inputs, described = check_inputs(source, spec, hint)
@@ -333,6 +334,12 @@ def _choose_weights(source: StoredTrial, seed: int | None) -> ArtifactRecord | N
         return None
     # best validation accuracy (the test set must not pick the model), then the newest
     return max(found, key=lambda r: (_finite(r.metrics.get("val_acc")), r.id))
+
+
+def _fits(model: nn.Module, state: Mapping[str, Any]) -> bool:
+    """Whether ``state`` has exactly ``model``'s tensor names and shapes."""
+    own = model.state_dict()
+    return set(own) == set(state) and all(own[k].shape == state[k].shape for k in own)
 
 
 def _finite(value: float | None) -> float:

@@ -182,3 +182,31 @@ def test_a_search_resumes_with_keep_weights_turned_on(
     assert sorted(a.trial_number for a in stored) == [2, 3]
     _, result = ensemble("exp", exp.storage, space=space, evaluator=evaluator)
     assert {m.trial for m in result.members} == {2, 3}  # the trials that kept weights
+
+
+def test_weights_kept_at_a_lower_fidelity_are_not_taken_for_the_full_network(
+    tmp_path: Path, space: NB201Space, signals: tuple[np.ndarray, ...]
+) -> None:
+    evaluator = trainer(signals, keep=True)
+    exp = nf.Experiment(
+        space=space,
+        strategy="random",
+        evaluator=evaluator,
+        objectives={"val_acc": "max"},
+        storage=f"sqlite:///{tmp_path / 'runs.db'}",
+        name="cheap",
+        seed=0,
+        fidelity={"channels": 2},  # trials train half as wide as the network exported
+    )
+    exp.run(max_trials=2)
+    with pytest.raises(ConfigError, match="do not fit its network at the evaluator's full size"):
+        ensemble("cheap", exp.storage, space=space, evaluator=evaluator)
+    done = export_model(
+        "cheap",
+        exp.storage,
+        format="pytorch",
+        out=tmp_path / "m.pt",
+        space=space,
+        evaluator=evaluator,
+    )
+    assert not done.trained and done.weights.startswith("UNTRAINED")
