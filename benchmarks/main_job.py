@@ -14,7 +14,10 @@ Three parts, each measured side by side in one run, and a fourth read offline fr
    torch's default threads (what a user's script gets). Reported per arm and budget: the test
    accuracy of the best trial by validation accuracy (mean and sample standard deviation over
    the seeds) and the trials finished (trained to the end or, in the main job, stopped early
-   by its scheduler: ``pruned`` counts those).
+   by its scheduler: ``pruned`` counts those). The main job keeps its trials' weights and ends
+   with the ensemble of its five best by validation accuracy (what ``nasforge search`` prints
+   and ``nasforge export --ensemble 5`` ships): its test accuracy is reported too, and that of
+   ensembles of ``--ensemble-sizes`` members.
 2. ``threads``: seconds per training epoch of the main job's evaluator on one fixed cell with
    torch intra-op threads 1, 2 and torch's default, idle and while ``--load`` other CPU-bound
    processes (pure-Python loops, one core each) run: what the ``threads`` option buys.
