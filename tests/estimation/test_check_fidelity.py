@@ -89,5 +89,10 @@ def test_device_options_must_look_like_devices() -> None:
 
 def test_runtime_options_are_declared() -> None:
     assert Evaluator.runtime_options == ()
-    assert set(TrainEvaluator.runtime_options) == {"device", "threads", "max_device_data_mb"}
+    assert set(TrainEvaluator.runtime_options) == {
+        "device",
+        "threads",
+        "max_device_data_mb",
+        "keep_weights",
+    }
     assert set(ZeroCostEvaluator.runtime_options) == {"device", "threads"}
