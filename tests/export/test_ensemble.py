@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import nasforge as nf
 from nasforge.errors import ConfigError
 from nasforge.estimation.train import TrainEvaluator
 from nasforge.experiment.lineage import WEIGHTS_KIND
-from nasforge.export import export_model, load_model
+from nasforge.export import ExportResult, export_model, load_model
 from nasforge.export.ensemble import ensemble
 from nasforge.spaces import NB201Space
 from nasforge.training import prepare_data
@@ -29,7 +30,12 @@ def trainer(signals: tuple[np.ndarray, ...], keep: bool) -> TrainEvaluator:
 
 
 def search(
-    tmp_path: Path, space: NB201Space, evaluator: TrainEvaluator, name: str = "exp"
+    tmp_path: Path,
+    space: NB201Space,
+    evaluator: TrainEvaluator,
+    name: str = "exp",
+    trials: int = 5,
+    **options: Any,
 ) -> nf.Experiment:
     exp = nf.Experiment(
         space=space,
@@ -39,9 +45,18 @@ def search(
         storage=f"sqlite:///{tmp_path / 'runs.db'}",
         name=name,
         seed=0,
+        **options,
     )
-    exp.run(max_trials=5)
+    exp.run(max_trials=trials)
     return exp
+
+
+def export_pytorch(
+    exp: nf.Experiment, out: Path, space: NB201Space, evaluator: TrainEvaluator
+) -> ExportResult:
+    return export_model(
+        exp.name, exp.storage, format="pytorch", out=out, space=space, evaluator=evaluator
+    )
 
 
 @pytest.fixture
@@ -145,14 +160,7 @@ def test_a_trial_that_kept_its_weights_exports_trained_without_a_retrain(
     exp, evaluator = kept
     best = exp.best()
     assert best is not None
-    done = export_model(
-        "exp",
-        exp.storage,
-        format="pytorch",
-        out=tmp_path / "m.pt",
-        space=space,
-        evaluator=evaluator,
-    )
+    done = export_pytorch(exp, tmp_path / "m.pt", space, evaluator)
     assert done.trained and done.weights.startswith("the search's own training (trial seed ")
     data = evaluator.load_data()
     with torch.inference_mode():
@@ -188,25 +196,9 @@ def test_weights_kept_at_a_lower_fidelity_are_not_taken_for_the_full_network(
     tmp_path: Path, space: NB201Space, signals: tuple[np.ndarray, ...]
 ) -> None:
     evaluator = trainer(signals, keep=True)
-    exp = nf.Experiment(
-        space=space,
-        strategy="random",
-        evaluator=evaluator,
-        objectives={"val_acc": "max"},
-        storage=f"sqlite:///{tmp_path / 'runs.db'}",
-        name="cheap",
-        seed=0,
-        fidelity={"channels": 2},  # trials train half as wide as the network exported
-    )
-    exp.run(max_trials=2)
+    # trials train half as wide as the network exported
+    exp = search(tmp_path, space, evaluator, "cheap", trials=2, fidelity={"channels": 2})
     with pytest.raises(ConfigError, match="do not fit its network at the evaluator's full size"):
         ensemble("cheap", exp.storage, space=space, evaluator=evaluator)
-    done = export_model(
-        "cheap",
-        exp.storage,
-        format="pytorch",
-        out=tmp_path / "m.pt",
-        space=space,
-        evaluator=evaluator,
-    )
+    done = export_pytorch(exp, tmp_path / "m.pt", space, evaluator)
     assert not done.trained and done.weights.startswith("UNTRAINED")
