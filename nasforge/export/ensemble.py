@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from nasforge.errors import ConfigError
 from nasforge.estimation import Evaluator
-from nasforge.experiment.lineage import WEIGHTS_KIND
+from nasforge.experiment.lineage import WEIGHTS_KIND, kept_weights
 from nasforge.export.source import ModelSpec, StoredTrial, open_source
 from nasforge.space import Space
 from nasforge.storage import DEFAULT_STORAGE, Storage
@@ -100,7 +100,7 @@ def ensemble(
         NasforgeError: unknown experiment, no complete trial, or no trial kept its weights.
 
     Example:
-        >>> model, result = ensemble("mnist1d-nb201", "runs.db", size=3)  # doctest: +SKIP
+        >>> model, result = ensemble("mnist1d-nb201", "runs.db", size=5)  # doctest: +SKIP
         >>> print(result.summary())  # doctest: +SKIP
         ensemble of trials 8, 4, 6, 10, 0: test_acc 99.60 (trial 8 alone: 99.20), val_acc 99.38
     """
@@ -133,8 +133,6 @@ def ensemble(
 
 def _network(source: StoredTrial, spec: ModelSpec, number: int) -> nn.Module:
     import torch
-
-    from nasforge.experiment.lineage import kept_weights
 
     network = spec.build(source.space)
     state = kept_weights(source.storage, source.record.id, number)
